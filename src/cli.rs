@@ -1,0 +1,162 @@
+//! The command line as typed: clap definitions and value parsers. `config` turns it into plans.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "portprobe",
+    version,
+    about = "Is a TCP port open, closed or stealth? What answers it? And a raw session to it.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan hosts x ports: open, closed or filtered (stealth), with the reason.
+    Scan(ScanArgs),
+    /// Repeated TCP connects to one host with RTT statistics (like nping --tcp-connect).
+    Ping(PingArgs),
+}
+
+/// Options shared by commands that resolve names.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct FamilyArgs {
+    /// Use IPv4 addresses only (for names)
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Use IPv6 addresses only (for names)
+    #[arg(short = '6')]
+    pub ipv6: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "TARGETS: 192.0.2.1, 2001:db8::1, 10.0.0.0/30, host.example, host.example:8080, \
+[2001:db8::1]:22, or - to read targets from stdin (one or more per line, # comments).")]
+pub struct ScanArgs {
+    /// Hosts to scan (IP, CIDR, name, host:port, [v6]:port, or - for stdin)
+    pub targets: Vec<String>,
+    /// Ports: 22, 20-25, 22,80,443, or - for all 65535 [default: the shipped top-ports list]
+    #[arg(short = 'p', long = "ports", value_name = "PORTS")]
+    pub ports: Option<String>,
+    /// Scan the N most common ports from the shipped ranked list
+    #[arg(long, value_name = "N", conflicts_with = "ports")]
+    pub top_ports: Option<usize>,
+    /// Read targets from FILE (- for stdin); also spelled -iL as in nmap
+    #[arg(long = "input-list", value_name = "FILE")]
+    pub input_list: Vec<PathBuf>,
+    #[command(flatten)]
+    pub family: FamilyArgs,
+    /// Connect timeout per attempt (500ms, 2s, 1.5s)
+    #[arg(long, value_name = "DURATION", default_value = "1.5s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Extra attempts for a port that gave no answer before it is reported filtered
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub retries: u32,
+    /// Connects in flight at once [default: from the open-file limit, at most 4096]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65535))]
+    pub concurrency: Option<u32>,
+    /// At most N connects per second
+    #[arg(long, value_name = "N", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+    /// Time allowed to resolve each host name
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub resolve_timeout: Duration,
+    /// Write JSON Lines: one object per probed port
+    #[arg(long)]
+    pub json: bool,
+    /// Show only open ports
+    #[arg(long)]
+    pub open: bool,
+    /// List every port, not only the interesting ones
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PingArgs {
+    /// Host to connect to (IP, name, or host:port)
+    pub host: String,
+    /// Port(s) to connect to; repeat or use a list [default: 80]
+    #[arg(short = 'p', long = "port", value_name = "PORTS")]
+    pub ports: Vec<String>,
+    /// Number of rounds; 0 runs until Ctrl-C
+    #[arg(short = 'c', long, value_name = "COUNT", default_value_t = 5)]
+    pub count: u64,
+    /// Time between rounds
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Connect timeout per attempt
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    #[command(flatten)]
+    pub family: FamilyArgs,
+    /// Write JSON Lines: one object per attempt, then one per port with statistics
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Rewrites nmap's two-letter `-iL` into `--input-list` so clap can parse it.
+pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    args.into_iter()
+        .map(|a| if a == "-iL" { OsString::from("--input-list") } else { a })
+        .collect()
+}
+
+/// Parses `500ms`, `2s`, `1.5s`, `1m` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("invalid duration '{text}': use 500ms, 2s, 1.5s or 1m");
+    let t = text.trim();
+    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (t, 1.0)
+    };
+    let value: f64 = number.trim().parse().map_err(|_| bad())?;
+    if !value.is_finite() || value < 0.0 || value * scale > 86_400.0 * 7.0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(value * scale))
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r <= 10_000_000.0 => Ok(r),
+        _ => Err(format!("invalid rate '{text}': give connects per second, a number above 0")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("soon").unwrap_err().contains("invalid duration 'soon'"));
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("NaN").is_err());
+    }
+
+    #[test]
+    fn il_is_rewritten() {
+        let args = normalize_args(["portprobe", "scan", "-iL", "f"].map(OsString::from));
+        assert_eq!(args[2], "--input-list");
+    }
+}

@@ -1,0 +1,156 @@
+//! Runs each subcommand: builds the plan, the runtime, the signal watch and the report, and says
+//! how the run ended (which `main` turns into an exit code).
+
+use std::io::{self, BufWriter, Write};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{Cli, Command, PingArgs, ScanArgs};
+use crate::config::{self, ConfigError};
+use crate::limits::raise_nofile_limit;
+use crate::report::{self, jsonl::JsonlSink, table::TableSink, Reporter, Sink};
+use crate::{ping, scan};
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The question was answered (exit 0).
+    Success,
+    /// The answer is negative, e.g. `ping` never connected (exit 1).
+    Negative,
+    /// The run finished but some input was bad, e.g. a name did not resolve (exit 2).
+    InputErrors,
+    /// Stopped by a signal: 130 for SIGINT, 143 for SIGTERM.
+    Interrupted(i32),
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::Negative => 1,
+            Outcome::InputErrors => 2,
+            Outcome::Interrupted(code) => code,
+        }
+    }
+}
+
+/// Errors that end a command before it answers.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Usage(#[from] ConfigError),
+    #[error("cannot start: {0}")]
+    Runtime(io::Error),
+    #[error("cannot write output: {0}")]
+    Output(io::Error),
+}
+
+impl CommandError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CommandError::Usage(_) => 2,
+            CommandError::Runtime(_) | CommandError::Output(_) => 1,
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<Outcome, CommandError> {
+    match cli.command {
+        Command::Scan(args) => scan_command(&args),
+        Command::Ping(args) => ping_command(&args),
+    }
+}
+
+/// One thread drives all network I/O; blocking work (name lookups, stdin) has its own threads.
+fn current_thread_runtime() -> Result<tokio::runtime::Runtime, CommandError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CommandError::Runtime)
+}
+
+/// Cancels `token` on SIGINT or SIGTERM and remembers the exit code that signal asks for.
+fn watch_signals(rt: &tokio::runtime::Runtime, token: CancellationToken) -> Arc<AtomicI32> {
+    let code = Arc::new(AtomicI32::new(0));
+    let seen = code.clone();
+    rt.spawn(async move {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return,
+        };
+        let signal_code = tokio::select! {
+            _ = tokio::signal::ctrl_c() => 130,
+            _ = term.recv() => 143,
+        };
+        seen.store(signal_code, Ordering::SeqCst);
+        token.cancel();
+    });
+    code
+}
+
+fn scan_command(args: &ScanArgs) -> Result<Outcome, CommandError> {
+    let nofile = raise_nofile_limit();
+    let (plan, targets, opts) = config::scan_plan(args, nofile)?;
+    let cancel = CancellationToken::new();
+    let signal = watch_signals_in_background(cancel.clone())?;
+    let stdout = BufWriter::with_capacity(64 * 1024, io::stdout());
+    let mut sink: Box<dyn Sink> = if opts.json {
+        Box::new(JsonlSink::new(stdout, opts.open_only))
+    } else {
+        Box::new(TableSink::new(stdout, opts.verbose, opts.open_only))
+    };
+    let reporter = Mutex::new(Reporter::new(
+        sink.as_mut(),
+        plan.workers,
+        report::progress_bar(opts.total_ports),
+    ));
+    let report = |event| match reporter.lock() {
+        Ok(mut r) => r.handle(event),
+        Err(_) => Err(io::Error::other("report failed")),
+    };
+    scan::run(&plan, targets, &report, &cancel).map_err(CommandError::Output)?;
+    let code = signal.load(Ordering::SeqCst);
+    let summary = reporter
+        .into_inner()
+        .map_err(|_| CommandError::Output(io::Error::other("report failed")))?
+        .finish(code != 0)
+        .map_err(CommandError::Output)?;
+    Ok(if code != 0 {
+        Outcome::Interrupted(code)
+    } else if summary.input_errors > 0 {
+        Outcome::InputErrors
+    } else if summary.hosts == 0 {
+        return Err(ConfigError::NoTargets.into());
+    } else {
+        Outcome::Success
+    })
+}
+
+/// Watches for SIGINT/SIGTERM on a thread of its own (the scan's threads run their own loops).
+fn watch_signals_in_background(cancel: CancellationToken) -> Result<Arc<AtomicI32>, CommandError> {
+    let rt = current_thread_runtime()?;
+    let code = watch_signals(&rt, cancel.clone());
+    std::thread::spawn(move || rt.block_on(cancel.cancelled()));
+    Ok(code)
+}
+
+fn ping_command(args: &PingArgs) -> Result<Outcome, CommandError> {
+    let plan = config::ping_plan(args)?;
+    let rt = current_thread_runtime()?;
+    let cancel = CancellationToken::new();
+    watch_signals(&rt, cancel.clone());
+    let mut out = io::stdout();
+    let stats = rt
+        .block_on(ping::run(&plan, &mut out as &mut dyn Write, &cancel))
+        .map_err(CommandError::Output)?;
+    rt.shutdown_background();
+    // Like ping(8): Ctrl-C is the normal end of `-c 0`, so the exit code says whether it connected.
+    Ok(if stats.iter().any(|s| s.successful > 0) {
+        Outcome::Success
+    } else {
+        Outcome::Negative
+    })
+}

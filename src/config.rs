@@ -1,0 +1,207 @@
+//! From the command line as typed to validated plans: every usage and input error is found here,
+//! with a message that names the bad value and what is allowed.
+
+use std::fs::File;
+use std::io::{self, BufReader};
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::cli::{FamilyArgs, PingArgs, ScanArgs};
+use crate::escape::escape_str;
+use crate::limits::default_concurrency;
+use crate::ping::PingPlan;
+use crate::portdb::top_ports;
+use crate::ports::{PortError, PortSet};
+use crate::scan::ScanPlan;
+use crate::target::{resolve, CidrIter, Family, HostSpec, ResolveError, Source, TargetError, TargetReader, TargetSpec};
+
+/// A usage or input error: exit code 2.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("no targets: name hosts (127.0.0.1, 10.0.0.0/30, host.example), give -iL FILE, or - to read them from stdin")]
+    NoTargets,
+    #[error("invalid target '{text}': {source}")]
+    Target { text: String, source: TargetError },
+    #[error("invalid --ports: {0}")]
+    Ports(#[from] PortError),
+    #[error("--top-ports {given}: choose 1 to {max} (the shipped list has {max} ports); use -p - for all ports")]
+    TopPorts { given: usize, max: usize },
+    #[error("cannot read target list '{path}': {source}")]
+    TargetList { path: String, source: io::Error },
+    #[error("{0}")]
+    Resolve(#[from] ResolveError),
+    #[error("ping takes one host, not the block '{0}': use scan for many hosts")]
+    PingCidr(String),
+}
+
+/// What the report needs to know.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportOptions {
+    pub json: bool,
+    pub open_only: bool,
+    pub verbose: bool,
+    /// Ports to probe in total, when it can be known up front (for the progress bar).
+    pub total_ports: Option<u64>,
+}
+
+fn family(args: FamilyArgs) -> Family {
+    match (args.ipv4, args.ipv6) {
+        (true, _) => Family::V4,
+        (_, true) => Family::V6,
+        _ => Family::Any,
+    }
+}
+
+fn open_list(path: &Path) -> Result<Source, ConfigError> {
+    if path == Path::new("-") {
+        return Ok(stdin_source());
+    }
+    let file = File::open(path).map_err(|source| ConfigError::TargetList {
+        path: escape_str(&path.display().to_string()),
+        source,
+    })?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(ConfigError::TargetList {
+            path: escape_str(&path.display().to_string()),
+            source: io::Error::other("it is a directory"),
+        });
+    }
+    Ok(Source::Lines {
+        name: path.display().to_string(),
+        reader: Box::new(BufReader::new(file)),
+        line: 0,
+    })
+}
+
+fn stdin_source() -> Source {
+    Source::Lines {
+        name: "stdin".into(),
+        reader: Box::new(BufReader::new(io::stdin())),
+        line: 0,
+    }
+}
+
+/// Builds the scan plan, the lazy target reader and the report options.
+pub fn scan_plan(args: &ScanArgs, nofile: u64) -> Result<(ScanPlan, TargetReader, ReportOptions), ConfigError> {
+    if args.targets.is_empty() && args.input_list.is_empty() {
+        return Err(ConfigError::NoTargets);
+    }
+    let ports = match (&args.ports, args.top_ports) {
+        (Some(spec), _) => spec.parse::<PortSet>()?,
+        (None, Some(n)) => {
+            let list = top_ports();
+            if n == 0 || n > list.len() {
+                return Err(ConfigError::TopPorts {
+                    given: n,
+                    max: list.len(),
+                });
+            }
+            let mut set = PortSet::new();
+            list[..n].iter().for_each(|&p| set.insert(p));
+            set
+        }
+        (None, None) => {
+            let mut set = PortSet::new();
+            top_ports().iter().for_each(|&p| set.insert(p));
+            set
+        }
+    };
+    // Arguments are checked now, so a typo fails before any packet is sent; files and stdin are
+    // read lazily while the scan runs, and their bad lines are reported with file:line.
+    let mut sources = Vec::new();
+    let mut total: Option<u64> = Some(0);
+    for text in &args.targets {
+        if text == "-" {
+            sources.push(stdin_source());
+            total = None;
+            continue;
+        }
+        let spec: TargetSpec = text.parse().map_err(|source| ConfigError::Target {
+            text: escape_str(text),
+            source,
+        })?;
+        let hosts = match spec.host {
+            HostSpec::Cidr { network, prefix } => {
+                let bits = if network.is_ipv4() { 32 } else { 128 };
+                1u64.checked_shl(u32::from(bits - prefix)).unwrap_or(u64::MAX)
+            }
+            _ => 1,
+        };
+        let ports_each = if spec.port.is_some() { 1 } else { ports.len() as u64 };
+        total = total.map(|t| t.saturating_add(hosts.saturating_mul(ports_each)));
+        sources.push(Source::Arg(text.clone()));
+    }
+    for path in &args.input_list {
+        sources.push(open_list(path)?);
+        total = None;
+    }
+    let plan = ScanPlan {
+        ports: Arc::new(ports),
+        family: family(args.family),
+        timeout: args.timeout.max(Duration::from_millis(1)),
+        retries: args.retries,
+        concurrency: args.concurrency.map(|c| c as usize).unwrap_or_else(|| default_concurrency(nofile)),
+        workers: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+        rate: args.rate,
+        resolve_timeout: args.resolve_timeout,
+    };
+    let report = ReportOptions {
+        json: args.json,
+        open_only: args.open,
+        verbose: args.verbose,
+        total_ports: total,
+    };
+    Ok((plan, TargetReader::new(sources), report))
+}
+
+/// Builds the ping plan; resolves the host (first address of the allowed family).
+pub fn ping_plan(args: &PingArgs) -> Result<PingPlan, ConfigError> {
+    let spec: TargetSpec = args.host.parse().map_err(|source| ConfigError::Target {
+        text: escape_str(&args.host),
+        source,
+    })?;
+    let mut ports: Vec<u16> = Vec::new();
+    for list in &args.ports {
+        for port in list.parse::<PortSet>()?.iter() {
+            if !ports.contains(&port) {
+                ports.push(port);
+            }
+        }
+    }
+    if let Some(p) = spec.port {
+        if !ports.contains(&p) {
+            ports.push(p);
+        }
+    }
+    if ports.is_empty() {
+        ports.push(80);
+    }
+    let (label, ip): (String, IpAddr) = match spec.host {
+        HostSpec::Addr(ip) => (ip.to_string(), ip),
+        HostSpec::Name(name) => {
+            let ips = resolve(&name, family(args.family), Duration::from_secs(10))?;
+            (name, ips[0])
+        }
+        HostSpec::Cidr { network, prefix } => {
+            if prefix == if network.is_ipv4() { 32 } else { 128 } {
+                let ip = CidrIter::new(network, prefix).next().unwrap_or(network);
+                (ip.to_string(), ip)
+            } else {
+                return Err(ConfigError::PingCidr(escape_str(&args.host)));
+            }
+        }
+    };
+    Ok(PingPlan {
+        label,
+        ip,
+        ports,
+        count: args.count,
+        interval: args.interval,
+        timeout: args.timeout.max(Duration::from_millis(1)),
+        json: args.json,
+    })
+}

@@ -1,0 +1,17 @@
+//! portprobe: is a TCP port open, closed or stealth, what answers it, and a raw session to it.
+//!
+//! The binary (`main.rs`) only parses arguments and maps [`commands::run`]'s answer to an exit
+//! code; everything else lives here, one module per concern (see README's map).
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod escape;
+pub mod limits;
+pub mod net;
+pub mod ping;
+pub mod portdb;
+pub mod ports;
+pub mod report;
+pub mod scan;
+pub mod target;

@@ -1,0 +1,32 @@
+//! The `portprobe` binary: parse arguments, call the library, map the answer to an exit code
+//! (0 success, 1 negative answer, 2 usage or input error, 130/143 interrupted).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use portprobe::cli::{normalize_args, Cli};
+
+fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`portprobe scan … | head -1`), as Unix tools do.
+    // SAFETY: setting a signal disposition to its default before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let cli = match Cli::try_parse_from(normalize_args(std::env::args_os())) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let code = match portprobe::commands::run(cli) {
+        Ok(outcome) => outcome.exit_code(),
+        Err(e) => {
+            let err = anyhow::Error::from(e);
+            eprintln!("portprobe: {err:#}");
+            err.downcast_ref::<portprobe::commands::CommandError>()
+                .map_or(1, |e| e.exit_code())
+        }
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}

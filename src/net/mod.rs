@@ -1,0 +1,3 @@
+//! Network building blocks: the connect engine (and, later, TLS and telnet).
+
+pub mod connect;

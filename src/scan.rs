@@ -1,0 +1,363 @@
+//! The scheduler: expands targets lazily, runs connects with bounded concurrency and an optional
+//! rate, retries filtered ports, backs off when the machine runs out of sockets, and streams
+//! results to the report as they are known.
+
+use std::cell::Cell;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::net::connect::{connect, ConnectOptions, LocalError, PortState, Reason};
+use crate::ports::PortSet;
+use crate::target::{resolve, CidrIter, Family, HostSpec, TargetReader};
+
+/// One address to scan, with the name the user typed for it (if any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    pub id: u64,
+    pub name: Option<String>,
+    pub ip: IpAddr,
+}
+
+impl Host {
+    /// `localhost (127.0.0.1)` or `127.0.0.1`.
+    pub fn display(&self) -> String {
+        match &self.name {
+            Some(name) => format!("{name} ({})", self.ip),
+            None => self.ip.to_string(),
+        }
+    }
+
+    /// The name the user typed, or the address.
+    pub fn label(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.ip.to_string())
+    }
+}
+
+/// What was learned about one port.
+#[derive(Debug, Clone)]
+pub struct PortResult {
+    pub host: Arc<Host>,
+    pub port: u16,
+    pub outcome: Result<Probed, String>,
+}
+
+/// A port's state and how long the answer took.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Probed {
+    pub state: PortState,
+    pub reason: Reason,
+    pub rtt: Duration,
+}
+
+/// What the scheduler tells the report, in order per host.
+#[derive(Debug)]
+pub enum Event {
+    HostStart(Arc<Host>),
+    Port(PortResult),
+    /// All ports of the host have been issued; `issued` results will arrive in total.
+    HostEnd { host: Arc<Host>, issued: usize },
+    /// A target could not be used (bad syntax in a file, a name that does not resolve).
+    InputError(String),
+}
+
+/// How the scan runs (the semantic part of the command line).
+#[derive(Debug, Clone)]
+pub struct ScanPlan {
+    pub ports: Arc<PortSet>,
+    pub family: Family,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub concurrency: usize,
+    /// Threads driving connects (each an event loop over its share of the pairs).
+    pub workers: usize,
+    pub rate: Option<f64>,
+    pub resolve_timeout: Duration,
+}
+
+#[derive(Clone)]
+enum Work {
+    Host { host: Arc<Host>, port: Option<u16> },
+    Error(String),
+}
+
+/// Hands scan events to the report; shared by the worker threads.
+pub type ReportFn<'a> = dyn Fn(Event) -> io::Result<()> + Sync + 'a;
+
+/// Runs the scan until the targets are done or `cancel` fires, handing each event to `report`
+/// as it happens. Probes in flight at cancellation are dropped (their sockets reset); the report
+/// shows what was known.
+///
+/// Each worker thread drives its share of the (host, port) pairs with a single-threaded event
+/// loop: on loopback a connect costs a few microseconds of kernel time, so the work is split by
+/// pair across cores rather than handed between threads per result.
+pub fn run(plan: &ScanPlan, targets: TargetReader, report: &ReportFn<'_>, cancel: &CancellationToken) -> io::Result<()> {
+    let workers = plan.workers.max(1);
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers).map(|_| mpsc::channel::<Work>(64)).unzip();
+    std::thread::scope(|scope| {
+        let producer = {
+            let cancel = cancel.clone();
+            // Target reading and name resolution block, so they live on their own thread.
+            scope.spawn(move || produce(targets, plan, &senders, &cancel))
+        };
+        let handles: Vec<_> = receivers
+            .into_iter()
+            .enumerate()
+            .map(|(index, mut rx)| {
+                scope.spawn(move || -> io::Result<()> {
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                    let shard = Shard { index, of: workers };
+                    let result = rt.block_on(drive(plan, shard, &mut rx, report, cancel));
+                    if result.is_err() {
+                        cancel.cancel(); // an output error ends every worker and the producer
+                    }
+                    result
+                })
+            })
+            .collect();
+        let mut result = Ok(());
+        for handle in handles {
+            let outcome = handle.join().unwrap_or_else(|_| Err(io::Error::other("scan worker panicked")));
+            if result.is_ok() {
+                result = outcome;
+            }
+        }
+        cancel.cancel(); // the workers are done; let the producer stop reading targets
+        let _ = producer.join();
+        result
+    })
+}
+
+/// Which of the (host, port) pairs a worker probes: every `of`-th, starting at `index`.
+#[derive(Debug, Clone, Copy)]
+struct Shard {
+    index: usize,
+    of: usize,
+}
+
+struct CurrentHost {
+    host: Arc<Host>,
+    ports: Box<dyn Iterator<Item = u16> + Send>,
+    issued: usize,
+}
+
+async fn drive(
+    plan: &ScanPlan,
+    shard: Shard,
+    work_rx: &mut mpsc::Receiver<Work>,
+    report: &ReportFn<'_>,
+    cancel: &CancellationToken,
+) -> io::Result<()> {
+    let opts = ConnectOptions {
+        timeout: plan.timeout,
+        zero_linger: true,
+        bind: None,
+    };
+    let exhausted = Rc::new(Cell::new(0u32));
+    let mut limit = (plan.concurrency / shard.of).max(1);
+    let mut pacer = plan.rate.map(|r| Pacer::new(r / shard.of as f64));
+    let mut inflight = FuturesUnordered::new();
+    let mut current: Option<CurrentHost> = None;
+    let mut no_more_work = false;
+    // Position in the global sequence of pairs, the same in every worker.
+    let mut pair = 0usize;
+    loop {
+        if exhausted.take() > 0 {
+            // Out of descriptors or ports: fewer connects in flight from now on.
+            limit = (limit - limit / 8 - 1).max(MIN_CONCURRENCY);
+        }
+        let mut pacer_wait = None;
+        while inflight.len() < limit {
+            let Some(cur) = current.as_mut() else { break };
+            if let Some(at) = pacer.as_mut().and_then(Pacer::must_wait) {
+                pacer_wait = Some(at);
+                break;
+            }
+            let next = cur.ports.by_ref().find(|_| {
+                pair += 1;
+                (pair - 1) % shard.of == shard.index
+            });
+            let Some(port) = next else {
+                if let Some(done) = current.take() {
+                    report(Event::HostEnd {
+                        host: done.host,
+                        issued: done.issued,
+                    })?;
+                }
+                break;
+            };
+            if let Some(p) = pacer.as_mut() {
+                p.advance();
+            }
+            cur.issued += 1;
+            let host = cur.host.clone();
+            let exhausted = exhausted.clone();
+            inflight.push(async move {
+                let outcome = probe(SocketAddr::new(host.ip, port), &opts, plan.retries, &exhausted).await;
+                PortResult { host, port, outcome }
+            });
+        }
+        if current.is_none() && no_more_work && inflight.is_empty() {
+            return Ok(());
+        }
+        let want_work = current.is_none() && !no_more_work && inflight.len() < limit;
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Ok(()),
+            Some(result) = inflight.next(), if !inflight.is_empty() => report(Event::Port(result))?,
+            work = work_rx.recv(), if want_work => match work {
+                None => no_more_work = true,
+                // Every worker sees every item; one of them reports input errors.
+                Some(Work::Error(msg)) if shard.index == 0 => report(Event::InputError(msg))?,
+                Some(Work::Error(_)) => {}
+                Some(Work::Host { host, port }) => {
+                    report(Event::HostStart(host.clone()))?;
+                    let ports: Box<dyn Iterator<Item = u16> + Send> = match port {
+                        Some(p) => Box::new(std::iter::once(p)),
+                        None => {
+                            let ports = plan.ports.clone();
+                            Box::new((1..=65535u16).filter(move |&p| ports.contains(p)))
+                        }
+                    };
+                    current = Some(CurrentHost { host, ports, issued: 0 });
+                }
+            },
+            _ = sleep_until_opt(pacer_wait), if pacer_wait.is_some() => {}
+        }
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(at.into()).await;
+    }
+}
+
+/// Connects, retrying filtered answers `retries` times and waiting out local exhaustion.
+async fn probe(addr: SocketAddr, opts: &ConnectOptions, retries: u32, exhausted: &Cell<u32>) -> Result<Probed, String> {
+    let mut tries_left = retries;
+    let mut backoff = Duration::from_millis(5);
+    let mut waited = Duration::ZERO;
+    loop {
+        match connect(addr, opts).await {
+            Ok(a) if a.state == PortState::Filtered && tries_left > 0 => tries_left -= 1,
+            Ok(a) => {
+                return Ok(Probed {
+                    state: a.state,
+                    reason: a.reason,
+                    rtt: a.rtt,
+                })
+            }
+            Err(LocalError::Exhausted(e)) => {
+                exhausted.set(exhausted.get() + 1);
+                if waited > Duration::from_secs(60) {
+                    return Err(format!("{addr}: gave up after 60 s of local resource exhaustion: {e}"));
+                }
+                tokio::time::sleep(backoff).await;
+                waited += backoff;
+                backoff = (backoff * 2).min(Duration::from_millis(500));
+            }
+            Err(e) => return Err(format!("{addr}: {e}")),
+        }
+    }
+}
+
+/// Sends every work item to every worker (each takes its share); false once nobody listens.
+fn broadcast(txs: &[mpsc::Sender<Work>], work: Work) -> bool {
+    let mut delivered = false;
+    for tx in txs {
+        delivered |= tx.blocking_send(work.clone()).is_ok();
+    }
+    delivered
+}
+
+fn produce(targets: TargetReader, plan: &ScanPlan, txs: &[mpsc::Sender<Work>], cancel: &CancellationToken) {
+    let mut next_id = 0u64;
+    let mut send_host = |name: Option<String>, ip: IpAddr, port: Option<u16>| -> bool {
+        next_id += 1;
+        let host = Arc::new(Host { id: next_id, name, ip });
+        !cancel.is_cancelled() && broadcast(txs, Work::Host { host, port })
+    };
+    for (origin, spec) in targets {
+        let spec = match spec {
+            Ok(spec) => spec,
+            Err(msg) => {
+                if !broadcast(txs, Work::Error(format!("{origin}: {msg}"))) {
+                    return;
+                }
+                continue;
+            }
+        };
+        let keep_going = match spec.host {
+            HostSpec::Addr(ip) => send_host(None, ip, spec.port),
+            HostSpec::Cidr { network, prefix } => {
+                CidrIter::new(network, prefix).all(|ip| send_host(None, ip, spec.port))
+            }
+            HostSpec::Name(name) => match resolve(&name, plan.family, plan.resolve_timeout) {
+                Ok(ips) => ips.into_iter().all(|ip| send_host(Some(name.clone()), ip, spec.port)),
+                Err(e) => broadcast(txs, Work::Error(format!("{origin}: {e}"))),
+            },
+        };
+        if !keep_going {
+            return;
+        }
+    }
+}
+
+/// Concurrency never shrinks below this when the machine runs out of sockets.
+const MIN_CONCURRENCY: usize = 8;
+
+/// Spaces connects `1/rate` seconds apart without bursting after a stall.
+struct Pacer {
+    interval: Duration,
+    next: Instant,
+}
+
+impl Pacer {
+    fn new(rate: f64) -> Self {
+        Pacer {
+            interval: Duration::from_secs_f64(1.0 / rate),
+            next: Instant::now(),
+        }
+    }
+
+    /// When the next connect may start, if that is still ahead.
+    fn must_wait(&mut self) -> Option<Instant> {
+        let now = Instant::now();
+        if self.next > now {
+            return Some(self.next);
+        }
+        if now - self.next > Duration::from_secs(1) {
+            self.next = now;
+        }
+        None
+    }
+
+    fn advance(&mut self) {
+        self.next += self.interval;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn pacer_spaces_connects() {
+        let mut p = Pacer::new(200.0);
+        let start = Instant::now();
+        for _ in 0..21 {
+            if let Some(at) = p.must_wait() {
+                tokio::time::sleep_until(at.into()).await;
+            }
+            p.advance();
+        }
+        assert!(start.elapsed() >= Duration::from_millis(95), "{:?}", start.elapsed());
+    }
+}
