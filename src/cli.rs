@@ -38,8 +38,10 @@ pub struct FamilyArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "TARGETS: 192.0.2.1, 2001:db8::1, 10.0.0.0/30, host.example, host.example:8080, \
-[2001:db8::1]:22, or - to read targets from stdin (one or more per line, # comments).")]
+#[command(
+    after_help = "TARGETS: 192.0.2.1, 2001:db8::1, 10.0.0.0/30, host.example, host.example:8080, \
+[2001:db8::1]:22, or - to read targets from stdin (one or more per line, # comments)."
+)]
 pub struct ScanArgs {
     /// Hosts to scan (IP, CIDR, name, host:port, [v6]:port, or - for stdin)
     pub targets: Vec<String>,
@@ -106,7 +108,13 @@ pub struct PingArgs {
 /// Rewrites nmap's two-letter `-iL` into `--input-list` so clap can parse it.
 pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     args.into_iter()
-        .map(|a| if a == "-iL" { OsString::from("--input-list") } else { a })
+        .map(|a| {
+            if a == "-iL" {
+                OsString::from("--input-list")
+            } else {
+                a
+            }
+        })
         .collect()
 }
 
@@ -135,7 +143,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(r) if r.is_finite() && r > 0.0 && r <= 10_000_000.0 => Ok(r),
-        _ => Err(format!("invalid rate '{text}': give connects per second, a number above 0")),
+        _ => Err(format!(
+            "invalid rate '{text}': give connects per second, a number above 0"
+        )),
     }
 }
 
@@ -149,7 +159,9 @@ mod tests {
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert!(parse_duration("soon").unwrap_err().contains("invalid duration 'soon'"));
+        assert!(parse_duration("soon")
+            .unwrap_err()
+            .contains("invalid duration 'soon'"));
         assert!(parse_duration("-1s").is_err());
         assert!(parse_duration("NaN").is_err());
     }

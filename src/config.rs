@@ -17,7 +17,9 @@ use crate::ping::PingPlan;
 use crate::portdb::top_ports;
 use crate::ports::{PortError, PortSet};
 use crate::scan::ScanPlan;
-use crate::target::{resolve, CidrIter, Family, HostSpec, ResolveError, Source, TargetError, TargetReader, TargetSpec};
+use crate::target::{
+    resolve, CidrIter, Family, HostSpec, ResolveError, Source, TargetError, TargetReader, TargetSpec,
+};
 
 /// A usage or input error: exit code 2.
 #[derive(Debug, Error)]
@@ -28,7 +30,9 @@ pub enum ConfigError {
     Target { text: String, source: TargetError },
     #[error("invalid --ports: {0}")]
     Ports(#[from] PortError),
-    #[error("--top-ports {given}: choose 1 to {max} (the shipped list has {max} ports); use -p - for all ports")]
+    #[error(
+        "--top-ports {given}: choose 1 to {max} (the shipped list has {max} ports); use -p - for all ports"
+    )]
     TopPorts { given: usize, max: usize },
     #[error("cannot read target list '{path}': {source}")]
     TargetList { path: String, source: io::Error },
@@ -71,7 +75,7 @@ fn open_list(path: &Path) -> Result<Source, ConfigError> {
         });
     }
     Ok(Source::Lines {
-        name: path.display().to_string(),
+        name: escape_str(&path.display().to_string()),
         reader: Box::new(BufReader::new(file)),
         line: 0,
     })
@@ -86,7 +90,10 @@ fn stdin_source() -> Source {
 }
 
 /// Builds the scan plan, the lazy target reader and the report options.
-pub fn scan_plan(args: &ScanArgs, nofile: u64) -> Result<(ScanPlan, TargetReader, ReportOptions), ConfigError> {
+pub fn scan_plan(
+    args: &ScanArgs,
+    nofile: u64,
+) -> Result<(ScanPlan, TargetReader, ReportOptions), ConfigError> {
     if args.targets.is_empty() && args.input_list.is_empty() {
         return Err(ConfigError::NoTargets);
     }
@@ -131,7 +138,11 @@ pub fn scan_plan(args: &ScanArgs, nofile: u64) -> Result<(ScanPlan, TargetReader
             }
             _ => 1,
         };
-        let ports_each = if spec.port.is_some() { 1 } else { ports.len() as u64 };
+        let ports_each = if spec.port.is_some() {
+            1
+        } else {
+            ports.len() as u64
+        };
         total = total.map(|t| t.saturating_add(hosts.saturating_mul(ports_each)));
         sources.push(Source::Arg(text.clone()));
     }
@@ -144,7 +155,10 @@ pub fn scan_plan(args: &ScanArgs, nofile: u64) -> Result<(ScanPlan, TargetReader
         family: family(args.family),
         timeout: args.timeout.max(Duration::from_millis(1)),
         retries: args.retries,
-        concurrency: args.concurrency.map(|c| c as usize).unwrap_or_else(|| default_concurrency(nofile)),
+        concurrency: args
+            .concurrency
+            .map(|c| c as usize)
+            .unwrap_or_else(|| default_concurrency(nofile)),
         workers: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
         rate: args.rate,
         resolve_timeout: args.resolve_timeout,

@@ -78,7 +78,11 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Runs the rounds, printing as it goes; returns the statistics (also printed at the end).
-pub async fn run(plan: &PingPlan, out: &mut dyn Write, cancel: &CancellationToken) -> io::Result<Vec<PortStats>> {
+pub async fn run(
+    plan: &PingPlan,
+    out: &mut dyn Write,
+    cancel: &CancellationToken,
+) -> io::Result<Vec<PortStats>> {
     let mut stats: Vec<PortStats> = plan
         .ports
         .iter()
@@ -94,7 +98,13 @@ pub async fn run(plan: &PingPlan, out: &mut dyn Write, cancel: &CancellationToke
     };
     if !plan.json {
         let ports: Vec<String> = plan.ports.iter().map(u16::to_string).collect();
-        writeln!(out, "PING {} ({}) TCP connect to port {}", plan.label, plan.ip, ports.join(", "))?;
+        writeln!(
+            out,
+            "PING {} ({}) TCP connect to port {}",
+            plan.label,
+            plan.ip,
+            ports.join(", ")
+        )?;
         out.flush()?;
     }
     let mut seq = 0u64;
@@ -133,7 +143,10 @@ pub async fn run(plan: &PingPlan, out: &mut dyn Write, cancel: &CancellationToke
                         }
                         (_, Reason::NoResponse) => {
                             rec.result = "timeout";
-                            format!("timed out after {:.2} s (no-response)", plan.timeout.as_secs_f64())
+                            format!(
+                                "timed out after {:.2} s (no-response)",
+                                plan.timeout.as_secs_f64()
+                            )
                         }
                         (PortState::Closed, reason) => {
                             rec.result = "refused";

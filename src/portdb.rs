@@ -83,8 +83,14 @@ mod tests {
 
     #[test]
     fn bad_data_names_the_line() {
-        assert!(parse_port_names("22 ssh\n0 zero\n").unwrap_err().starts_with("line 2:"));
-        assert!(parse_port_names("22 ssh extra\n").unwrap_err().contains("expected"));
-        assert!(parse_top_ports("22 80\n# c\n22\n").unwrap_err().contains("line 3: port 22 is ranked twice"));
+        assert!(parse_port_names("22 ssh\n0 zero\n")
+            .unwrap_err()
+            .starts_with("line 2:"));
+        assert!(parse_port_names("22 ssh extra\n")
+            .unwrap_err()
+            .contains("expected"));
+        assert!(parse_top_ports("22 80\n# c\n22\n")
+            .unwrap_err()
+            .contains("line 3: port 22 is ranked twice"));
     }
 }

@@ -62,7 +62,10 @@ pub enum Event {
     HostStart(Arc<Host>),
     Port(PortResult),
     /// All ports of the host have been issued; `issued` results will arrive in total.
-    HostEnd { host: Arc<Host>, issued: usize },
+    HostEnd {
+        host: Arc<Host>,
+        issued: usize,
+    },
     /// A target could not be used (bad syntax in a file, a name that does not resolve).
     InputError(String),
 }
@@ -97,7 +100,12 @@ pub type ReportFn<'a> = dyn Fn(Event) -> io::Result<()> + Sync + 'a;
 /// Each worker thread drives its share of the (host, port) pairs with a single-threaded event
 /// loop: on loopback a connect costs a few microseconds of kernel time, so the work is split by
 /// pair across cores rather than handed between threads per result.
-pub fn run(plan: &ScanPlan, targets: TargetReader, report: &ReportFn<'_>, cancel: &CancellationToken) -> io::Result<()> {
+pub fn run(
+    plan: &ScanPlan,
+    targets: TargetReader,
+    report: &ReportFn<'_>,
+    cancel: &CancellationToken,
+) -> io::Result<()> {
     let workers = plan.workers.max(1);
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers).map(|_| mpsc::channel::<Work>(64)).unzip();
     std::thread::scope(|scope| {
@@ -111,7 +119,9 @@ pub fn run(plan: &ScanPlan, targets: TargetReader, report: &ReportFn<'_>, cancel
             .enumerate()
             .map(|(index, mut rx)| {
                 scope.spawn(move || -> io::Result<()> {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
                     let shard = Shard { index, of: workers };
                     let result = rt.block_on(drive(plan, shard, &mut rx, report, cancel));
                     if result.is_err() {
@@ -123,7 +133,9 @@ pub fn run(plan: &ScanPlan, targets: TargetReader, report: &ReportFn<'_>, cancel
             .collect();
         let mut result = Ok(());
         for handle in handles {
-            let outcome = handle.join().unwrap_or_else(|_| Err(io::Error::other("scan worker panicked")));
+            let outcome = handle
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("scan worker panicked")));
             if result.is_ok() {
                 result = outcome;
             }
@@ -240,7 +252,12 @@ async fn sleep_until_opt(at: Option<Instant>) {
 }
 
 /// Connects, retrying filtered answers `retries` times and waiting out local exhaustion.
-async fn probe(addr: SocketAddr, opts: &ConnectOptions, retries: u32, exhausted: &Cell<u32>) -> Result<Probed, String> {
+async fn probe(
+    addr: SocketAddr,
+    opts: &ConnectOptions,
+    retries: u32,
+    exhausted: &Cell<u32>,
+) -> Result<Probed, String> {
     let mut tries_left = retries;
     let mut backoff = Duration::from_millis(5);
     let mut waited = Duration::ZERO;
@@ -257,7 +274,9 @@ async fn probe(addr: SocketAddr, opts: &ConnectOptions, retries: u32, exhausted:
             Err(LocalError::Exhausted(e)) => {
                 exhausted.set(exhausted.get() + 1);
                 if waited > Duration::from_secs(60) {
-                    return Err(format!("{addr}: gave up after 60 s of local resource exhaustion: {e}"));
+                    return Err(format!(
+                        "{addr}: gave up after 60 s of local resource exhaustion: {e}"
+                    ));
                 }
                 tokio::time::sleep(backoff).await;
                 waited += backoff;
@@ -281,7 +300,11 @@ fn produce(targets: TargetReader, plan: &ScanPlan, txs: &[mpsc::Sender<Work>], c
     let mut next_id = 0u64;
     let mut send_host = |name: Option<String>, ip: IpAddr, port: Option<u16>| -> bool {
         next_id += 1;
-        let host = Arc::new(Host { id: next_id, name, ip });
+        let host = Arc::new(Host {
+            id: next_id,
+            name,
+            ip,
+        });
         !cancel.is_cancelled() && broadcast(txs, Work::Host { host, port })
     };
     for (origin, spec) in targets {
@@ -300,7 +323,9 @@ fn produce(targets: TargetReader, plan: &ScanPlan, txs: &[mpsc::Sender<Work>], c
                 CidrIter::new(network, prefix).all(|ip| send_host(None, ip, spec.port))
             }
             HostSpec::Name(name) => match resolve(&name, plan.family, plan.resolve_timeout) {
-                Ok(ips) => ips.into_iter().all(|ip| send_host(Some(name.clone()), ip, spec.port)),
+                Ok(ips) => ips
+                    .into_iter()
+                    .all(|ip| send_host(Some(name.clone()), ip, spec.port)),
                 Err(e) => broadcast(txs, Work::Error(format!("{origin}: {e}"))),
             },
         };
@@ -358,6 +383,10 @@ mod tests {
             }
             p.advance();
         }
-        assert!(start.elapsed() >= Duration::from_millis(95), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= Duration::from_millis(95),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }

@@ -228,7 +228,11 @@ pub fn resolve(name: &str, family: Family, deadline: Duration) -> Result<Vec<IpA
     let (tx, rx) = mpsc::channel();
     let owned = name.to_string();
     std::thread::spawn(move || {
-        let _ = tx.send((owned.as_str(), 0).to_socket_addrs().map(|a| a.collect::<Vec<_>>()));
+        let _ = tx.send(
+            (owned.as_str(), 0)
+                .to_socket_addrs()
+                .map(|a| a.collect::<Vec<_>>()),
+        );
     });
     let answer = rx.recv_timeout(deadline).map_err(|_| ResolveError::Timeout {
         name: name.to_string(),
@@ -373,20 +377,35 @@ mod tests {
 
     #[test]
     fn literals_names_and_ports() {
-        assert_eq!(spec("127.0.0.1").host, HostSpec::Addr("127.0.0.1".parse().unwrap()));
+        assert_eq!(
+            spec("127.0.0.1").host,
+            HostSpec::Addr("127.0.0.1".parse().unwrap())
+        );
         assert_eq!(spec("::1").host, HostSpec::Addr("::1".parse().unwrap()));
         let t = spec("[::1]:8080");
-        assert_eq!((t.host, t.port), (HostSpec::Addr("::1".parse().unwrap()), Some(8080)));
+        assert_eq!(
+            (t.host, t.port),
+            (HostSpec::Addr("::1".parse().unwrap()), Some(8080))
+        );
         let t = spec("Example.COM:443");
-        assert_eq!((t.host, t.port), (HostSpec::Name("example.com".into()), Some(443)));
+        assert_eq!(
+            (t.host, t.port),
+            (HostSpec::Name("example.com".into()), Some(443))
+        );
         assert_eq!(spec("localhost").port, None);
         assert_eq!(
             spec("10.0.0.0/30").host,
-            HostSpec::Cidr { network: "10.0.0.0".parse().unwrap(), prefix: 30 }
+            HostSpec::Cidr {
+                network: "10.0.0.0".parse().unwrap(),
+                prefix: 30
+            }
         );
         assert_eq!(
             spec("fe80::/120").host,
-            HostSpec::Cidr { network: "fe80::".parse().unwrap(), prefix: 120 }
+            HostSpec::Cidr {
+                network: "fe80::".parse().unwrap(),
+                prefix: 120
+            }
         );
     }
 
@@ -415,7 +434,10 @@ mod tests {
         assert_eq!(CidrIter::new("255.255.255.255".parse().unwrap(), 32).count(), 1);
         // A whole IPv6 space is an iterator, not a vector: taking a few is instant.
         assert_eq!(CidrIter::new("::".parse().unwrap(), 0).take(3).count(), 3);
-        assert_eq!(CidrIter::new("0.0.0.0".parse().unwrap(), 0).nth(1 << 31), Some("128.0.0.0".parse().unwrap()));
+        assert_eq!(
+            CidrIter::new("0.0.0.0".parse().unwrap(), 0).nth(1 << 31),
+            Some("128.0.0.0".parse().unwrap())
+        );
     }
 
     #[test]
@@ -423,7 +445,11 @@ mod tests {
         let text = "# list\n127.0.0.1 127.0.0.2\n\nbad/99 # note\n";
         let reader = TargetReader::new(vec![
             Source::Arg("::1".into()),
-            Source::Lines { name: "list.txt".into(), reader: Box::new(std::io::Cursor::new(text)), line: 0 },
+            Source::Lines {
+                name: "list.txt".into(),
+                reader: Box::new(std::io::Cursor::new(text)),
+                line: 0,
+            },
         ]);
         let items: Vec<_> = reader.collect();
         assert_eq!(items.len(), 4);

@@ -124,8 +124,12 @@ fn is_self_connect(stream: &TcpStream) -> bool {
 }
 
 async fn connect_raw(addr: SocketAddr, opts: &ConnectOptions) -> Result<Attempt, LocalError> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM.nonblocking(), Some(Protocol::TCP))
-        .map_err(classify_local)?;
+    let socket = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM.nonblocking(),
+        Some(Protocol::TCP),
+    )
+    .map_err(classify_local)?;
     if let Some(bind) = opts.bind {
         socket.set_reuse_address(true).map_err(LocalError::Other)?;
         socket.bind(&bind.into()).map_err(classify_local)?;
@@ -153,7 +157,10 @@ async fn connect_raw(addr: SocketAddr, opts: &ConnectOptions) -> Result<Attempt,
     let stream = TcpStream::from_std(std::net::TcpStream::from(socket)).map_err(classify_local)?;
     let deadline = tokio::time::Instant::from_std(start) + opts.timeout;
     loop {
-        if tokio::time::timeout_at(deadline, stream.writable()).await.is_err() {
+        if tokio::time::timeout_at(deadline, stream.writable())
+            .await
+            .is_err()
+        {
             return Ok(answer(PortState::Filtered, Reason::NoResponse, None));
         }
         if let Some(e) = stream.take_error().map_err(LocalError::Other)? {
@@ -201,9 +208,9 @@ pub fn classify_connect_error(e: io::Error) -> Result<(PortState, Reason), Local
 
 fn classify_local(e: io::Error) -> LocalError {
     match e.raw_os_error() {
-        Some(libc::EMFILE | libc::ENFILE | libc::EADDRNOTAVAIL | libc::ENOBUFS | libc::ENOMEM | libc::EAGAIN) => {
-            LocalError::Exhausted(e)
-        }
+        Some(
+            libc::EMFILE | libc::ENFILE | libc::EADDRNOTAVAIL | libc::ENOBUFS | libc::ENOMEM | libc::EAGAIN,
+        ) => LocalError::Exhausted(e),
         _ => LocalError::Other(e),
     }
 }
@@ -215,10 +222,22 @@ mod tests {
     #[test]
     fn errno_mapping_matches_nmap_vocabulary() {
         let map = |n| classify_connect_error(io::Error::from_raw_os_error(n)).ok();
-        assert_eq!(map(libc::ECONNREFUSED), Some((PortState::Closed, Reason::ConnRefused)));
-        assert_eq!(map(libc::EHOSTUNREACH), Some((PortState::Filtered, Reason::HostUnreach)));
-        assert_eq!(map(libc::ENETUNREACH), Some((PortState::Filtered, Reason::NetUnreach)));
-        assert_eq!(map(libc::EPERM), Some((PortState::Filtered, Reason::AdminProhibited)));
+        assert_eq!(
+            map(libc::ECONNREFUSED),
+            Some((PortState::Closed, Reason::ConnRefused))
+        );
+        assert_eq!(
+            map(libc::EHOSTUNREACH),
+            Some((PortState::Filtered, Reason::HostUnreach))
+        );
+        assert_eq!(
+            map(libc::ENETUNREACH),
+            Some((PortState::Filtered, Reason::NetUnreach))
+        );
+        assert_eq!(
+            map(libc::EPERM),
+            Some((PortState::Filtered, Reason::AdminProhibited))
+        );
         assert!(matches!(
             classify_connect_error(io::Error::from_raw_os_error(libc::EMFILE)),
             Err(LocalError::Exhausted(_))
@@ -233,7 +252,11 @@ mod tests {
     async fn loopback_open_and_closed() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let open = listener.local_addr().unwrap();
-        let opts = ConnectOptions { timeout: Duration::from_secs(2), zero_linger: true, bind: None };
+        let opts = ConnectOptions {
+            timeout: Duration::from_secs(2),
+            zero_linger: true,
+            bind: None,
+        };
         let a = connect(open, &opts).await.unwrap();
         assert_eq!((a.state, a.reason), (PortState::Open, Reason::SynAck));
         drop(listener);

@@ -35,7 +35,9 @@ pub struct PortRecord<'a> {
     pub proto: &'static str,
     pub state: PortState,
     pub reason: Reason,
-    pub rtt_ms: f64,
+    /// Absent when nothing answered (no-response): there was no round trip.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceRecord<'a>>,
 }
@@ -61,7 +63,7 @@ impl<W: Write + Send> Sink for JsonlSink<W> {
             proto: "tcp",
             state: p.state,
             reason: p.reason,
-            rtt_ms: (p.rtt.as_secs_f64() * 1e6).round() / 1e3,
+            rtt_ms: (p.reason != Reason::NoResponse).then(|| (p.rtt.as_secs_f64() * 1e6).round() / 1e3),
             service: service_name(result.port).map(|name| ServiceRecord {
                 name,
                 confidence: "port-table",

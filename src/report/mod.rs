@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::escape::escape_str;
 use crate::net::connect::{PortState, Reason};
 use crate::scan::{Event, Host, PortResult};
 
@@ -164,7 +163,8 @@ impl<'a> Reporter<'a> {
             }
             Event::InputError(msg) => {
                 self.summary.input_errors += 1;
-                self.quiet(|| warn(&escape_str(&msg)));
+                // Messages escape what came from outside (target text, file names) where they quote it.
+                self.quiet(|| warn(&msg));
             }
             Event::Port(result) => self.port(result)?,
             Event::HostEnd { host, issued } => {

@@ -70,7 +70,14 @@ impl<W: Write + Send> Sink for TableSink<W> {
         }
         for (port, state, reason) in &rows.rows {
             let service = service_name(*port).unwrap_or("unknown");
-            writeln!(out, "{:<9} {:<9} {:<16} {}", format!("{port}/tcp"), state, service, reason)?;
+            writeln!(
+                out,
+                "{:<9} {:<9} {:<16} {}",
+                format!("{port}/tcp"),
+                state,
+                service,
+                reason
+            )?;
         }
         let hidden: Vec<String> = rows
             .hidden
@@ -97,6 +104,9 @@ impl<W: Write + Send> Sink for TableSink<W> {
     }
 
     fn finish(&mut self, s: &ScanSummary) -> io::Result<()> {
+        if s.hosts == 0 && !s.interrupted {
+            return Ok(()); // nothing was scanned; the caller reports why
+        }
         let hosts = if s.hosts == 1 { "host" } else { "hosts" };
         write!(
             self.out,

@@ -1,0 +1,160 @@
+//! Usage and input errors: exit code 2 and a one-line message that names the bad value and what
+//! is allowed. These fail before any packet is sent, except where a namespace is used.
+
+mod common;
+
+use common::*;
+
+fn fails_with(args: &[&str], needle: &str) {
+    let out = portprobe(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {err}");
+    assert!(err.contains(needle), "{args:?}: expected {needle:?} in {err:?}");
+    assert!(stdout(&out).is_empty(), "{args:?}: nothing on stdout");
+}
+
+#[test]
+fn bad_ports() {
+    fails_with(
+        &["scan", "127.0.0.1", "-p", "0"],
+        "port 0 is out of range: ports are 1-65535",
+    );
+    fails_with(
+        &["scan", "127.0.0.1", "-p", "70000"],
+        "port 70000 is out of range: ports are 1-65535",
+    );
+    fails_with(
+        &["scan", "127.0.0.1", "-p", "22-"],
+        "port range '22-' has no end: write it as 22-65535",
+    );
+    fails_with(
+        &["scan", "127.0.0.1", "-p", "abc"],
+        "'abc' is not a port: use a port (22), a range (20-25)",
+    );
+    fails_with(&["scan", "127.0.0.1", "-p", "80-20"], "runs backwards");
+    fails_with(&["scan", "127.0.0.1:0"], "port 0 is out of range");
+    fails_with(
+        &["ping", "127.0.0.1", "-p", "99999"],
+        "port 99999 is out of range",
+    );
+}
+
+#[test]
+fn bad_targets() {
+    fails_with(
+        &["scan", "10.0.0.0/33", "-p", "22"],
+        "invalid target '10.0.0.0/33'",
+    );
+    fails_with(
+        &["scan", "10.0.0.0/33", "-p", "22"],
+        "prefix length 33 is larger than 32",
+    );
+    fails_with(
+        &["scan", "not a host!", "-p", "22"],
+        "is not an IP address, CIDR block or host name",
+    );
+    fails_with(&["ping", "10.0.0.0/24"], "ping takes one host");
+}
+
+#[test]
+fn empty_target_list() {
+    fails_with(&["scan", "-p", "22"], "no targets: name hosts");
+    let dir = std::env::temp_dir().join(format!("portprobe-empty-{}", std::process::id()));
+    std::fs::write(&dir, "# nothing here\n\n").unwrap();
+    fails_with(&["scan", "-iL", dir.to_str().unwrap(), "-p", "22"], "no targets");
+    let _ = std::fs::remove_file(dir);
+}
+
+#[test]
+fn unreadable_target_list() {
+    fails_with(
+        &["scan", "-iL", "/nonexistent/targets.txt", "-p", "22"],
+        "cannot read target list '/nonexistent/targets.txt': No such file or directory",
+    );
+    fails_with(
+        &["scan", "-iL", "/", "-p", "22"],
+        "cannot read target list '/': it is a directory",
+    );
+}
+
+#[test]
+fn conflicting_and_invalid_flags() {
+    fails_with(
+        &["scan", "127.0.0.1", "-p", "22", "--top-ports", "10"],
+        "cannot be used with",
+    );
+    fails_with(&["scan", "localhost", "-4", "-6"], "cannot be used with");
+    fails_with(
+        &["scan", "127.0.0.1", "--top-ports", "0"],
+        "--top-ports 0: choose 1 to",
+    );
+    fails_with(
+        &["scan", "127.0.0.1", "--top-ports", "100000"],
+        "--top-ports 100000: choose 1 to",
+    );
+    fails_with(
+        &["scan", "127.0.0.1", "--timeout", "soon"],
+        "invalid duration 'soon'",
+    );
+    fails_with(&["scan", "127.0.0.1", "--rate", "0"], "invalid rate '0'");
+    fails_with(&["scan", "127.0.0.1", "--concurrency", "0"], "--concurrency");
+    fails_with(&["scan", "127.0.0.1", "--bogus"], "unexpected argument '--bogus'");
+    fails_with(&["frobnicate"], "unrecognized subcommand 'frobnicate'");
+}
+
+#[test]
+fn unresolvable_host_is_reported_and_the_scan_goes_on() {
+    if !require_namespaces("unresolvable") {
+        return;
+    }
+    // In an empty namespace no resolver is reachable, so the lookup fails without leaving it.
+    let out = portprobe_in(
+        "seed.sh",
+        &["scan", "nonexistent.invalid", "127.0.0.1", "-p", "22", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("argument 1: cannot resolve 'nonexistent.invalid'"),
+        "{}",
+        stderr(&out)
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["state"], "open");
+}
+
+#[test]
+fn bad_lines_in_a_target_file_name_file_and_line() {
+    if !require_namespaces("bad_lines") {
+        return;
+    }
+    let snippet = r#"f=$(mktemp); printf '127.0.0.1\n10.0.0.0/40\n\x1b[31mred\n' > "$f"
+        "$PORTPROBE" scan -iL "$f" -p 22 --json; rc=$?; rm -f "$f"; exit $rc"#;
+    let out = shell_in("seed.sh", snippet);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(":2: invalid CIDR '10.0.0.0/40': prefix length 40 is larger than 32"),
+        "{err}"
+    );
+    assert!(
+        err.contains(":3: '\\x1b[31mred' is not an IP address"),
+        "control bytes escaped: {err}"
+    );
+    assert!(!err.contains('\x1b'), "no raw escape reaches the terminal");
+    assert_eq!(json_lines(&out).len(), 1, "the good line was scanned");
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    for args in [
+        &["--help"][..],
+        &["--version"],
+        &["scan", "--help"],
+        &["ping", "--help"],
+    ] {
+        let out = portprobe(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(!stdout(&out).is_empty());
+    }
+}

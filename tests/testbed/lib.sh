@@ -1,0 +1,49 @@
+# Helpers for test-bed scripts. Every script runs inside a network namespace of its own
+# (`unshare -rn`), so it only ever touches that namespace's loopback.
+
+# Brings loopback up; refuses to run outside a fresh namespace (other interfaces visible).
+ns_init() {
+    ip link set lo up
+    if ip -o link show | grep -qv ': lo:'; then
+        echo "testbed: refusing to run outside a network namespace of its own" >&2
+        exit 97
+    fi
+    trap 'ns_cleanup' EXIT
+}
+
+ns_cleanup() {
+    local pids
+    pids=$(jobs -p)
+    [ -n "$pids" ] && kill $pids 2>/dev/null
+    wait 2>/dev/null
+    return 0
+}
+
+# Waits until something accepts on 127.0.0.1:PORT (at most ~5 s).
+wait_port() {
+    local port=$1 i
+    for i in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    echo "testbed: nothing listens on port $port after 5 s" >&2
+    return 1
+}
+
+# A plain listener that accepts and discards (an 'open' port with no service).
+start_listener() {
+    local port=$1
+    socat -u "TCP-LISTEN:$port,reuseaddr,fork" OPEN:/dev/null </dev/null >/dev/null 2>&1 &
+    wait_port "$port"
+}
+
+# Runs the command given to the script, keeping its exit code.
+run_command() {
+    set +e
+    "$@"
+    local rc=$?
+    set -e
+    return $rc
+}
