@@ -177,6 +177,21 @@ impl CidrIter {
 impl Iterator for CidrIter {
     type Item = IpAddr;
 
+    /// Skips ahead in O(1), so `--resume`-style offsets into huge blocks stay cheap.
+    fn nth(&mut self, n: usize) -> Option<IpAddr> {
+        let current = self.next?;
+        match current.checked_add(n as u128) {
+            Some(target) if target <= self.last => {
+                self.next = Some(target);
+                self.next()
+            }
+            _ => {
+                self.next = None;
+                None
+            }
+        }
+    }
+
     fn next(&mut self) -> Option<IpAddr> {
         let current = self.next?;
         self.next = if current < self.last {
@@ -416,7 +431,8 @@ mod tests {
         assert!(err("::/129").contains("larger than 128"));
         assert!(err("host:0").contains("port 0 is out of range"));
         assert!(err("host:99999").contains("out of range"));
-        assert!(err("2001:db8::1:80x").contains("not an IP address"));
+        assert!(err("2001:db8::1:2:3:4:5:80").contains("write it as [addr]:port"));
+        assert!(err("2001:db8::zz:80").contains("not an IP address"));
         assert!(err("bad host!").contains("not an IP address, CIDR block or host name"));
         assert!(err("1.2.3.4.5").contains("not an IP address"));
         assert!(err("a\x1b[31m").contains("\\x1b"), "control bytes are escaped");
