@@ -1,0 +1,466 @@
+//! Reads fingerprint files (TOML) into checked, compiled entries; every problem is reported with
+//! its file and line, never as a panic.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use regex::bytes::{Regex, RegexBuilder};
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::template::Template;
+use super::{Example, OsExample, OsRule, Probe, Rule};
+use crate::escape::unescape;
+
+/// Compiled size limit of one rule's regex: generous for real rules, fatal for exploding ones.
+pub const REGEX_SIZE_LIMIT: usize = 2 << 20;
+/// Largest fingerprint file accepted.
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// One problem in a fingerprint file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    probe: Vec<RawProbe>,
+    #[serde(default)]
+    rule: Vec<RawRule>,
+    #[serde(default)]
+    os: Vec<RawOsRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProbe {
+    name: Spanned<String>,
+    send: Spanned<String>,
+    #[serde(default)]
+    ports: Vec<u16>,
+    #[serde(default = "default_wait")]
+    wait_ms: u64,
+    #[serde(default)]
+    after_silence: bool,
+    #[serde(default)]
+    description: String,
+}
+
+fn default_wait() -> u64 {
+    1500
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: Spanned<String>,
+    service: String,
+    #[serde(default)]
+    probes: Vec<String>,
+    #[serde(rename = "match")]
+    pattern: Spanned<String>,
+    #[serde(default)]
+    soft: bool,
+    product: Option<String>,
+    version: Option<String>,
+    revision: Option<String>,
+    info: Option<String>,
+    hostname: Option<String>,
+    os: Option<String>,
+    device: Option<String>,
+    cpe: Option<Vec<String>>,
+    #[serde(default)]
+    example: Vec<RawExample>,
+    #[serde(default)]
+    counter: Vec<Spanned<String>>,
+}
+
+/// Identity fields, as templates in rules and as expected values in examples.
+#[derive(Default, Clone, Debug)]
+pub struct RawFields {
+    pub product: Option<String>,
+    pub version: Option<String>,
+    pub revision: Option<String>,
+    pub info: Option<String>,
+    pub hostname: Option<String>,
+    pub os: Option<String>,
+    pub device: Option<String>,
+    pub cpe: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExample {
+    response: Spanned<String>,
+    probe: Option<String>,
+    port: Option<u16>,
+    service: Option<String>,
+    product: Option<String>,
+    version: Option<String>,
+    revision: Option<String>,
+    info: Option<String>,
+    hostname: Option<String>,
+    os: Option<String>,
+    device: Option<String>,
+    cpe: Option<Vec<String>>,
+}
+
+/// Fields given in a rule or example, gathered (serde's flatten cannot deny unknown keys).
+macro_rules! fields_of {
+    ($raw:expr) => {
+        RawFields {
+            product: $raw.product.clone(),
+            version: $raw.version.clone(),
+            revision: $raw.revision.clone(),
+            info: $raw.info.clone(),
+            hostname: $raw.hostname.clone(),
+            os: $raw.os.clone(),
+            device: $raw.device.clone(),
+            cpe: $raw.cpe.clone(),
+        }
+    };
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOsRule {
+    id: Spanned<String>,
+    product: Option<String>,
+    version: Option<String>,
+    field: String,
+    #[serde(rename = "match")]
+    pattern: Spanned<String>,
+    os: String,
+    cpe: Option<String>,
+    #[serde(default)]
+    example: Vec<RawOsExample>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOsExample {
+    product: Option<String>,
+    version: Option<String>,
+    revision: Option<String>,
+    info: Option<String>,
+    expect: Spanned<String>,
+}
+
+/// What one file contributed.
+#[derive(Default)]
+pub struct Loaded {
+    pub probes: Vec<Probe>,
+    pub rules: Vec<Rule>,
+    pub os_rules: Vec<OsRule>,
+}
+
+/// Line number (1-based) of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// Compiles a rule pattern: bytes, no Unicode (banners are bytes), bounded size.
+pub fn compile_pattern(pattern: &str) -> Result<Regex, String> {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| {
+            let text = e.to_string();
+            if text.contains("exceeds size limit") {
+                format!("regex too large once compiled (limit {} KiB): simplify it", REGEX_SIZE_LIMIT >> 10)
+            } else {
+                format!("invalid regex: {}", text.replace('\n', " "))
+            }
+        })
+}
+
+struct Ctx<'a> {
+    file: &'a str,
+    text: &'a str,
+    problems: &'a mut Vec<Problem>,
+}
+
+impl Ctx<'_> {
+    fn problem(&mut self, offset: usize, message: impl Into<String>) {
+        self.problems.push(Problem {
+            file: self.file.to_string(),
+            line: line_of(self.text, offset),
+            message: message.into(),
+        });
+    }
+}
+
+/// Parses one file. Problems are appended; what is sound is returned.
+pub fn load_file(file: &str, text: &str, problems: &mut Vec<Problem>) -> Loaded {
+    let raw: RawFile = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let line = e.span().map_or(1, |s| line_of(text, s.start));
+            problems.push(Problem {
+                file: file.to_string(),
+                line,
+                message: format!("TOML: {}", e.message()),
+            });
+            return Loaded::default();
+        }
+    };
+    let mut cx = Ctx { file, text, problems };
+    let mut loaded = Loaded::default();
+    for p in raw.probe {
+        if let Some(probe) = probe(&mut cx, p) {
+            loaded.probes.push(probe);
+        }
+    }
+    for r in raw.rule {
+        if let Some(rule) = rule(&mut cx, r) {
+            loaded.rules.push(rule);
+        }
+    }
+    for o in raw.os {
+        if let Some(os) = os_rule(&mut cx, o) {
+            loaded.os_rules.push(os);
+        }
+    }
+    loaded
+}
+
+fn probe(cx: &mut Ctx, p: RawProbe) -> Option<Probe> {
+    let Some(payload) = unescape(p.send.get_ref()) else {
+        cx.problem(p.send.span().start, "probe 'send': malformed escape (use \\r \\n \\t \\0 \\\\ \\xNN)");
+        return None;
+    };
+    if p.name.get_ref().is_empty() {
+        cx.problem(p.name.span().start, "probe name is empty");
+        return None;
+    }
+    Some(Probe {
+        name: p.name.into_inner(),
+        payload,
+        ports: p.ports,
+        wait: Duration::from_millis(p.wait_ms.clamp(10, 30_000)),
+        after_silence: p.after_silence,
+        description: p.description,
+        location: format!("{}:{}", cx.file, line_of(cx.text, p.send.span().start)),
+    })
+}
+
+/// Parses every template of `fields`, checking group numbers against `groups`.
+pub(super) fn templates(fields: &RawFields, groups: usize) -> Result<super::Templates, String> {
+    let one = |name: &str, t: &Option<String>| -> Result<Option<Template>, String> {
+        let Some(text) = t else { return Ok(None) };
+        let tpl = Template::parse(text).map_err(|e| format!("{name}: {e}"))?;
+        if tpl.max_group() > groups {
+            return Err(format!(
+                "{name} template '{text}' uses group {} but the pattern has {groups}",
+                tpl.max_group()
+            ));
+        }
+        Ok(Some(tpl))
+    };
+    let mut cpe = Vec::new();
+    for c in fields.cpe.iter().flatten() {
+        if !c.starts_with("cpe:2.3:") || c.split(':').count() != 13 {
+            return Err(format!("cpe '{c}' is not a CPE 2.3 string (cpe:2.3:part:vendor:product:version:update:…, 13 fields)"));
+        }
+        cpe.extend(one("cpe", &Some(c.clone()))?);
+    }
+    Ok(super::Templates {
+        product: one("product", &fields.product)?,
+        version: one("version", &fields.version)?,
+        revision: one("revision", &fields.revision)?,
+        info: one("info", &fields.info)?,
+        hostname: one("hostname", &fields.hostname)?,
+        os: one("os", &fields.os)?,
+        device: one("device", &fields.device)?,
+        cpe,
+    })
+}
+
+fn rule(cx: &mut Ctx, r: RawRule) -> Option<Rule> {
+    let at = r.pattern.span().start;
+    let regex = match compile_pattern(r.pattern.get_ref()) {
+        Ok(re) => re,
+        Err(e) => {
+            cx.problem(at, format!("rule '{}': {e}", r.id.get_ref()));
+            return None;
+        }
+    };
+    let groups = regex.captures_len() - 1;
+    let templates = match templates(&fields_of!(r), groups) {
+        Ok(t) => t,
+        Err(e) => {
+            cx.problem(at, format!("rule '{}': {e}", r.id.get_ref()));
+            return None;
+        }
+    };
+    if r.service.is_empty() || r.service.contains(char::is_whitespace) {
+        cx.problem(r.id.span().start, format!("rule '{}': service must be one word", r.id.get_ref()));
+        return None;
+    }
+    if r.example.is_empty() {
+        cx.problem(r.id.span().start, format!("rule '{}': needs at least one [[rule.example]]", r.id.get_ref()));
+        return None;
+    }
+    let mut examples = Vec::new();
+    for ex in r.example {
+        let expect = fields_of!(ex);
+        let line = line_of(cx.text, ex.response.span().start);
+        match unescape(ex.response.get_ref()) {
+            Some(response) => examples.push(Example {
+                response,
+                probe: ex.probe,
+                port: ex.port,
+                service: ex.service,
+                expect,
+                line,
+            }),
+            None => cx.problem(ex.response.span().start, "example response: malformed escape"),
+        }
+    }
+    let mut counters = Vec::new();
+    for c in r.counter {
+        match unescape(c.get_ref()) {
+            Some(bytes) => counters.push((bytes, line_of(cx.text, c.span().start))),
+            None => cx.problem(c.span().start, "counter-example: malformed escape"),
+        }
+    }
+    Some(Rule {
+        id: r.id.into_inner(),
+        service: r.service,
+        probes: r.probes,
+        pattern: r.pattern.into_inner(),
+        regex,
+        soft: r.soft,
+        templates,
+        examples,
+        counters,
+        file: cx.file.to_string(),
+        line: line_of(cx.text, at),
+    })
+}
+
+fn os_rule(cx: &mut Ctx, o: RawOsRule) -> Option<OsRule> {
+    let at = o.pattern.span().start;
+    if !["revision", "info", "version", "product"].contains(&o.field.as_str()) {
+        cx.problem(at, format!("os rule '{}': field must be revision, info, version or product", o.id.get_ref()));
+        return None;
+    }
+    let regex = match compile_pattern(o.pattern.get_ref()) {
+        Ok(re) => re,
+        Err(e) => {
+            cx.problem(at, format!("os rule '{}': {e}", o.id.get_ref()));
+            return None;
+        }
+    };
+    let version = match o.version.as_deref().map(compile_pattern).transpose() {
+        Ok(v) => v,
+        Err(e) => {
+            cx.problem(at, format!("os rule '{}': version {e}", o.id.get_ref()));
+            return None;
+        }
+    };
+    let groups = regex.captures_len() - 1;
+    let fields = RawFields {
+        os: Some(o.os),
+        cpe: o.cpe.map(|c| vec![c]),
+        ..Default::default()
+    };
+    let templates = match templates(&fields, groups) {
+        Ok(t) => t,
+        Err(e) => {
+            cx.problem(at, format!("os rule '{}': {e}", o.id.get_ref()));
+            return None;
+        }
+    };
+    let examples = o
+        .example
+        .into_iter()
+        .map(|e| OsExample {
+            product: e.product,
+            version: e.version,
+            revision: e.revision,
+            info: e.info,
+            line: line_of(cx.text, e.expect.span().start),
+            expect: e.expect.into_inner(),
+        })
+        .collect();
+    Some(OsRule {
+        id: o.id.into_inner(),
+        product: o.product,
+        version,
+        field: o.field,
+        regex,
+        templates,
+        examples,
+        file: cx.file.to_string(),
+        line: line_of(cx.text, at),
+    })
+}
+
+/// Reads every `*.toml` below `dir` (sorted), refusing oversized files.
+pub fn read_dir_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<(String, String)> {
+    let mut paths = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    let mut seen = HashSet::new();
+    while let Some(d) = stack.pop() {
+        let entries = match std::fs::read_dir(&d) {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(Problem {
+                    file: d.display().to_string(),
+                    line: 0,
+                    message: format!("cannot read directory: {e}"),
+                });
+                continue;
+            }
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                if seen.insert(path.clone()) {
+                    stack.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                paths.push(path);
+            }
+        }
+    }
+    paths.sort();
+    let mut files = Vec::new();
+    for path in paths {
+        let name = path.display().to_string();
+        let too_big = std::fs::metadata(&path).map(|m| m.len() > MAX_FILE_BYTES).unwrap_or(false);
+        if too_big {
+            problems.push(Problem {
+                file: name,
+                line: 0,
+                message: format!("file larger than {} MiB: refused", MAX_FILE_BYTES >> 20),
+            });
+            continue;
+        }
+        match std::fs::read_to_string(&path) {
+            Ok(text) => files.push((name, text)),
+            Err(e) => problems.push(Problem {
+                file: name,
+                line: 0,
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    files
+}

@@ -1,0 +1,253 @@
+//! The fingerprint database: probes (what to send), rules (what answers mean) and OS rules
+//! (what package revisions say about the system), loaded from `fingerprints/` and user
+//! directories, compiled once, and checked against the examples every rule carries.
+
+pub mod load;
+pub mod matcher;
+pub mod template;
+
+use std::path::Path;
+use std::time::Duration;
+
+use regex::bytes::Regex;
+use serde::Serialize;
+
+pub use load::{Problem, RawFields};
+pub use matcher::Matcher;
+use template::Template;
+
+mod shipped {
+    include!(concat!(env!("OUT_DIR"), "/shipped.rs"));
+}
+
+/// Something to send to a port (or nothing: the null probe just listens).
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub name: String,
+    pub payload: Vec<u8>,
+    /// Ports where this probe is the likely first choice.
+    pub ports: Vec<u16>,
+    /// How long to wait for an answer.
+    pub wait: Duration,
+    /// Safe to send on a connection where the server stayed silent.
+    pub after_silence: bool,
+    pub description: String,
+    pub location: String,
+}
+
+impl Probe {
+    pub fn is_null(&self) -> bool {
+        self.payload.is_empty()
+    }
+}
+
+/// Parsed templates for the identity fields of a rule.
+#[derive(Debug, Clone, Default)]
+pub struct Templates {
+    pub product: Option<Template>,
+    pub version: Option<Template>,
+    pub revision: Option<Template>,
+    pub info: Option<Template>,
+    pub hostname: Option<Template>,
+    pub os: Option<Template>,
+    pub device: Option<Template>,
+    pub cpe: Vec<Template>,
+}
+
+/// An example response a rule must identify as stated (an example is a test).
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub response: Vec<u8>,
+    pub probe: Option<String>,
+    pub port: Option<u16>,
+    pub service: Option<String>,
+    pub expect: RawFields,
+    pub line: usize,
+}
+
+/// A service rule: a regex over the raw response and templates for what it reveals.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub service: String,
+    /// Probes whose responses this rule reads; empty means any.
+    pub probes: Vec<String>,
+    pub pattern: String,
+    pub regex: Regex,
+    /// Knows the service, not the product: matching goes on looking for a hard rule.
+    pub soft: bool,
+    pub templates: Templates,
+    pub examples: Vec<Example>,
+    pub counters: Vec<(Vec<u8>, usize)>,
+    pub file: String,
+    pub line: usize,
+}
+
+impl Rule {
+    pub fn applies_to(&self, probe: &str) -> bool {
+        self.probes.is_empty() || self.probes.iter().any(|p| p == probe)
+    }
+}
+
+/// An OS example: identity fields in, expected OS out.
+#[derive(Debug, Clone)]
+pub struct OsExample {
+    pub product: Option<String>,
+    pub version: Option<String>,
+    pub revision: Option<String>,
+    pub info: Option<String>,
+    pub expect: String,
+    pub line: usize,
+}
+
+/// Infers the OS/distribution from one identity field when the bytes say it exactly.
+#[derive(Debug, Clone)]
+pub struct OsRule {
+    pub id: String,
+    pub product: Option<String>,
+    pub version: Option<Regex>,
+    pub field: String,
+    pub regex: Regex,
+    pub templates: Templates,
+    pub examples: Vec<OsExample>,
+    pub file: String,
+    pub line: usize,
+}
+
+/// How sure an identification is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Confidence {
+    /// A rule named the product.
+    Hard,
+    /// A rule named the service only.
+    Soft,
+    /// Only the port number suggests it.
+    PortTable,
+}
+
+/// What answers a port.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    #[serde(rename = "name")]
+    pub service: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The distribution's package revision, e.g. `Debian 2+deb12u3`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cpe: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(skip)]
+    pub soft: bool,
+}
+
+impl Identity {
+    /// nmap-style VERSION text: `OpenSSH 9.2p1 Debian 2+deb12u3 (protocol 2.0)`.
+    pub fn version_line(&self) -> String {
+        let mut parts: Vec<&str> = Vec::new();
+        parts.extend(self.product.as_deref());
+        parts.extend(self.version.as_deref());
+        parts.extend(self.revision.as_deref());
+        let mut line = parts.join(" ");
+        if let Some(info) = &self.info {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(&format!("({info})"));
+        }
+        line
+    }
+}
+
+/// The problems found in a database, one per line.
+#[derive(Debug, thiserror::Error)]
+#[error("fingerprint database has {} problem(s):\n{}", .0.len(), .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
+pub struct DatabaseError(pub Vec<Problem>);
+
+/// Probes, rules and OS rules, in priority order (user files first).
+#[derive(Debug, Default)]
+pub struct Database {
+    pub probes: Vec<Probe>,
+    pub rules: Vec<Rule>,
+    pub os_rules: Vec<OsRule>,
+}
+
+impl Database {
+    /// Loads files given as (name, text), appending problems.
+    pub fn from_sources(sources: &[(String, String)], problems: &mut Vec<Problem>) -> Database {
+        let mut db = Database::default();
+        for (name, text) in sources {
+            let loaded = load::load_file(name, text, problems);
+            for probe in loaded.probes {
+                // A user's probe of the same name replaces the shipped one (theirs come first).
+                if db.probes.iter().all(|p| p.name != probe.name) {
+                    db.probes.push(probe);
+                }
+            }
+            db.rules.extend(loaded.rules);
+            db.os_rules.extend(loaded.os_rules);
+        }
+        let mut ids = std::collections::HashMap::new();
+        for rule in &db.rules {
+            if let Some(first) = ids.insert(rule.id.clone(), format!("{}:{}", rule.file, rule.line)) {
+                problems.push(Problem {
+                    file: rule.file.clone(),
+                    line: rule.line,
+                    message: format!("rule id '{}' is also used at {first}", rule.id),
+                });
+            }
+            for probe in &rule.probes {
+                if db.probes.iter().all(|p| &p.name != probe) {
+                    problems.push(Problem {
+                        file: rule.file.clone(),
+                        line: rule.line,
+                        message: format!("rule '{}' names probe '{probe}', which no file defines", rule.id),
+                    });
+                }
+            }
+        }
+        db
+    }
+
+    /// The shipped files, as embedded in the binary.
+    pub fn shipped_sources() -> Vec<(String, String)> {
+        shipped::SHIPPED
+            .iter()
+            .map(|(name, text)| (format!("fingerprints/{name}"), text.to_string()))
+            .collect()
+    }
+
+    /// User directories first (their rules win), then the shipped database. Any problem is an
+    /// error: a broken user file must be fixed, not half-used.
+    pub fn load(user_dirs: &[&Path]) -> Result<Database, DatabaseError> {
+        let mut problems = Vec::new();
+        let mut sources = Vec::new();
+        for dir in user_dirs {
+            sources.extend(load::read_dir_files(dir, &mut problems));
+        }
+        sources.extend(Self::shipped_sources());
+        let db = Database::from_sources(&sources, &mut problems);
+        if problems.is_empty() {
+            Ok(db)
+        } else {
+            Err(DatabaseError(problems))
+        }
+    }
+
+    pub fn probe(&self, name: &str) -> Option<&Probe> {
+        self.probes.iter().find(|p| p.name == name)
+    }
+}

@@ -1,0 +1,184 @@
+# Real Debian daemons for the test bed, each started in the foreground as a job of the calling
+# script, with its configuration, pid file, sockets and logs in $TESTBED_DIR. Source after
+# lib.sh, call testbed_dir first. Every start_* takes the port and optional extra config lines
+# (later issues start hardened and TLS variants this way).
+
+testbed_dir() {
+    TESTBED_DIR=$(mktemp -d /tmp/portprobe-testbed.XXXXXX)
+    chmod 755 "$TESTBED_DIR" # daemons drop to their own users and must reach their files
+    trap 'ns_cleanup; rm -rf "$TESTBED_DIR"' EXIT
+}
+
+need_root() {
+    if [ "$(id -u)" != 0 ] || ! touch /proc/self/.portprobe-probe 2>/dev/null && [ ! -w /etc ]; then
+        echo "testbed: the daemons need real root (they switch to their own users)" >&2
+        exit 98
+    fi
+}
+
+# sshd PORT [sshd_config lines...]
+start_sshd() {
+    local port=$1; shift
+    local d="$TESTBED_DIR/sshd-$port"
+    mkdir -p "$d" /run/sshd
+    ssh-keygen -q -t ed25519 -N '' -f "$d/host_ed25519" </dev/null
+    {
+        echo "Port $port"
+        echo "ListenAddress 127.0.0.1"
+        echo "HostKey $d/host_ed25519"
+        echo "PidFile $d/sshd.pid"
+        echo "UsePAM no"
+        printf '%s\n' "$@"
+    } >"$d/sshd_config"
+    /usr/sbin/sshd -D -e -f "$d/sshd_config" >"$d/log" 2>&1 &
+}
+
+# nginx PORT [http-block lines...]
+start_nginx() {
+    local port=$1; shift
+    local d="$TESTBED_DIR/nginx-$port"
+    mkdir -p "$d/tmp"
+    cat >"$d/nginx.conf" <<CONF
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $d/tmp/body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
+    $(printf '%s\n' "$@")
+    server {
+        listen 127.0.0.1:$port;
+        location / { return 200 "portprobe test bed\n"; }
+    }
+}
+CONF
+    nginx -c "$d/nginx.conf" -g 'daemon off;' >"$d/log" 2>&1 &
+}
+
+# vsftpd PORT [vsftpd.conf lines...]
+start_vsftpd() {
+    local port=$1; shift
+    local d="$TESTBED_DIR/vsftpd-$port"
+    mkdir -p "$d" /var/run/vsftpd/empty
+    {
+        echo "listen=YES"
+        echo "listen_address=127.0.0.1"
+        echo "listen_port=$port"
+        echo "background=NO"
+        echo "anonymous_enable=YES"
+        echo "anon_root=/var/run/vsftpd/empty"
+        echo "no_anon_password=YES"
+        echo "local_enable=NO"
+        echo "xferlog_enable=NO"
+        echo "vsftpd_log_file=$d/vsftpd.log"
+        echo "secure_chroot_dir=/var/run/vsftpd/empty"
+        printf '%s\n' "$@"
+    } >"$d/vsftpd.conf"
+    vsftpd "$d/vsftpd.conf" >"$d/log" 2>&1 &
+}
+
+# postfix PORT [main.cf name=value settings...]
+start_postfix() {
+    local port=$1; shift
+    local d="$TESTBED_DIR/postfix-$port"
+    mkdir -p "$d/spool" "$d/data"
+    chown postfix "$d/data"
+    cp -r /etc/postfix "$d/conf"
+    postconf -c "$d/conf" -e \
+        "queue_directory=$d/spool" "data_directory=$d/data" "inet_interfaces=127.0.0.1" \
+        "inet_protocols=ipv4" "myhostname=mail.testbed.example" "mydestination=" \
+        "alias_maps=" "alias_database=" "maillog_file=/dev/stdout" "relayhost=" \
+        "smtpd_tls_security_level=none" "compatibility_level=3.6" "$@"
+    postconf -c "$d/conf" -M# smtp/inet
+    postconf -c "$d/conf" -M -e "$port/inet=$port inet n - n - - smtpd"
+    postfix -c "$d/conf" check >"$d/check.log" 2>&1
+    postfix -c "$d/conf" start-fg >"$d/log" 2>&1 &
+}
+
+# dovecot IMAP_PORT POP3_PORT [dovecot.conf lines...]
+start_dovecot() {
+    local imap=$1 pop3=$2; shift 2
+    local d="$TESTBED_DIR/dovecot-$imap"
+    mkdir -p "$d/run" "$d/state"
+    cat >"$d/dovecot.conf" <<CONF
+base_dir = $d/run
+state_dir = $d/state
+protocols = imap pop3
+listen = 127.0.0.1
+ssl = no
+log_path = $d/dovecot.log
+disable_plaintext_auth = no
+passdb {
+  driver = static
+  args = nopassword=y
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=/nonexistent
+}
+service imap-login {
+  inet_listener imap {
+    port = $imap
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = $pop3
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+}
+$(printf '%s\n' "$@")
+CONF
+    dovecot -F -c "$d/dovecot.conf" >"$d/log" 2>&1 &
+}
+
+# redis PORT [redis-server --options...]
+start_redis() {
+    local port=$1; shift
+    local d="$TESTBED_DIR/redis-$port"
+    mkdir -p "$d"
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$d" --save '' --appendonly no \
+        --daemonize no --logfile "$d/redis.log" "$@" >"$d/log" 2>&1 &
+}
+
+# memcached PORT [options...]
+start_memcached() {
+    local port=$1; shift
+    memcached -u memcache -l 127.0.0.1 -p "$port" -U 0 "$@" >"$TESTBED_DIR/memcached-$port.log" 2>&1 &
+}
+
+# mariadb PORT [mariadbd options...]
+start_mariadb() {
+    local port=$1; shift
+    local d="$TESTBED_DIR/mariadb-$port"
+    mkdir -p "$d"
+    chown mysql:mysql "$d"
+    mariadb-install-db --no-defaults --datadir="$d/data" --user=mysql --skip-test-db \
+        --auth-root-authentication-method=normal >"$d/install.log" 2>&1
+    mariadbd --no-defaults --datadir="$d/data" --socket="$d/sock" --pid-file="$d/pid" \
+        --port="$port" --bind-address=127.0.0.1 --user=mysql --skip-log-bin \
+        --innodb-buffer-pool-size=16M "$@" >"$d/log" 2>&1 &
+}
+
+# postgresql PORT [postgres -c options...]
+start_postgres() {
+    local port=$1; shift
+    local d="$TESTBED_DIR/postgres-$port"
+    local bin
+    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+    mkdir -p "$d"
+    chown postgres:postgres "$d"
+    runuser -u postgres -- "$bin/initdb" -D "$d/data" -A trust -U postgres >"$d/initdb.log" 2>&1
+    runuser -u postgres -- "$bin/postgres" -D "$d/data" -k "$d" -p "$port" \
+        -c listen_addresses=127.0.0.1 "$@" >"$d/log" 2>&1 &
+}
