@@ -24,6 +24,48 @@ pub enum Command {
     Scan(ScanArgs),
     /// Repeated TCP connects to one host with RTT statistics (like nping --tcp-connect).
     Ping(PingArgs),
+    /// Identify a saved server response offline (no network).
+    Match(MatchArgs),
+    /// Work with fingerprint databases.
+    #[command(subcommand)]
+    Fingerprints(FingerprintsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FingerprintsCommand {
+    /// Validate a database: syntax, regexes, templates, and every rule's examples.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A directory of your own rules to check (with the shipped database it extends) [default: the shipped database]
+    pub dir: Option<PathBuf>,
+}
+
+/// Options that select the fingerprint database.
+#[derive(Debug, Args, Clone)]
+pub struct DatabaseArgs {
+    /// Add the fingerprint files (*.toml) of DIR; they take precedence over the shipped ones
+    #[arg(long = "fingerprints", value_name = "DIR")]
+    pub fingerprints: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MatchArgs {
+    /// File holding the raw response; - or nothing reads stdin
+    pub file: Option<PathBuf>,
+    /// The probe that elicited the response (null: the server spoke first)
+    #[arg(long, value_name = "NAME", default_value = "null")]
+    pub probe: String,
+    /// The port it came from (names the service when no rule matches)
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+    /// Print one JSON object
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
 }
 
 /// Options shared by commands that resolve names.
@@ -77,9 +119,20 @@ pub struct ScanArgs {
     /// Show only open ports
     #[arg(long)]
     pub open: bool,
-    /// List every port, not only the interesting ones
+    /// List every port, not only the interesting ones; show banners and rule skeletons
     #[arg(short, long)]
     pub verbose: bool,
+    /// Connect only: no banner reading or service detection
+    #[arg(short = 'z', long = "no-detect")]
+    pub no_detect: bool,
+    /// Time allowed for detecting the service of one open port
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub detect_timeout: Duration,
+    /// Most bytes read from one response (64k, 1m or a number)
+    #[arg(long, value_name = "BYTES", default_value = "64k", value_parser = parse_size)]
+    pub read_cap: usize,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]
@@ -140,6 +193,24 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(value * scale))
 }
 
+/// Parses a byte count: `4096`, `64k`, `1m`.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let bad = || format!("invalid size '{text}': use a number of bytes, or 64k, 1m (16 to 64m)");
+    let t = text.trim().to_ascii_lowercase();
+    let (number, scale) = match t.strip_suffix('k') {
+        Some(n) => (n, 1024),
+        None => match t.strip_suffix('m') {
+            Some(n) => (n, 1024 * 1024),
+            None => (t.as_str(), 1),
+        },
+    };
+    let n: usize = number.parse().map_err(|_| bad())?;
+    match n.checked_mul(scale) {
+        Some(v) if (16..=64 << 20).contains(&v) => Ok(v),
+        _ => Err(bad()),
+    }
+}
+
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(r) if r.is_finite() && r > 0.0 && r <= 10_000_000.0 => Ok(r),
@@ -164,6 +235,15 @@ mod tests {
             .contains("invalid duration 'soon'"));
         assert!(parse_duration("-1s").is_err());
         assert!(parse_duration("NaN").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64k"), Ok(65536));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("1M"), Ok(1 << 20));
+        assert!(parse_size("1g").is_err());
+        assert!(parse_size("0").is_err());
     }
 
     #[test]

@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Cli, Command, PingArgs, ScanArgs};
+use crate::cli::{CheckArgs, Cli, Command, FingerprintsCommand, MatchArgs, PingArgs, ScanArgs};
 use crate::config::{self, ConfigError};
 use crate::limits::raise_nofile_limit;
 use crate::report::{self, jsonl::JsonlSink, table::TableSink, Reporter, Sink};
-use crate::{ping, scan};
+use crate::{offline, ping, scan};
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,12 +46,14 @@ pub enum CommandError {
     Runtime(io::Error),
     #[error("cannot write output: {0}")]
     Output(io::Error),
+    #[error("cannot read {what}: {source}")]
+    Input { what: String, source: io::Error },
 }
 
 impl CommandError {
     pub fn exit_code(&self) -> i32 {
         match self {
-            CommandError::Usage(_) => 2,
+            CommandError::Usage(_) | CommandError::Input { .. } => 2,
             CommandError::Runtime(_) | CommandError::Output(_) => 1,
         }
     }
@@ -61,6 +63,8 @@ pub fn run(cli: Cli) -> Result<Outcome, CommandError> {
     match cli.command {
         Command::Scan(args) => scan_command(&args),
         Command::Ping(args) => ping_command(&args),
+        Command::Match(args) => match_command(&args),
+        Command::Fingerprints(FingerprintsCommand::Check(args)) => check_command(&args),
     }
 }
 
@@ -100,7 +104,7 @@ fn scan_command(args: &ScanArgs) -> Result<Outcome, CommandError> {
     let mut sink: Box<dyn Sink> = if opts.json {
         Box::new(JsonlSink::new(stdout, opts.open_only))
     } else {
-        Box::new(TableSink::new(stdout, opts.verbose, opts.open_only))
+        Box::new(TableSink::new(stdout, opts.verbose, opts.open_only, plan.detect.is_some()))
     };
     let reporter = Mutex::new(Reporter::new(
         sink.as_mut(),
@@ -153,4 +157,54 @@ fn ping_command(args: &PingArgs) -> Result<Outcome, CommandError> {
     } else {
         Outcome::Negative
     })
+}
+
+fn match_command(args: &MatchArgs) -> Result<Outcome, CommandError> {
+    let matcher = config::load_matcher(&args.db)?;
+    if matcher.db.probe(&args.probe).is_none() {
+        let known: Vec<&str> = matcher.db.probes.iter().map(|p| p.name.as_str()).collect();
+        return Err(ConfigError::UnknownProbe {
+            given: crate::escape::escape_str(&args.probe),
+            known: known.join(", "),
+        }
+        .into());
+    }
+    let response = offline::read_input(args.file.as_deref()).map_err(|e| CommandError::Input {
+        what: args
+            .file
+            .as_ref()
+            .map_or("stdin".into(), |f| crate::escape::escape_str(&f.display().to_string())),
+        source: e,
+    })?;
+    let report = offline::identify(&matcher, &response, &args.probe, args.port);
+    let mut out = io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", offline::match_json(&report)).map_err(CommandError::Output)?;
+    } else {
+        offline::print_match(&report, &mut out).map_err(CommandError::Output)?;
+    }
+    Ok(if report.identity.is_some() {
+        Outcome::Success
+    } else {
+        Outcome::Negative
+    })
+}
+
+fn check_command(args: &CheckArgs) -> Result<Outcome, CommandError> {
+    let mut out = io::stdout().lock();
+    let written = match offline::check(args.dir.as_ref()) {
+        Ok(s) => writeln!(
+            out,
+            "fingerprints OK: {} probes, {} rules ({} soft) for {} services, {} OS rules, {} examples checked",
+            s.probes, s.rules, s.soft, s.services, s.os_rules, s.examples
+        )
+        .map(|_| Outcome::Success),
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            writeln!(out, "fingerprints check: {} problem(s)", problems.len()).map(|_| Outcome::Negative)
+        }
+    };
+    written.map_err(CommandError::Output)
 }

@@ -10,13 +10,15 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::cli::{FamilyArgs, PingArgs, ScanArgs};
+use crate::cli::{DatabaseArgs, FamilyArgs, PingArgs, ScanArgs};
+use crate::detect::DetectLimits;
+use crate::fingerprint::{Database, DatabaseError, Matcher, Problem};
 use crate::escape::escape_str;
 use crate::limits::default_concurrency;
 use crate::ping::PingPlan;
 use crate::portdb::top_ports;
 use crate::ports::{PortError, PortSet};
-use crate::scan::ScanPlan;
+use crate::scan::{DetectPlan, ScanPlan};
 use crate::target::{
     resolve, CidrIter, Family, HostSpec, ResolveError, Source, TargetError, TargetReader, TargetSpec,
 };
@@ -40,6 +42,26 @@ pub enum ConfigError {
     Resolve(#[from] ResolveError),
     #[error("ping takes one host, not the block '{0}': use scan for many hosts")]
     PingCidr(String),
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
+    #[error("unknown probe '{given}': the database has {known}")]
+    UnknownProbe { given: String, known: String },
+}
+
+/// Loads the shipped database with the user's directories in front and compiles it.
+pub fn load_matcher(args: &DatabaseArgs) -> Result<Matcher, ConfigError> {
+    let dirs: Vec<&Path> = args.fingerprints.iter().map(|p| p.as_path()).collect();
+    for dir in &dirs {
+        if !dir.is_dir() {
+            return Err(DatabaseError(vec![Problem {
+                file: escape_str(&dir.display().to_string()),
+                line: 0,
+                message: "--fingerprints needs a directory of *.toml files".into(),
+            }])
+            .into());
+        }
+    }
+    Ok(Matcher::new(Database::load(&dirs)?))
 }
 
 /// What the report needs to know.
@@ -162,6 +184,18 @@ pub fn scan_plan(
         workers: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
         rate: args.rate,
         resolve_timeout: args.resolve_timeout,
+        detect: if args.no_detect {
+            None
+        } else {
+            Some(DetectPlan {
+                matcher: Arc::new(load_matcher(&args.db)?),
+                limits: DetectLimits {
+                    deadline: args.detect_timeout.max(Duration::from_millis(10)),
+                    read_cap: args.read_cap,
+                    ..DetectLimits::default()
+                },
+            })
+        },
     };
     let report = ReportOptions {
         json: args.json,

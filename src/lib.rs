@@ -6,9 +6,12 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod detect;
 pub mod escape;
+pub mod fingerprint;
 pub mod limits;
 pub mod net;
+pub mod offline;
 pub mod ping;
 pub mod portdb;
 pub mod ports;

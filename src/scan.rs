@@ -10,9 +10,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::detect::{detect, DetectLimits, Detection};
+use crate::fingerprint::Matcher;
+use crate::portdb::service_name;
 use crate::net::connect::{connect, ConnectOptions, LocalError, PortState, Reason};
 use crate::ports::PortSet;
 use crate::target::{resolve, CidrIter, Family, HostSpec, TargetReader};
@@ -38,6 +42,15 @@ impl Host {
     pub fn label(&self) -> String {
         self.name.clone().unwrap_or_else(|| self.ip.to_string())
     }
+
+    /// The name to put in probes (HTTP Host): the typed name, or the address (IPv6 bracketed).
+    pub fn probe_name(&self) -> String {
+        match (&self.name, self.ip) {
+            (Some(name), _) => name.clone(),
+            (None, IpAddr::V6(v6)) => format!("[{v6}]"),
+            (None, ip) => ip.to_string(),
+        }
+    }
 }
 
 /// What was learned about one port.
@@ -46,6 +59,8 @@ pub struct PortResult {
     pub host: Arc<Host>,
     pub port: u16,
     pub outcome: Result<Probed, String>,
+    /// What answers the port, when it is open and detection is on.
+    pub service: Option<Detection>,
 }
 
 /// A port's state and how long the answer took.
@@ -82,6 +97,21 @@ pub struct ScanPlan {
     pub workers: usize,
     pub rate: Option<f64>,
     pub resolve_timeout: Duration,
+    /// Service detection for open ports; `None` with `--no-detect`.
+    pub detect: Option<DetectPlan>,
+}
+
+/// The database and limits detection runs with.
+#[derive(Clone)]
+pub struct DetectPlan {
+    pub matcher: Arc<Matcher>,
+    pub limits: DetectLimits,
+}
+
+impl std::fmt::Debug for DetectPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DetectPlan({} rules, {:?})", self.matcher.db.rules.len(), self.limits)
+    }
 }
 
 #[derive(Clone)]
@@ -211,8 +241,24 @@ async fn drive(
             let host = cur.host.clone();
             let exhausted = exhausted.clone();
             inflight.push(async move {
-                let outcome = probe(SocketAddr::new(host.ip, port), &opts, plan.retries, &exhausted).await;
-                PortResult { host, port, outcome }
+                let addr = SocketAddr::new(host.ip, port);
+                let (outcome, stream) = match probe(addr, &opts, plan.retries, &exhausted).await {
+                    Ok((probed, stream)) => (Ok(probed), stream),
+                    Err(e) => (Err(e), None),
+                };
+                let service = match (&plan.detect, stream) {
+                    (Some(d), Some(stream)) => {
+                        let name = host.probe_name();
+                        Some(detect(stream, addr, &name, service_name(port), &d.matcher, &d.limits).await)
+                    }
+                    _ => None,
+                };
+                PortResult {
+                    host,
+                    port,
+                    outcome,
+                    service,
+                }
             });
         }
         if current.is_none() && no_more_work && inflight.is_empty() {
@@ -257,7 +303,7 @@ async fn probe(
     opts: &ConnectOptions,
     retries: u32,
     exhausted: &Cell<u32>,
-) -> Result<Probed, String> {
+) -> Result<(Probed, Option<TcpStream>), String> {
     let mut tries_left = retries;
     let mut backoff = Duration::from_millis(5);
     let mut waited = Duration::ZERO;
@@ -265,11 +311,12 @@ async fn probe(
         match connect(addr, opts).await {
             Ok(a) if a.state == PortState::Filtered && tries_left > 0 => tries_left -= 1,
             Ok(a) => {
-                return Ok(Probed {
+                let probed = Probed {
                     state: a.state,
                     reason: a.reason,
                     rtt: a.rtt,
-                })
+                };
+                return Ok((probed, a.stream));
             }
             Err(LocalError::Exhausted(e)) => {
                 exhausted.set(exhausted.get() + 1);

@@ -259,6 +259,19 @@ fn probe(cx: &mut Ctx, p: RawProbe) -> Option<Probe> {
     })
 }
 
+/// The template with each `${…}` replaced by one character, so its colons do not count.
+fn without_braced_groups(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        out.push('X');
+        rest = rest[start..].find('}').map_or("", |end| &rest[start + end + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Parses every template of `fields`, checking group numbers against `groups`.
 pub(super) fn templates(fields: &RawFields, groups: usize) -> Result<super::Templates, String> {
     let one = |name: &str, t: &Option<String>| -> Result<Option<Template>, String> {
@@ -274,7 +287,7 @@ pub(super) fn templates(fields: &RawFields, groups: usize) -> Result<super::Temp
     };
     let mut cpe = Vec::new();
     for c in fields.cpe.iter().flatten() {
-        if !c.starts_with("cpe:2.3:") || c.split(':').count() != 13 {
+        if !c.starts_with("cpe:2.3:") || without_braced_groups(c).split(':').count() != 13 {
             return Err(format!("cpe '{c}' is not a CPE 2.3 string (cpe:2.3:part:vendor:product:version:update:…, 13 fields)"));
         }
         cpe.extend(one("cpe", &Some(c.clone()))?);

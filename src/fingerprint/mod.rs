@@ -251,3 +251,20 @@ impl Database {
         self.probes.iter().find(|p| p.name == name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shipped database loads without problems and every example identifies as stated,
+    /// matched first by its own rule (the same check `portprobe fingerprints check` runs).
+    #[test]
+    fn shipped_database_passes_its_own_examples() {
+        let mut problems = Vec::new();
+        let db = Database::from_sources(&Database::shipped_sources(), &mut problems);
+        let matcher = Matcher::new(db);
+        problems.extend(matcher.check());
+        let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert!(problems.is_empty(), "{}", text.join("\n"));
+    }
+}

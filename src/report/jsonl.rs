@@ -6,6 +6,9 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::{HostTally, ScanSummary, Sink};
+use crate::detect::Detection;
+use crate::escape::escape_bytes;
+use crate::fingerprint::Confidence;
 use crate::net::connect::{PortState, Reason};
 use crate::portdb::service_name;
 use crate::scan::PortResult;
@@ -40,12 +43,28 @@ pub struct PortRecord<'a> {
     pub rtt_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceRecord<'a>>,
+    /// The first response, escaped (`\r`, `\x1b` …) so it is safe text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub banner: Option<String>,
+    /// The same bytes in hex, when they are binary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub banner_hex: Option<String>,
 }
 
 #[derive(Serialize)]
-pub struct ServiceRecord<'a> {
-    pub name: &'a str,
-    pub confidence: &'static str,
+#[serde(untagged)]
+pub enum ServiceRecord<'a> {
+    Detected(&'a Detection),
+    PortTable { name: &'a str, confidence: Confidence },
+}
+
+/// True when bytes are not plain text (anything but printable ASCII, CR, LF, TAB).
+pub fn is_binary(bytes: &[u8]) -> bool {
+    bytes.iter().any(|&b| !(0x20..0x7f).contains(&b) && !matches!(b, b'\r' | b'\n' | b'\t'))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl<W: Write + Send> Sink for JsonlSink<W> {
@@ -56,6 +75,7 @@ impl<W: Write + Send> Sink for JsonlSink<W> {
         if self.open_only && p.state != PortState::Open {
             return Ok(());
         }
+        let banner = result.service.as_ref().and_then(|d| d.banner.as_deref());
         let record = PortRecord {
             host: result.host.label(),
             ip: result.host.ip.to_string(),
@@ -64,10 +84,15 @@ impl<W: Write + Send> Sink for JsonlSink<W> {
             state: p.state,
             reason: p.reason,
             rtt_ms: (p.reason != Reason::NoResponse).then(|| (p.rtt.as_secs_f64() * 1e6).round() / 1e3),
-            service: service_name(result.port).map(|name| ServiceRecord {
-                name,
-                confidence: "port-table",
-            }),
+            service: match &result.service {
+                Some(d) => Some(ServiceRecord::Detected(d)),
+                None => service_name(result.port).map(|name| ServiceRecord::PortTable {
+                    name,
+                    confidence: Confidence::PortTable,
+                }),
+            },
+            banner: banner.map(escape_bytes),
+            banner_hex: banner.filter(|b| is_binary(b)).map(hex),
         };
         serde_json::to_writer(&mut self.out, &record)?;
         self.out.write_all(b"\n")?;

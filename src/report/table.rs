@@ -6,6 +6,9 @@ use std::io::{self, Write};
 
 use super::{HostTally, ScanSummary, Sink};
 use crate::net::connect::{PortState, Reason};
+use crate::detect::Detection;
+use crate::escape::escape_bytes;
+use crate::fingerprint::Confidence;
 use crate::portdb::service_name;
 use crate::scan::PortResult;
 
@@ -16,25 +19,68 @@ pub struct TableSink<W: Write> {
     out: W,
     verbose: bool,
     open_only: bool,
+    /// Detection is on: show the VERSION column.
+    versions: bool,
     hosts: HashMap<u64, HostRows>,
+}
+
+struct Row {
+    port: u16,
+    state: PortState,
+    reason: Reason,
+    service: Option<Detection>,
 }
 
 #[derive(Default)]
 struct HostRows {
-    rows: Vec<(u16, PortState, Reason)>,
+    rows: Vec<Row>,
     seen: BTreeMap<PortState, usize>,
     hidden: BTreeSet<PortState>,
 }
 
 impl<W: Write> TableSink<W> {
-    pub fn new(out: W, verbose: bool, open_only: bool) -> Self {
+    pub fn new(out: W, verbose: bool, open_only: bool, versions: bool) -> Self {
         TableSink {
             out,
             verbose,
             open_only,
+            versions,
             hosts: HashMap::new(),
         }
     }
+}
+
+/// The SERVICE column: the detected name, `name?` when only the port suggests it.
+fn service_cell(row: &Row) -> String {
+    match &row.service {
+        Some(d) if d.confidence == Confidence::PortTable => format!("{}?", d.identity.service),
+        Some(d) => d.identity.service.clone(),
+        None => service_name(row.port).unwrap_or("unknown").to_string(),
+    }
+}
+
+/// A rule to start from, for a response no rule knows: paste it into a file in a
+/// `--fingerprints` directory and fill in the fields.
+pub fn rule_skeleton(port: u16, probe: &str, banner: &[u8]) -> String {
+    let first_line: Vec<u8> = banner.iter().copied().take_while(|&b| b != b'\n').take(48).collect();
+    let mut pattern = String::from("^");
+    for &b in &first_line {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b' ' | b'_' | b'-' | b'/' | b':' | b',' | b'=' => {
+                pattern.push(b as char)
+            }
+            0x21..=0x7e => pattern.push_str(&regex::escape(&(b as char).to_string())),
+            _ => pattern.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    let example: Vec<u8> = banner.iter().copied().take(256).collect();
+    format!(
+        "[[rule]]\nid = \"my-service-{port}\"\nservice = \"{service}\"\nprobes = [\"{probe}\"]\nmatch = \'{pattern}\'\n\
+         product = \"\"\n# version = \"$1\"   (capture it in the pattern first)\n\n[[rule.example]]\n\
+         response = \'{}\'\nproduct = \"\"\n",
+        escape_bytes(&example).replace('\'', "\\x27"),
+        service = service_name(port).unwrap_or("unknown"),
+    )
 }
 
 impl<W: Write + Send> Sink for TableSink<W> {
@@ -50,9 +96,14 @@ impl<W: Write + Send> Sink for TableSink<W> {
         *seen += 1;
         let listed = self.verbose || p.state == PortState::Open || *seen <= LIST_LIMIT;
         if listed {
-            host.rows.push((result.port, p.state, p.reason));
+            host.rows.push(Row {
+                port: result.port,
+                state: p.state,
+                reason: p.reason,
+                service: result.service.clone(),
+            });
         } else if host.hidden.insert(p.state) {
-            host.rows.retain(|(_, s, _)| *s != p.state);
+            host.rows.retain(|r| r.state != p.state);
         }
         Ok(())
     }
@@ -64,20 +115,53 @@ impl<W: Write + Send> Sink for TableSink<W> {
         }
         let out = &mut self.out;
         writeln!(out, "Scan report for {}", tally.host.display())?;
-        rows.rows.sort_unstable_by_key(|r| r.0);
+        rows.rows.sort_unstable_by_key(|r| r.port);
         if !rows.rows.is_empty() {
-            writeln!(out, "{:<9} {:<9} {:<16} REASON", "PORT", "STATE", "SERVICE")?;
+            let version = if self.versions { "   VERSION" } else { "" };
+            writeln!(out, "{:<9} {:<9} {:<16} {:<13}{version}", "PORT", "STATE", "SERVICE", "REASON")?;
         }
-        for (port, state, reason) in &rows.rows {
-            let service = service_name(*port).unwrap_or("unknown");
-            writeln!(
-                out,
-                "{:<9} {:<9} {:<16} {}",
-                format!("{port}/tcp"),
-                state,
-                service,
-                reason
-            )?;
+        let mut oses: Vec<String> = Vec::new();
+        let mut hostnames: Vec<String> = Vec::new();
+        for row in &rows.rows {
+            let version = row.service.as_ref().map(|d| d.identity.version_line()).unwrap_or_default();
+            let line = format!(
+                "{:<9} {:<9} {:<16} {:<13}   {version}",
+                format!("{}/tcp", row.port),
+                row.state,
+                service_cell(row),
+                row.reason
+            );
+            writeln!(out, "{}", line.trim_end())?;
+            let Some(d) = &row.service else { continue };
+            for (list, value) in [(&mut oses, &d.identity.os), (&mut hostnames, &d.identity.hostname)] {
+                if let Some(v) = value {
+                    if !list.contains(v) {
+                        list.push(v.clone());
+                    }
+                }
+            }
+            let unknown = d.confidence == Confidence::PortTable;
+            if let (Some(banner), true) = (&d.banner, unknown || self.verbose) {
+                let limit = if self.verbose { 2000 } else { 160 };
+                let shown: String = escape_bytes(banner).chars().take(limit).collect();
+                writeln!(out, "  | banner: {shown}")?;
+                if unknown && self.verbose {
+                    let probe = d.probe.as_deref().unwrap_or("null");
+                    for l in rule_skeleton(row.port, probe, banner).lines() {
+                        writeln!(out, "  | {l}")?;
+                    }
+                }
+            }
+        }
+        let mut info = Vec::new();
+        if !oses.is_empty() {
+            info.push(format!("OS: {}", oses.join(", ")));
+        }
+        if !hostnames.is_empty() {
+            info.push(format!("Host: {}", hostnames.join(", ")));
+        }
+        if !info.is_empty() {
+            writeln!(out, "Service info: {}", info.join("; "))?;
         }
         let hidden: Vec<String> = rows
             .hidden
