@@ -26,7 +26,10 @@ fn main() {
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
         let rel = file.strip_prefix(&root).unwrap_or(file).display().to_string();
-        code.push_str(&format!("    ({rel:?}, include_str!({:?})),\n", file.display().to_string()));
+        code.push_str(&format!(
+            "    ({rel:?}, include_str!({:?})),\n",
+            file.display().to_string()
+        ));
     }
     code.push_str("];\n");
     let out = PathBuf::from(env::var("OUT_DIR").unwrap_or_else(|_| ".".into())).join("shipped.rs");

@@ -104,7 +104,12 @@ fn scan_command(args: &ScanArgs) -> Result<Outcome, CommandError> {
     let mut sink: Box<dyn Sink> = if opts.json {
         Box::new(JsonlSink::new(stdout, opts.open_only))
     } else {
-        Box::new(TableSink::new(stdout, opts.verbose, opts.open_only, plan.detect.is_some()))
+        Box::new(TableSink::new(
+            stdout,
+            opts.verbose,
+            opts.open_only,
+            plan.detect.is_some(),
+        ))
     };
     let reporter = Mutex::new(Reporter::new(
         sink.as_mut(),
@@ -170,10 +175,9 @@ fn match_command(args: &MatchArgs) -> Result<Outcome, CommandError> {
         .into());
     }
     let response = offline::read_input(args.file.as_deref()).map_err(|e| CommandError::Input {
-        what: args
-            .file
-            .as_ref()
-            .map_or("stdin".into(), |f| crate::escape::escape_str(&f.display().to_string())),
+        what: args.file.as_ref().map_or("stdin".into(), |f| {
+            crate::escape::escape_str(&f.display().to_string())
+        }),
         source: e,
     })?;
     let report = offline::identify(&matcher, &response, &args.probe, args.port);

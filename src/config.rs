@@ -12,8 +12,8 @@ use thiserror::Error;
 
 use crate::cli::{DatabaseArgs, FamilyArgs, PingArgs, ScanArgs};
 use crate::detect::DetectLimits;
-use crate::fingerprint::{Database, DatabaseError, Matcher, Problem};
 use crate::escape::escape_str;
+use crate::fingerprint::{Database, DatabaseError, Matcher, Problem};
 use crate::limits::default_concurrency;
 use crate::ping::PingPlan;
 use crate::portdb::top_ports;

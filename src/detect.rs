@@ -158,11 +158,9 @@ pub async fn detect(
         }
         if let Some((soft_id, _)) = &soft {
             // Knowing the service, only probes with a rule for it can say more.
-            let useful = matcher
-                .db
-                .rules
-                .iter()
-                .any(|r| r.service == soft_id.service && !r.soft && r.probes.iter().any(|p| p == &probe.name));
+            let useful = matcher.db.rules.iter().any(|r| {
+                r.service == soft_id.service && !r.soft && r.probes.iter().any(|p| p == &probe.name)
+            });
             if !useful || soft_tries >= 2 {
                 continue;
             }
@@ -267,8 +265,17 @@ mod tests {
 
     #[test]
     fn likely_probes_come_first() {
-        let probes = [probe("null", &[22], b""), probe("http", &[80], b"GET"), probe("x", &[], b"x")];
-        let names = |port| probe_order(&probes, port).iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+        let probes = [
+            probe("null", &[22], b""),
+            probe("http", &[80], b"GET"),
+            probe("x", &[], b"x"),
+        ];
+        let names = |port| {
+            probe_order(&probes, port)
+                .iter()
+                .map(|p| p.name.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(names(80), ["http", "null", "x"]);
         assert_eq!(names(22), ["null", "http", "x"]);
         assert_eq!(names(9), ["null", "http", "x"]);
@@ -277,7 +284,10 @@ mod tests {
     #[test]
     fn host_is_substituted() {
         let p = probe("http", &[], b"GET / HTTP/1.0\r\nHost: {host}\r\n\r\n");
-        assert_eq!(payload(&p, "example.org"), b"GET / HTTP/1.0\r\nHost: example.org\r\n\r\n");
+        assert_eq!(
+            payload(&p, "example.org"),
+            b"GET / HTTP/1.0\r\nHost: example.org\r\n\r\n"
+        );
         assert_eq!(payload(&probe("n", &[], b"{hos"), "x"), b"{hos");
     }
 }

@@ -26,7 +26,9 @@ pub fn read_input(file: Option<&Path>) -> io::Result<Vec<u8>> {
     match file {
         None => io::stdin().take(MATCH_INPUT_CAP).read_to_end(&mut bytes)?,
         Some(p) if p == Path::new("-") => io::stdin().take(MATCH_INPUT_CAP).read_to_end(&mut bytes)?,
-        Some(p) => std::fs::File::open(p)?.take(MATCH_INPUT_CAP).read_to_end(&mut bytes)?,
+        Some(p) => std::fs::File::open(p)?
+            .take(MATCH_INPUT_CAP)
+            .read_to_end(&mut bytes)?,
     };
     Ok(bytes)
 }
@@ -76,9 +78,17 @@ pub fn print_match(report: &MatchReport, out: &mut dyn Write) -> io::Result<()> 
             .port_guess
             .map(|g| format!("; the port table suggests {g}?"))
             .unwrap_or_default();
-        return writeln!(out, "no rule matches this response (probe {}){guess}", report.probe);
+        return writeln!(
+            out,
+            "no rule matches this response (probe {}){guess}",
+            report.probe
+        );
     };
-    let confidence = if id.soft { " (soft: the service, not the product)" } else { "" };
+    let confidence = if id.soft {
+        " (soft: the service, not the product)"
+    } else {
+        ""
+    };
     writeln!(out, "service:  {}{confidence}", id.service)?;
     let fields = [
         ("product", &id.product),

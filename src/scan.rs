@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::detect::{detect, DetectLimits, Detection};
 use crate::fingerprint::Matcher;
-use crate::portdb::service_name;
 use crate::net::connect::{connect, ConnectOptions, LocalError, PortState, Reason};
+use crate::portdb::service_name;
 use crate::ports::PortSet;
 use crate::target::{resolve, CidrIter, Family, HostSpec, TargetReader};
 
@@ -60,7 +60,7 @@ pub struct PortResult {
     pub port: u16,
     pub outcome: Result<Probed, String>,
     /// What answers the port, when it is open and detection is on.
-    pub service: Option<Detection>,
+    pub service: Option<Box<Detection>>,
 }
 
 /// A port's state and how long the answer took.
@@ -110,7 +110,12 @@ pub struct DetectPlan {
 
 impl std::fmt::Debug for DetectPlan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "DetectPlan({} rules, {:?})", self.matcher.db.rules.len(), self.limits)
+        write!(
+            f,
+            "DetectPlan({} rules, {:?})",
+            self.matcher.db.rules.len(),
+            self.limits
+        )
     }
 }
 
@@ -249,7 +254,9 @@ async fn drive(
                 let service = match (&plan.detect, stream) {
                     (Some(d), Some(stream)) => {
                         let name = host.probe_name();
-                        Some(detect(stream, addr, &name, service_name(port), &d.matcher, &d.limits).await)
+                        Some(Box::new(
+                            detect(stream, addr, &name, service_name(port), &d.matcher, &d.limits).await,
+                        ))
                     }
                     _ => None,
                 };

@@ -169,7 +169,11 @@ pub struct Loaded {
 
 /// Line number (1-based) of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Compiles a rule pattern: bytes, no Unicode (banners are bytes), bounded size.
@@ -182,7 +186,10 @@ pub fn compile_pattern(pattern: &str) -> Result<Regex, String> {
         .map_err(|e| {
             let text = e.to_string();
             if text.contains("exceeds size limit") {
-                format!("regex too large once compiled (limit {} KiB): simplify it", REGEX_SIZE_LIMIT >> 10)
+                format!(
+                    "regex too large once compiled (limit {} KiB): simplify it",
+                    REGEX_SIZE_LIMIT >> 10
+                )
             } else {
                 format!("invalid regex: {}", text.replace('\n', " "))
             }
@@ -241,7 +248,10 @@ pub fn load_file(file: &str, text: &str, problems: &mut Vec<Problem>) -> Loaded 
 
 fn probe(cx: &mut Ctx, p: RawProbe) -> Option<Probe> {
     let Some(payload) = unescape(p.send.get_ref()) else {
-        cx.problem(p.send.span().start, "probe 'send': malformed escape (use \\r \\n \\t \\0 \\\\ \\xNN)");
+        cx.problem(
+            p.send.span().start,
+            "probe 'send': malformed escape (use \\r \\n \\t \\0 \\\\ \\xNN)",
+        );
         return None;
     };
     if p.name.get_ref().is_empty() {
@@ -288,7 +298,9 @@ pub(super) fn templates(fields: &RawFields, groups: usize) -> Result<super::Temp
     let mut cpe = Vec::new();
     for c in fields.cpe.iter().flatten() {
         if !c.starts_with("cpe:2.3:") || without_braced_groups(c).split(':').count() != 13 {
-            return Err(format!("cpe '{c}' is not a CPE 2.3 string (cpe:2.3:part:vendor:product:version:update:…, 13 fields)"));
+            return Err(format!(
+                "cpe '{c}' is not a CPE 2.3 string (cpe:2.3:part:vendor:product:version:update:…, 13 fields)"
+            ));
         }
         cpe.extend(one("cpe", &Some(c.clone()))?);
     }
@@ -322,11 +334,17 @@ fn rule(cx: &mut Ctx, r: RawRule) -> Option<Rule> {
         }
     };
     if r.service.is_empty() || r.service.contains(char::is_whitespace) {
-        cx.problem(r.id.span().start, format!("rule '{}': service must be one word", r.id.get_ref()));
+        cx.problem(
+            r.id.span().start,
+            format!("rule '{}': service must be one word", r.id.get_ref()),
+        );
         return None;
     }
     if r.example.is_empty() {
-        cx.problem(r.id.span().start, format!("rule '{}': needs at least one [[rule.example]]", r.id.get_ref()));
+        cx.problem(
+            r.id.span().start,
+            format!("rule '{}': needs at least one [[rule.example]]", r.id.get_ref()),
+        );
         return None;
     }
     let mut examples = Vec::new();
@@ -370,7 +388,13 @@ fn rule(cx: &mut Ctx, r: RawRule) -> Option<Rule> {
 fn os_rule(cx: &mut Ctx, o: RawOsRule) -> Option<OsRule> {
     let at = o.pattern.span().start;
     if !["revision", "info", "version", "product"].contains(&o.field.as_str()) {
-        cx.problem(at, format!("os rule '{}': field must be revision, info, version or product", o.id.get_ref()));
+        cx.problem(
+            at,
+            format!(
+                "os rule '{}': field must be revision, info, version or product",
+                o.id.get_ref()
+            ),
+        );
         return None;
     }
     let regex = match compile_pattern(o.pattern.get_ref()) {
@@ -457,7 +481,9 @@ pub fn read_dir_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<(String, S
     let mut files = Vec::new();
     for path in paths {
         let name = path.display().to_string();
-        let too_big = std::fs::metadata(&path).map(|m| m.len() > MAX_FILE_BYTES).unwrap_or(false);
+        let too_big = std::fs::metadata(&path)
+            .map(|m| m.len() > MAX_FILE_BYTES)
+            .unwrap_or(false);
         if too_big {
             problems.push(Problem {
                 file: name,

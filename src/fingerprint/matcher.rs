@@ -47,7 +47,9 @@ impl Matcher {
     fn candidates(&self, response: &[u8]) -> Vec<usize> {
         match &self.set {
             Some(set) => set.matches(response).into_iter().collect(),
-            None => (0..self.db.rules.len()).filter(|&i| self.db.rules[i].regex.is_match(response)).collect(),
+            None => (0..self.db.rules.len())
+                .filter(|&i| self.db.rules[i].regex.is_match(response))
+                .collect(),
         }
     }
 
@@ -62,7 +64,9 @@ impl Matcher {
             if !rule.applies_to(probe) || (rule.soft && soft.is_some()) {
                 continue;
             }
-            let Some(caps) = rule.regex.captures(response) else { continue };
+            let Some(caps) = rule.regex.captures(response) else {
+                continue;
+            };
             let id = self.identity(rule, &caps);
             if !rule.soft {
                 return Some(id);
@@ -122,7 +126,12 @@ impl Matcher {
                 };
                 if got.rule.as_deref() != Some(rule.id.as_str()) {
                     let other = got.rule.as_deref().unwrap_or("?");
-                    let at = self.db.rules.iter().find(|r| r.id == other).map(|r| format!("{}:{}", r.file, r.line));
+                    let at = self
+                        .db
+                        .rules
+                        .iter()
+                        .find(|r| r.id == other)
+                        .map(|r| format!("{}:{}", r.file, r.line));
                     problem(format!(
                         "rule '{other}' ({}) matches it first; make one of them more specific",
                         at.unwrap_or_default()
@@ -158,7 +167,10 @@ impl Matcher {
                     problems.push(Problem {
                         file: os.file.clone(),
                         line: ex.line,
-                        message: format!("example of os rule '{}': got OS '{got}', expected '{}'", os.id, ex.expect),
+                        message: format!(
+                            "example of os rule '{}': got OS '{got}', expected '{}'",
+                            os.id, ex.expect
+                        ),
                     });
                 }
             }

@@ -40,14 +40,16 @@ impl Template {
                     Some((n, d)) => (n, Some(d.to_string())),
                     None => (body, None),
                 };
-                let index = num
-                    .parse::<usize>()
-                    .map_err(|_| format!("'${{{body}}}' in template '{text}': expected ${{N}} or ${{N:-default}}"))?;
+                let index = num.parse::<usize>().map_err(|_| {
+                    format!("'${{{body}}}' in template '{text}': expected ${{N}} or ${{N:-default}}")
+                })?;
                 (index, default, &inner[end + 1..])
             } else {
                 let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
                 if digits == 0 {
-                    return Err(format!("'$' in template '{text}' must be followed by a group number, '{{' or '$'"));
+                    return Err(format!(
+                        "'$' in template '{text}' must be followed by a group number, '{{' or '$'"
+                    ));
                 }
                 let index = rest[..digits].parse::<usize>().map_err(|e| e.to_string())?;
                 (index, None, &rest[digits..])

@@ -60,7 +60,9 @@ pub enum ServiceRecord<'a> {
 
 /// True when bytes are not plain text (anything but printable ASCII, CR, LF, TAB).
 pub fn is_binary(bytes: &[u8]) -> bool {
-    bytes.iter().any(|&b| !(0x20..0x7f).contains(&b) && !matches!(b, b'\r' | b'\n' | b'\t'))
+    bytes
+        .iter()
+        .any(|&b| !(0x20..0x7f).contains(&b) && !matches!(b, b'\r' | b'\n' | b'\t'))
 }
 
 fn hex(bytes: &[u8]) -> String {

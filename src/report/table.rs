@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Write};
 
 use super::{HostTally, ScanSummary, Sink};
-use crate::net::connect::{PortState, Reason};
 use crate::detect::Detection;
 use crate::escape::escape_bytes;
 use crate::fingerprint::Confidence;
+use crate::net::connect::{PortState, Reason};
 use crate::portdb::service_name;
 use crate::scan::PortResult;
 
@@ -28,7 +28,7 @@ struct Row {
     port: u16,
     state: PortState,
     reason: Reason,
-    service: Option<Detection>,
+    service: Option<Box<Detection>>,
 }
 
 #[derive(Default)]
@@ -62,7 +62,12 @@ fn service_cell(row: &Row) -> String {
 /// A rule to start from, for a response no rule knows: paste it into a file in a
 /// `--fingerprints` directory and fill in the fields.
 pub fn rule_skeleton(port: u16, probe: &str, banner: &[u8]) -> String {
-    let first_line: Vec<u8> = banner.iter().copied().take_while(|&b| b != b'\n').take(48).collect();
+    let first_line: Vec<u8> = banner
+        .iter()
+        .copied()
+        .take_while(|&b| b != b'\n')
+        .take(48)
+        .collect();
     let mut pattern = String::from("^");
     for &b in &first_line {
         match b {
@@ -118,12 +123,20 @@ impl<W: Write + Send> Sink for TableSink<W> {
         rows.rows.sort_unstable_by_key(|r| r.port);
         if !rows.rows.is_empty() {
             let version = if self.versions { "   VERSION" } else { "" };
-            writeln!(out, "{:<9} {:<9} {:<16} {:<13}{version}", "PORT", "STATE", "SERVICE", "REASON")?;
+            writeln!(
+                out,
+                "{:<9} {:<9} {:<16} {:<13}{version}",
+                "PORT", "STATE", "SERVICE", "REASON"
+            )?;
         }
         let mut oses: Vec<String> = Vec::new();
         let mut hostnames: Vec<String> = Vec::new();
         for row in &rows.rows {
-            let version = row.service.as_ref().map(|d| d.identity.version_line()).unwrap_or_default();
+            let version = row
+                .service
+                .as_ref()
+                .map(|d| d.identity.version_line())
+                .unwrap_or_default();
             let line = format!(
                 "{:<9} {:<9} {:<16} {:<13}   {version}",
                 format!("{}/tcp", row.port),
@@ -133,7 +146,10 @@ impl<W: Write + Send> Sink for TableSink<W> {
             );
             writeln!(out, "{}", line.trim_end())?;
             let Some(d) = &row.service else { continue };
-            for (list, value) in [(&mut oses, &d.identity.os), (&mut hostnames, &d.identity.hostname)] {
+            for (list, value) in [
+                (&mut oses, &d.identity.os),
+                (&mut hostnames, &d.identity.hostname),
+            ] {
                 if let Some(v) = value {
                     if !list.contains(v) {
                         list.push(v.clone());

@@ -102,3 +102,82 @@ pub fn table_row(out: &str, port: u16) -> Option<Vec<String>> {
         .find(|l| l.split_whitespace().next() == Some(tag.as_str()))
         .map(|l| l.split_whitespace().map(String::from).collect())
 }
+
+/// Why the daemon test bed cannot run here, if it cannot: it needs real root (daemons switch
+/// to their own users) and the daemons' Debian packages.
+fn testbed_problem() -> Option<String> {
+    if let Some(p) = namespace_problem() {
+        return Some(p);
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("the daemon test bed needs root (run ./scripts/test as root)".into());
+    }
+    for bin in [
+        "/usr/sbin/sshd",
+        "/usr/sbin/nginx",
+        "/usr/sbin/vsftpd",
+        "/usr/sbin/postfix",
+        "/usr/sbin/dovecot",
+        "/usr/bin/redis-server",
+        "/usr/bin/memcached",
+        "/usr/sbin/mariadbd",
+    ] {
+        if !std::path::Path::new(bin).exists() {
+            return Some(format!(
+                "{bin} is missing (scripts/test installs the test-bed packages as root)"
+            ));
+        }
+    }
+    None
+}
+
+/// Like [`require_namespaces`], for tests that use the daemon test bed.
+pub fn require_testbed(test: &str) -> bool {
+    match testbed_problem() {
+        None => true,
+        Some(why) if std::env::var_os("CI").is_some() => panic!("{test}: cannot run in CI: {why}"),
+        Some(why) => {
+            eprintln!("skipping {test}: {why}");
+            false
+        }
+    }
+}
+
+/// Runs `portprobe ARGS` inside a fresh network namespace holding the daemon test bed.
+/// Without a user namespace (`unshare -n`, as root), so the daemons can switch users.
+pub fn portprobe_in_testbed(args: &[&str]) -> Output {
+    Command::new("unshare")
+        .arg("-n")
+        .arg(testbed("daemons.sh"))
+        .arg(bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run unshare")
+}
+
+/// The upstream version of an installed Debian package (`1:9.2p1-2+deb12u10` → `9.2p1`), and
+/// its Debian revision (`2+deb12u10`).
+pub fn deb_version(package: &str) -> (String, String) {
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f", "${Version}", package])
+        .output()
+        .expect("dpkg-query");
+    let full = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(!full.is_empty(), "package {package} is not installed");
+    let no_epoch = full.split_once(':').map_or(full.as_str(), |(_, v)| v);
+    let (upstream, revision) = no_epoch.rsplit_once('-').unwrap_or((no_epoch, ""));
+    (upstream.to_string(), revision.to_string())
+}
+
+/// Debian's major release number on this machine (from /etc/debian_version).
+pub fn debian_major() -> String {
+    std::fs::read_to_string("/etc/debian_version")
+        .unwrap_or_default()
+        .split('.')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}

@@ -1,0 +1,143 @@
+//! Detection against small purpose-built servers on loopback: wrappers that close at once,
+//! silent services, client-first services on odd ports, unknown and hostile banners.
+
+mod common;
+
+use common::*;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+/// Serves each connection with `handle` on a thread; returns the port.
+fn serve(handle: fn(std::net::TcpStream)) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || handle(conn));
+        }
+    });
+    port
+}
+
+fn scan_json(port: u16, extra: &[&str]) -> serde_json::Value {
+    let p = port.to_string();
+    let mut args = vec!["scan", "127.0.0.1", "-p", &p, "--json"];
+    args.extend_from_slice(extra);
+    let out = portprobe(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut lines = json_lines(&out);
+    assert_eq!(lines.len(), 1);
+    lines.remove(0)
+}
+
+#[test]
+fn accept_and_close_is_tcpwrapped() {
+    let port = serve(drop);
+    let v = scan_json(port, &[]);
+    assert_eq!(v["state"], "open");
+    assert_eq!(v["service"]["name"], "tcpwrapped");
+    assert!(v.get("banner").is_none());
+}
+
+#[test]
+fn client_first_service_on_an_odd_port_is_found_after_the_null_probe() {
+    // Says nothing until it gets a request line, then answers like a web server.
+    let port = serve(|mut conn| {
+        let mut buf = [0u8; 1024];
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+        if let Ok(n) = conn.read(&mut buf) {
+            if buf[..n].starts_with(b"GET / HTTP/1.0\r\n") {
+                let _ = conn.write_all(b"HTTP/1.0 200 OK\r\nServer: gunicorn/21.2.0\r\n\r\nhi");
+            }
+        }
+    });
+    let v = scan_json(port, &[]);
+    let s = &v["service"];
+    assert_eq!(
+        (s["name"].as_str(), s["product"].as_str()),
+        (Some("http"), Some("Gunicorn"))
+    );
+    assert_eq!(s["version"], "21.2.0");
+    assert_eq!(s["probe"], "http-get");
+}
+
+#[test]
+fn a_silent_service_costs_at_most_the_detect_timeout() {
+    let port = serve(|conn| {
+        std::thread::sleep(Duration::from_secs(30));
+        drop(conn)
+    });
+    let start = Instant::now();
+    let v = scan_json(port, &["--detect-timeout", "1500ms"]);
+    // A bound, not a speed claim: detection must stop at its deadline (with a margin).
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(v["state"], "open");
+    assert_eq!(v["service"]["confidence"], "port-table");
+}
+
+#[test]
+fn unknown_banner_is_kept_with_a_rule_skeleton_and_escaped() {
+    let port = serve(|mut conn| {
+        let _ = conn.write_all(b"WIDGETD 4.2 ready \x1b[31mred\x1b]0;title\x07\r\n");
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    let v = scan_json(port, &["--detect-timeout", "1s"]);
+    assert_eq!(v["service"]["confidence"], "port-table");
+    assert_eq!(
+        v["banner"],
+        "WIDGETD 4.2 ready \\x1b[31mred\\x1b]0;title\\x07\\r\\n"
+    );
+    assert!(v["banner_hex"].as_str().unwrap().starts_with("5749444745544420"));
+    let p = port.to_string();
+    let out = portprobe(&["scan", "127.0.0.1", "-p", &p, "-v", "--detect-timeout", "1s"]);
+    let text = stdout(&out);
+    assert!(
+        !text.contains('\x1b'),
+        "no raw escape reaches the terminal: {text:?}"
+    );
+    assert!(
+        text.contains("| banner: WIDGETD 4.2 ready \\x1b[31mred"),
+        "{text}"
+    );
+    assert!(text.contains("| [[rule]]"), "{text}");
+    assert!(
+        text.contains("| match = '^WIDGETD 4\\.2 ready \\x1b\\[31mred"),
+        "{text}"
+    );
+    // The skeleton is a valid start: it loads as a rule file once pasted.
+    let skeleton: String = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("  | "))
+        .filter(|l| !l.starts_with("banner:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let dir = std::env::temp_dir().join(format!("portprobe-skel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("skel.toml"),
+        skeleton.replace("product = \"\"", "product = \"Widget\""),
+    )
+    .unwrap();
+    let out = portprobe(&["fingerprints", "check", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{skeleton}", stderr(&out));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn no_detect_only_connects() {
+    let port = serve(|mut conn| {
+        let _ = conn.write_all(b"SSH-2.0-OpenSSH_9.6\r\n");
+    });
+    let v = scan_json(port, &["-z"]);
+    assert_eq!(v["state"], "open");
+    assert!(v.get("banner").is_none());
+    assert_ne!(v["service"]["confidence"], "hard");
+    let v = scan_json(port, &[]);
+    assert_eq!(v["service"]["product"], "OpenSSH");
+    assert_eq!(v["service"]["version"], "9.6");
+}

@@ -1,0 +1,197 @@
+//! `portprobe match` and `portprobe fingerprints check`: offline identification, and clear
+//! errors (never a panic) for broken user databases. No network.
+
+mod common;
+
+use common::*;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn match_stdin(input: &[u8], args: &[&str]) -> std::process::Output {
+    let mut child = Command::new(bin())
+        .arg("match")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("portprobe-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn match_identifies_a_banner_from_stdin_as_json() {
+    let out = match_stdin(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n", &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["service"], "ssh");
+    assert_eq!(v["product"], "OpenSSH");
+    assert_eq!(v["version"], "9.2p1");
+    assert_eq!(v["os"], "Debian 12");
+    assert_eq!(v["cpe"][0], "cpe:2.3:a:openbsd:openssh:9.2:p1:*:*:*:*:*:*");
+    assert_eq!(v["rule"], "openssh-distro");
+    assert!(v.get("device").is_none(), "absent fields are omitted");
+}
+
+#[test]
+fn match_reads_a_binary_file_and_honours_the_probe() {
+    let dir = temp_dir("match-file");
+    let file = dir.join("memcached.bin");
+    std::fs::write(&file, b"VERSION 1.6.21\r\n").unwrap();
+    let f = file.to_str().unwrap();
+    let out = portprobe(&["match", f, "--probe", "memcached"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("product:  memcached"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("version:  1.6.21"));
+    // The same bytes as a null-probe answer are not memcached's (its rule wants its probe).
+    let out = portprobe(&["match", f, "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out).trim(), r#"{"service":null}"#);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn match_unknown_and_bad_input() {
+    let out = match_stdin(b"\x00\x01garbage", &["--port", "22"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("no rule matches this response (probe null); the port table suggests ssh?"));
+    let out = match_stdin(b"x", &["--probe", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown probe 'nope': the database has null, http-get"),
+        "{}",
+        stderr(&out)
+    );
+    let out = portprobe(&["match", "/nonexistent/file"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot read /nonexistent/file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn shipped_database_checks_clean() {
+    let out = portprobe(&["fingerprints", "check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("fingerprints OK:"), "{text}");
+    // The issue asks for at least 40 services and 150 rules.
+    let number_before = |word: &str| -> usize {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let i = words.iter().position(|w| *w == word).unwrap();
+        words[i - 1].trim_start_matches('(').parse().unwrap()
+    };
+    assert!(number_before("rules") >= 150, "{text}");
+    assert!(number_before("services,") >= 40, "{text}");
+}
+
+#[test]
+fn a_user_rule_is_used_first_and_checked() {
+    let dir = temp_dir("user-rule");
+    std::fs::write(
+        dir.join("mine.toml"),
+        r#"
+[[rule]]
+id = "acme-gizmo"
+service = "gizmo"
+match = '^GIZMO v([\d.]+)\r\n'
+product = "ACME Gizmo"
+version = "$1"
+[[rule.example]]
+response = 'GIZMO v2.1\r\n'
+version = "2.1"
+"#,
+    )
+    .unwrap();
+    let d = dir.to_str().unwrap();
+    let out = portprobe(&["fingerprints", "check", d]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = match_stdin(b"GIZMO v2.1\r\n", &["--fingerprints", d, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["product"].as_str(), v["version"].as_str()),
+        (Some("ACME Gizmo"), Some("2.1"))
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn broken_user_files_give_one_clear_error_each() {
+    let dir = temp_dir("broken");
+    let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    write("a-syntax.toml", "[[rule]\nid = 1\n");
+    write(
+        "b-regex.toml",
+        "[[rule]]\nid = \"bad-regex\"\nservice = \"x\"\nmatch = '^(unclosed'\n[[rule.example]]\nresponse = 'x'\n",
+    );
+    write(
+        "c-huge.toml",
+        "[[rule]]\nid = \"huge\"\nservice = \"x\"\nmatch = '(?:a{1000}){1000}'\n[[rule.example]]\nresponse = 'x'\n",
+    );
+    write(
+        "d-group.toml",
+        "[[rule]]\nid = \"group\"\nservice = \"x\"\nmatch = '^X(\\d)'\nversion = \"$2\"\n[[rule.example]]\nresponse = 'X1'\n",
+    );
+    write(
+        "e-example.toml",
+        "[[rule]]\nid = \"wrong-example\"\nservice = \"x\"\nmatch = '^ZZ(\\d)'\nversion = \"$1\"\n\n[[rule.example]]\nresponse = 'ZZ1'\nversion = \"2\"\n",
+    );
+    write(
+        "f-field.toml",
+        "[[rule]]\nid = \"typo\"\nservice = \"x\"\nmatch = 'x'\nprodcut = \"y\"\n",
+    );
+    let d = dir.to_str().unwrap();
+    let out = portprobe(&["fingerprints", "check", d]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let expect = [
+        "a-syntax.toml:1: TOML:",
+        "b-regex.toml:4: rule 'bad-regex': invalid regex",
+        "c-huge.toml:4: rule 'huge': regex too large once compiled",
+        "d-group.toml:4: rule 'group': version template '$2' uses group 2 but the pattern has 1",
+        "e-example.toml:8: example of rule 'wrong-example': version is '1', the example expects '2'",
+        "f-field.toml:",
+    ];
+    for e in expect {
+        assert!(err.contains(e), "missing {e:?} in:\n{err}");
+    }
+    assert!(err.contains("unknown field `prodcut`"), "{err}");
+    assert!(!err.contains("panicked"));
+    // The same directory given to scan or match is a usage error (exit 2), not a crash.
+    let out = match_stdin(b"x", &["--fingerprints", d]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("fingerprint database has"),
+        "{}",
+        stderr(&out)
+    );
+    let out = portprobe(&["scan", "127.0.0.1", "-p", "1", "--fingerprints", d]);
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn oversized_user_file_is_refused() {
+    let dir = temp_dir("big");
+    let f = std::fs::File::create(dir.join("big.toml")).unwrap();
+    f.set_len(5 << 20).unwrap();
+    let out = portprobe(&["fingerprints", "check", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("big.toml:0: file larger than 4 MiB: refused"),
+        "{}",
+        stderr(&out)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
