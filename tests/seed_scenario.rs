@@ -15,7 +15,7 @@ fn scan_table_reports_each_state_with_its_reason() {
     }
     let out = portprobe_in(
         "seed.sh",
-        &["scan", "127.0.0.1", "-p", PORTS, "--timeout", "500ms"],
+        &["scan", "127.0.0.1", "-p", PORTS, "-z", "--timeout", "500ms"],
     );
     let text = stdout(&out);
     assert_eq!(
@@ -61,7 +61,16 @@ fn scan_json_reports_each_state_with_its_reason() {
     }
     let out = portprobe_in(
         "seed.sh",
-        &["scan", "127.0.0.1", "-p", PORTS, "--json", "--timeout", "500ms"],
+        &[
+            "scan",
+            "127.0.0.1",
+            "-p",
+            PORTS,
+            "-z",
+            "--json",
+            "--timeout",
+            "500ms",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let lines = json_lines(&out);
@@ -212,7 +221,7 @@ fn target_forms_expand_as_documented() {
     }
     // CIDR, host:port overriding -p, a name, and a target list with comments read from stdin.
     let snippet = r#"printf '# comment\n127.0.0.9\n\n127.0.0.10:111 # note\n' |
-        "$PORTPROBE" scan 127.0.0.0/30 localhost:22 [::1]:111 - -p 22 --json -4"#;
+        "$PORTPROBE" scan 127.0.0.0/30 localhost:22 [::1]:111 - -p 22 -z --json -4"#;
     let out = shell_in("seed.sh", snippet);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let got: Vec<(String, String, u64, String)> = json_lines(&out)
@@ -266,7 +275,7 @@ fn open_only_and_verbose_listing() {
     // Many closed ports are summarised unless -v.
     let out = portprobe_in(
         "seed.sh",
-        &["scan", "127.0.0.1", "-p", "20-200", "--timeout", "300ms"],
+        &["scan", "127.0.0.1", "-z", "-p", "20-200", "--timeout", "300ms"],
     );
     let text = stdout(&out);
     assert!(
@@ -279,7 +288,16 @@ fn open_only_and_verbose_listing() {
     );
     let out = portprobe_in(
         "seed.sh",
-        &["scan", "127.0.0.1", "-p", "20-200", "-v", "--timeout", "300ms"],
+        &[
+            "scan",
+            "127.0.0.1",
+            "-z",
+            "-p",
+            "20-200",
+            "-v",
+            "--timeout",
+            "300ms",
+        ],
     );
     assert_eq!(table_row(&stdout(&out), 111).unwrap()[1], "closed");
 }
@@ -291,7 +309,7 @@ fn interrupt_prints_what_is_known_and_exits_130() {
     }
     for (signal, code) in [("INT", 130), ("TERM", 143)] {
         let snippet = format!(
-            r#""$PORTPROBE" scan 127.0.0.1 -p 22,111,137 --timeout 20s --retries 0 & pid=$!
+            r#""$PORTPROBE" scan 127.0.0.1 -z -p 22,111,137 --timeout 20s --retries 0 & pid=$!
                sleep 0.7; kill -{signal} $pid; wait $pid"#
         );
         let out = shell_in("seed.sh", &snippet);
@@ -310,7 +328,7 @@ fn interrupted_json_lines_are_complete() {
     if !require_namespaces("interrupt_json") {
         return;
     }
-    let snippet = r#""$PORTPROBE" scan 127.0.0.1 -p 1-300 --json --timeout 20s --retries 0 & pid=$!
+    let snippet = r#""$PORTPROBE" scan 127.0.0.1 -z -p 1-300 --json --timeout 20s --retries 0 & pid=$!
         sleep 0.7; kill -INT $pid; wait $pid"#;
     let out = shell_in("seed.sh", snippet);
     assert_eq!(out.status.code(), Some(130));
