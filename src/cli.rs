@@ -133,6 +133,25 @@ pub struct ScanArgs {
     pub read_cap: usize,
     #[command(flatten)]
     pub db: DatabaseArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// Do not attempt TLS handshakes (no tunnels, no STARTTLS)
+    #[arg(long)]
+    pub no_tls: bool,
+}
+
+/// TLS options shared by scan and connect.
+#[derive(Debug, Args, Clone)]
+pub struct TlsArgs {
+    /// Also trust the CA certificates in this PEM file
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Server name to send (SNI) and verify the certificate against, also for IP targets
+    #[arg(long, value_name = "NAME", conflicts_with = "no_sni")]
+    pub sni: Option<String>,
+    /// Send no server name indication
+    #[arg(long)]
+    pub no_sni: bool,
 }
 
 #[derive(Debug, Args)]

@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::cli::{DatabaseArgs, FamilyArgs, PingArgs, ScanArgs};
-use crate::detect::DetectLimits;
+use crate::cli::{DatabaseArgs, FamilyArgs, PingArgs, ScanArgs, TlsArgs};
+use crate::detect::{DetectLimits, TlsSettings};
 use crate::escape::escape_str;
 use crate::fingerprint::{Database, DatabaseError, Matcher, Problem};
 use crate::limits::default_concurrency;
+use crate::net::tls::{root_store, TlsClient, TlsSetupError};
 use crate::ping::PingPlan;
 use crate::portdb::top_ports;
 use crate::ports::{PortError, PortSet};
@@ -44,8 +45,28 @@ pub enum ConfigError {
     PingCidr(String),
     #[error(transparent)]
     Database(#[from] DatabaseError),
+    #[error(transparent)]
+    Tls(#[from] TlsSetupError),
+    #[error("invalid --sni '{0}': give a DNS name or an IP address")]
+    BadSni(String),
     #[error("unknown probe '{given}': the database has {known}")]
     UnknownProbe { given: String, known: String },
+}
+
+/// TLS settings from `--ca-file`, `--sni`, `--no-sni`.
+pub fn tls_settings(args: &TlsArgs) -> Result<TlsSettings, ConfigError> {
+    if let Some(name) = &args.sni {
+        let ok = name.parse::<std::net::IpAddr>().is_ok()
+            || rustls::pki_types::ServerName::try_from(name.as_str()).is_ok();
+        if !ok {
+            return Err(ConfigError::BadSni(escape_str(name)));
+        }
+    }
+    Ok(TlsSettings {
+        client: TlsClient::new(root_store(args.ca_file.as_deref())?, Vec::new()),
+        sni: args.sni.clone(),
+        no_sni: args.no_sni,
+    })
 }
 
 /// Loads the shipped database with the user's directories in front and compiles it.
@@ -193,6 +214,11 @@ pub fn scan_plan(
                     deadline: args.detect_timeout.max(Duration::from_millis(10)),
                     read_cap: args.read_cap,
                     ..DetectLimits::default()
+                },
+                tls: if args.no_tls {
+                    None
+                } else {
+                    Some(tls_settings(&args.tls)?)
                 },
             })
         },

@@ -1,22 +1,27 @@
 //! Service detection on an open port: read what the server says, send the probes most likely for
-//! the port first, match each response against the database. One deadline for the whole port,
-//! one byte cap per read, an idle gap that ends a response; nothing waits longer.
+//! the port first, match each response against the database; where the port speaks TLS, do the
+//! handshake and detect again inside the tunnel; where the service offers STARTTLS, upgrade and
+//! record the handshake. One deadline for the whole port, one byte cap per read, an idle gap
+//! that ends a response; nothing waits longer.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
 
 use crate::fingerprint::{Confidence, Identity, Matcher, Probe};
 use crate::net::connect::{connect, ConnectOptions, PortState};
+use crate::net::starttls::{self, StartTls, StartTlsError};
+use crate::net::tls::{NameChoice, TlsClient, TlsFacts};
+use crate::net::tls_diag;
 
 /// Limits of detection, owned here rather than sprinkled through helpers.
 #[derive(Debug, Clone, Copy)]
 pub struct DetectLimits {
-    /// Everything for one port: reads, probes and their reconnects.
+    /// Everything for one port: reads, probes, handshakes and their reconnects.
     pub deadline: Duration,
     /// Most bytes kept from one response.
     pub read_cap: usize,
@@ -24,6 +29,8 @@ pub struct DetectLimits {
     pub idle_gap: Duration,
     /// Connect deadline for the fresh connections some probes need.
     pub connect_timeout: Duration,
+    /// Deadline of one TLS handshake (or STARTTLS dialogue plus handshake).
+    pub tls_timeout: Duration,
 }
 
 impl Default for DetectLimits {
@@ -33,8 +40,33 @@ impl Default for DetectLimits {
             read_cap: 64 * 1024,
             idle_gap: Duration::from_millis(250),
             connect_timeout: Duration::from_secs(2),
+            tls_timeout: Duration::from_secs(3),
         }
     }
+}
+
+/// TLS settings for detection: the trust store and the names to use.
+#[derive(Debug, Clone)]
+pub struct TlsSettings {
+    pub client: TlsClient,
+    /// `--sni NAME`: send and verify this name instead of the target's.
+    pub sni: Option<String>,
+    /// `--no-sni`: send no server name.
+    pub no_sni: bool,
+}
+
+/// What TLS showed on a port: in a tunnel (TLS from the first byte) or after STARTTLS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TlsOutcome {
+    /// `tunnel` or `starttls`.
+    pub via: &'static str,
+    /// For STARTTLS: whether the service offers it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offered: Option<bool>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<TlsFacts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// What detection learned about a port.
@@ -46,9 +78,14 @@ pub struct Detection {
     /// The probe whose response identified the service (or gave the first bytes).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probe: Option<String>,
+    /// `tls` when the service was found inside a TLS tunnel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<&'static str>,
     /// The first response the port gave, raw.
     #[serde(skip)]
     pub banner: Option<Vec<u8>>,
+    #[serde(skip)]
+    pub tls: Option<TlsOutcome>,
 }
 
 impl Detection {
@@ -61,7 +98,9 @@ impl Detection {
             },
             confidence: Confidence::PortTable,
             probe,
+            tunnel: None,
             banner,
+            tls: None,
         }
     }
 }
@@ -71,6 +110,17 @@ pub fn probe_order(probes: &[Probe], port: u16) -> Vec<&Probe> {
     let (likely, rest): (Vec<&Probe>, Vec<&Probe>) = probes.iter().partition(|p| p.ports.contains(&port));
     likely.into_iter().chain(rest).collect()
 }
+
+/// Probes inside a TLS tunnel: those listing the port in `tls_ports` first; no TLS hello.
+fn tls_probe_order(probes: &[Probe], port: u16) -> Vec<&Probe> {
+    let usable = probes.iter().filter(|p| p.name != TLS_PROBE);
+    let (likely, rest): (Vec<&Probe>, Vec<&Probe>) = usable.partition(|p| p.tls_ports.contains(&port));
+    likely.into_iter().chain(rest).collect()
+}
+
+/// The probe whose answer says "TLS" and the service name rules give to TLS.
+const TLS_PROBE: &str = "tls-hello";
+const TLS_SERVICE: &str = "ssl";
 
 /// Replaces `{host}` in a payload with the name used for the target.
 fn payload(probe: &Probe, host: &str) -> Vec<u8> {
@@ -86,6 +136,52 @@ fn payload(probe: &Probe, host: &str) -> Vec<u8> {
     out
 }
 
+/// A connection detection can talk over: plain TCP or TLS.
+trait Conn: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Conn for T {}
+type BoxConn = Box<dyn Conn>;
+
+/// How to open another connection to the port.
+enum Dial<'a> {
+    Plain,
+    Tls(&'a TlsClient, NameChoice),
+}
+
+struct Ctx<'a> {
+    addr: SocketAddr,
+    host: &'a str,
+    matcher: &'a Matcher,
+    limits: &'a DetectLimits,
+    deadline: Instant,
+}
+
+impl Ctx<'_> {
+    async fn tcp(&self) -> Option<TcpStream> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        let opts = ConnectOptions {
+            timeout: self.limits.connect_timeout.min(left),
+            zero_linger: true,
+            bind: None,
+        };
+        match connect(self.addr, &opts).await {
+            Ok(a) if a.state == PortState::Open => a.stream,
+            _ => None,
+        }
+    }
+
+    async fn dial(&self, dial: &Dial<'_>) -> Option<BoxConn> {
+        let tcp = self.tcp().await?;
+        match dial {
+            Dial::Plain => Some(Box::new(tcp)),
+            Dial::Tls(client, names) => {
+                let until = self.deadline.min(Instant::now() + self.limits.tls_timeout);
+                let (stream, _) = client.handshake(tcp, names, until).await.ok()?;
+                Some(Box::new(stream))
+            }
+        }
+    }
+}
+
 /// One response: bytes, whether the peer closed, and the identity if it matched.
 struct Response {
     bytes: Vec<u8>,
@@ -94,24 +190,18 @@ struct Response {
 }
 
 /// Reads until a hard match, the byte cap, an idle gap after data, EOF, or `until`.
-async fn read_response(
-    stream: &mut TcpStream,
-    until: Instant,
-    limits: &DetectLimits,
-    matcher: &Matcher,
-    probe: &str,
-) -> Response {
+async fn read_response(stream: &mut BoxConn, until: Instant, cx: &Ctx<'_>, probe: &str) -> Response {
     let mut bytes = Vec::new();
     let mut chunk = vec![0u8; 16 * 1024];
     let mut identity = None;
     let mut closed = false;
-    while bytes.len() < limits.read_cap {
+    while bytes.len() < cx.limits.read_cap {
         let wait_until = if bytes.is_empty() {
             until
         } else {
-            until.min(Instant::now() + limits.idle_gap)
+            until.min(Instant::now() + cx.limits.idle_gap)
         };
-        let room = (limits.read_cap - bytes.len()).min(chunk.len());
+        let room = (cx.limits.read_cap - bytes.len()).min(chunk.len());
         match timeout_at(wait_until, stream.read(&mut chunk[..room])).await {
             Err(_) => break,
             Ok(Ok(0)) | Ok(Err(_)) => {
@@ -120,7 +210,7 @@ async fn read_response(
             }
             Ok(Ok(n)) => {
                 bytes.extend_from_slice(&chunk[..n]);
-                identity = matcher.identify(&bytes, probe);
+                identity = cx.matcher.identify(&bytes, probe);
                 if identity.as_ref().is_some_and(|id| !id.soft) {
                     break;
                 }
@@ -134,31 +224,67 @@ async fn read_response(
     }
 }
 
-/// Identifies what answers on `addr`, starting with the scan's own connection `first`.
-/// `host` is the name used in probes (HTTP Host). Never errors: what is not known stays unknown.
-pub async fn detect(
-    first: TcpStream,
-    addr: SocketAddr,
-    host: &str,
-    port_name: Option<&str>,
-    matcher: &Matcher,
-    limits: &DetectLimits,
-) -> Detection {
-    let deadline = Instant::now() + limits.deadline;
-    // A connection on which nothing was sent and nothing heard yet (the null probe's).
-    let mut fresh: Option<TcpStream> = Some(first);
-    let mut quiet: Option<TcpStream> = None;
-    let mut first_response: Option<(String, Vec<u8>)> = None;
-    let mut soft: Option<(Identity, String)> = None;
-    let mut soft_tries = 0;
+/// What a round of probes found.
+#[derive(Default)]
+struct Found {
+    hard: Option<(Identity, String)>,
+    soft: Option<(Identity, String)>,
+    first_response: Option<(String, Vec<u8>)>,
+    wrapped: bool,
+}
 
-    for probe in probe_order(&matcher.db.probes, addr.port()) {
-        if Instant::now() >= deadline {
+impl Found {
+    fn says_tls(&self) -> bool {
+        let is_tls =
+            |x: &Option<(Identity, String)>| x.as_ref().is_some_and(|(id, _)| id.service == TLS_SERVICE);
+        is_tls(&self.hard) || (self.hard.is_none() && is_tls(&self.soft))
+    }
+
+    fn into_detection(self, port_name: Option<&str>) -> Detection {
+        if self.wrapped {
+            return Detection {
+                identity: Identity {
+                    service: "tcpwrapped".into(),
+                    ..Default::default()
+                },
+                confidence: Confidence::Soft,
+                probe: Some("null".into()),
+                tunnel: None,
+                banner: None,
+                tls: None,
+            };
+        }
+        let banner = self.first_response.as_ref().map(|(_, b)| b.clone());
+        let (found, confidence) = match (self.hard, self.soft) {
+            (Some(h), _) => (h, Confidence::Hard),
+            (None, Some(s)) => (s, Confidence::Soft),
+            (None, None) => return Detection::guess(port_name, self.first_response),
+        };
+        Detection {
+            identity: found.0,
+            confidence,
+            probe: Some(found.1),
+            tunnel: None,
+            banner,
+            tls: None,
+        }
+    }
+}
+
+/// Sends probes in `order` until a hard match or the deadline, reusing `first` (a connection on
+/// which nothing was sent or heard) where the probe allows.
+async fn probe_round(first: Option<BoxConn>, dial: &Dial<'_>, order: &[&Probe], cx: &Ctx<'_>) -> Found {
+    let mut fresh = first;
+    let mut quiet: Option<BoxConn> = None;
+    let mut found = Found::default();
+    let mut soft_tries = 0;
+    for probe in order {
+        if Instant::now() >= cx.deadline {
             break;
         }
-        if let Some((soft_id, _)) = &soft {
-            // Knowing the service, only probes with a rule for it can say more.
-            let useful = matcher.db.rules.iter().any(|r| {
+        if let Some((soft_id, _)) = &found.soft {
+            // Knowing the service, only probes with a hard rule for it can say more.
+            let useful = cx.matcher.db.rules.iter().any(|r| {
                 r.service == soft_id.service && !r.soft && r.probes.iter().any(|p| p == &probe.name)
             });
             if !useful || soft_tries >= 2 {
@@ -175,76 +301,173 @@ pub async fn detect(
         };
         let mut stream = match reuse {
             Some(s) => s,
-            None => match reconnect(addr, deadline, limits).await {
+            None => match cx.dial(dial).await {
                 Some(s) => s,
                 None => break,
             },
         };
         if !probe.is_null() {
-            let data = payload(probe, host);
-            match timeout_at(deadline, stream.write_all(&data)).await {
+            let data = payload(probe, cx.host);
+            match timeout_at(cx.deadline, stream.write_all(&data)).await {
                 Ok(Ok(())) => {}
                 _ => continue,
             }
         }
-        let until = deadline.min(Instant::now() + probe.wait);
-        let response = read_response(&mut stream, until, limits, matcher, &probe.name).await;
+        let until = cx.deadline.min(Instant::now() + probe.wait);
+        let response = read_response(&mut stream, until, cx, &probe.name).await;
         if response.bytes.is_empty() {
             if response.closed && probe.is_null() {
                 // Accepted, then closed without a word: a wrapper (tcpd, a firewall proxy).
-                return Detection {
-                    identity: Identity {
-                        service: "tcpwrapped".into(),
-                        ..Default::default()
-                    },
-                    confidence: Confidence::Soft,
-                    probe: Some(probe.name.clone()),
-                    banner: None,
-                };
+                found.wrapped = found.first_response.is_none();
+                return found;
             }
             if !response.closed && probe.is_null() {
                 quiet = Some(stream);
             }
             continue;
         }
-        if first_response.is_none() {
-            first_response = Some((probe.name.clone(), response.bytes.clone()));
+        if found.first_response.is_none() {
+            found.first_response = Some((probe.name.clone(), response.bytes.clone()));
         }
         match response.identity {
             Some(id) if !id.soft => {
-                return Detection {
-                    identity: id,
-                    confidence: Confidence::Hard,
-                    probe: Some(probe.name.clone()),
-                    banner: first_response.map(|(_, b)| b),
+                found.hard = Some((id, probe.name.clone()));
+                return found;
+            }
+            Some(id) if found.soft.is_none() => {
+                let tls = id.service == TLS_SERVICE;
+                found.soft = Some((id, probe.name.clone()));
+                if tls {
+                    return found; // the caller goes on inside TLS
                 }
             }
-            Some(id) if soft.is_none() => soft = Some((id, probe.name.clone())),
             _ => {}
         }
     }
-    match soft {
-        Some((identity, probe)) => Detection {
-            identity,
-            confidence: Confidence::Soft,
-            probe: Some(probe),
-            banner: first_response.map(|(_, b)| b),
-        },
-        None => Detection::guess(port_name, first_response),
+    found
+}
+
+/// Handshakes (on `first` or a fresh connection) and detects inside the tunnel. `None` when
+/// the port turned out not to speak TLS at all.
+async fn detect_in_tls(
+    first: Option<TcpStream>,
+    tls: &TlsSettings,
+    port_name: Option<&str>,
+    cx: &Ctx<'_>,
+) -> Option<Detection> {
+    let port = cx.addr.port();
+    let order = tls_probe_order(&cx.matcher.db.probes, port);
+    let mut client = tls.client.clone();
+    // Offer HTTP/1.1 by ALPN only where HTTP is expected, so other services are not put off.
+    client.alpn = match order.first() {
+        Some(p) if p.name == "http-get" => vec![b"http/1.1".to_vec()],
+        _ => Vec::new(),
+    };
+    let names = NameChoice::for_target(cx.host, tls.sni.as_deref(), tls.no_sni);
+    let tcp = match first {
+        Some(s) => s,
+        None => cx.tcp().await?,
+    };
+    let until = cx.deadline.min(Instant::now() + cx.limits.tls_timeout);
+    match client.handshake(tcp, &names, until).await {
+        Ok((stream, facts)) => {
+            let dial = Dial::Tls(&client, names);
+            let found = probe_round(Some(Box::new(stream)), &dial, &order, cx).await;
+            let mut d = found.into_detection(port_name);
+            d.tunnel = Some("tls");
+            d.tls = Some(TlsOutcome {
+                via: "tunnel",
+                offered: None,
+                facts: Some(facts),
+                error: None,
+            });
+            Some(d)
+        }
+        Err(e) => {
+            let sni = names.send_sni.then_some(names.name.as_str());
+            let why = tls_diag::diagnose(cx.addr, sni, cx.deadline).await;
+            if why == "the answer is not TLS" || why == "no TLS answer" {
+                return None;
+            }
+            let mut d = Detection::guess(Some(TLS_SERVICE), None);
+            d.confidence = Confidence::Soft;
+            d.tunnel = Some("tls");
+            d.tls = Some(TlsOutcome {
+                via: "tunnel",
+                offered: None,
+                facts: None,
+                error: Some(format!("{e}: {why}")),
+            });
+            Some(d)
+        }
     }
 }
 
-async fn reconnect(addr: SocketAddr, deadline: Instant, limits: &DetectLimits) -> Option<TcpStream> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    let opts = ConnectOptions {
-        timeout: limits.connect_timeout.min(left),
-        zero_linger: true,
-        bind: None,
+/// Checks whether a plain service offers STARTTLS, and if so upgrades and records the handshake.
+async fn check_starttls(proto: StartTls, tls: &TlsSettings, cx: &Ctx<'_>) -> Option<TlsOutcome> {
+    let mut tcp = cx.tcp().await?;
+    let until = cx.deadline.min(Instant::now() + cx.limits.tls_timeout);
+    let outcome = |offered, facts, error| TlsOutcome {
+        via: "starttls",
+        offered: Some(offered),
+        facts,
+        error,
     };
-    match connect(addr, &opts).await {
-        Ok(a) if a.state == PortState::Open => a.stream,
-        _ => None,
+    match starttls::upgrade(&mut tcp, proto, until).await {
+        Err(StartTlsError::NotOffered(_)) => return Some(outcome(false, None, None)),
+        Err(e) => return Some(outcome(false, None, Some(e.to_string()))),
+        Ok(()) => {}
     }
+    let names = NameChoice::for_target(cx.host, tls.sni.as_deref(), tls.no_sni);
+    match tls.client.handshake(tcp, &names, until).await {
+        Ok((_, facts)) => Some(outcome(true, Some(facts), None)),
+        Err(e) => Some(outcome(true, None, Some(e.to_string()))),
+    }
+}
+
+/// Identifies what answers on `addr`, starting with the scan's own connection `first`.
+/// `host` is the name used in probes (HTTP Host) and for TLS. Never errors: what is not known
+/// stays unknown.
+pub async fn detect(
+    first: TcpStream,
+    addr: SocketAddr,
+    host: &str,
+    port_name: Option<&str>,
+    matcher: &Matcher,
+    limits: &DetectLimits,
+    tls: Option<&TlsSettings>,
+) -> Detection {
+    let cx = Ctx {
+        addr,
+        host,
+        matcher,
+        limits,
+        deadline: Instant::now() + limits.deadline,
+    };
+    let order = probe_order(&matcher.db.probes, addr.port());
+    let mut first = Some(first);
+    if let Some(tls) = tls {
+        // A TLS-first port (443, 993 …): handshake on the scan's own connection.
+        if order.first().is_some_and(|p| p.name == TLS_PROBE) {
+            if let Some(d) = detect_in_tls(first.take(), tls, port_name, &cx).await {
+                return d;
+            }
+        }
+    }
+    let first: Option<BoxConn> = first.map(|s| Box::new(s) as BoxConn);
+    let found = probe_round(first, &Dial::Plain, &order, &cx).await;
+    if let (Some(tls), true) = (tls, found.says_tls()) {
+        if let Some(d) = detect_in_tls(None, tls, port_name, &cx).await {
+            return d;
+        }
+    }
+    let mut detection = found.into_detection(port_name);
+    if let (Some(tls), Some(proto)) = (tls, StartTls::for_service(&detection.identity.service)) {
+        if detection.confidence != Confidence::PortTable {
+            detection.tls = check_starttls(proto, tls, &cx).await;
+        }
+    }
+    detection
 }
 
 #[cfg(test)]
@@ -256,6 +479,7 @@ mod tests {
             name: name.into(),
             payload: payload.to_vec(),
             ports: ports.to_vec(),
+            tls_ports: Vec::new(),
             wait: Duration::from_millis(100),
             after_silence: false,
             description: String::new(),
@@ -279,6 +503,18 @@ mod tests {
         assert_eq!(names(80), ["http", "null", "x"]);
         assert_eq!(names(22), ["null", "http", "x"]);
         assert_eq!(names(9), ["null", "http", "x"]);
+    }
+
+    #[test]
+    fn tls_order_skips_the_hello_and_prefers_tls_ports() {
+        let mut http = probe("http-get", &[80], b"GET");
+        http.tls_ports = vec![443];
+        let probes = [probe("null", &[22], b""), probe(TLS_PROBE, &[443], b"\x16"), http];
+        let names: Vec<String> = tls_probe_order(&probes, 443)
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
+        assert_eq!(names, ["http-get", "null"]);
     }
 
     #[test]

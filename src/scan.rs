@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::detect::{detect, DetectLimits, Detection};
+use crate::detect::{detect, DetectLimits, Detection, TlsSettings};
 use crate::fingerprint::Matcher;
 use crate::net::connect::{connect, ConnectOptions, LocalError, PortState, Reason};
 use crate::portdb::service_name;
@@ -106,6 +106,8 @@ pub struct ScanPlan {
 pub struct DetectPlan {
     pub matcher: Arc<Matcher>,
     pub limits: DetectLimits,
+    /// TLS handshakes (tunnels and STARTTLS); `None` skips them.
+    pub tls: Option<TlsSettings>,
 }
 
 impl std::fmt::Debug for DetectPlan {
@@ -255,7 +257,16 @@ async fn drive(
                     (Some(d), Some(stream)) => {
                         let name = host.probe_name();
                         Some(Box::new(
-                            detect(stream, addr, &name, service_name(port), &d.matcher, &d.limits).await,
+                            detect(
+                                stream,
+                                addr,
+                                &name,
+                                service_name(port),
+                                &d.matcher,
+                                &d.limits,
+                                d.tls.as_ref(),
+                            )
+                            .await,
                         ))
                     }
                     _ => None,

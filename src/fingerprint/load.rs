@@ -51,6 +51,8 @@ struct RawProbe {
     send: Spanned<String>,
     #[serde(default)]
     ports: Vec<u16>,
+    #[serde(default)]
+    tls_ports: Vec<u16>,
     #[serde(default = "default_wait")]
     wait_ms: u64,
     #[serde(default)]
@@ -262,6 +264,7 @@ fn probe(cx: &mut Ctx, p: RawProbe) -> Option<Probe> {
         name: p.name.into_inner(),
         payload,
         ports: p.ports,
+        tls_ports: p.tls_ports,
         wait: Duration::from_millis(p.wait_ms.clamp(10, 30_000)),
         after_silence: p.after_silence,
         description: p.description,

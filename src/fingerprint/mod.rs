@@ -27,6 +27,8 @@ pub struct Probe {
     pub payload: Vec<u8>,
     /// Ports where this probe is the likely first choice.
     pub ports: Vec<u16>,
+    /// The same, inside a TLS tunnel (https on 443, imaps on 993 …).
+    pub tls_ports: Vec<u16>,
     /// How long to wait for an answer.
     pub wait: Duration,
     /// Safe to send on a connection where the server stayed silent.

@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::{HostTally, ScanSummary, Sink};
-use crate::detect::Detection;
+use crate::detect::{Detection, TlsOutcome};
 use crate::escape::escape_bytes;
 use crate::fingerprint::Confidence;
 use crate::net::connect::{PortState, Reason};
@@ -49,6 +49,9 @@ pub struct PortRecord<'a> {
     /// The same bytes in hex, when they are binary.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub banner_hex: Option<String>,
+    /// Handshake and certificate facts (TLS tunnel or STARTTLS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<&'a TlsOutcome>,
 }
 
 #[derive(Serialize)]
@@ -95,6 +98,7 @@ impl<W: Write + Send> Sink for JsonlSink<W> {
             },
             banner: banner.map(escape_bytes),
             banner_hex: banner.filter(|b| is_binary(b)).map(hex),
+            tls: result.service.as_ref().and_then(|d| d.tls.as_ref()),
         };
         serde_json::to_writer(&mut self.out, &record)?;
         self.out.write_all(b"\n")?;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Write};
 
 use super::{HostTally, ScanSummary, Sink};
-use crate::detect::Detection;
+use crate::detect::{Detection, TlsOutcome};
 use crate::escape::escape_bytes;
 use crate::fingerprint::Confidence;
 use crate::net::connect::{PortState, Reason};
@@ -52,11 +52,78 @@ impl<W: Write> TableSink<W> {
 
 /// The SERVICE column: the detected name, `name?` when only the port suggests it.
 fn service_cell(row: &Row) -> String {
-    match &row.service {
-        Some(d) if d.confidence == Confidence::PortTable => format!("{}?", d.identity.service),
-        Some(d) => d.identity.service.clone(),
-        None => service_name(row.port).unwrap_or("unknown").to_string(),
+    let Some(d) = &row.service else {
+        return service_name(row.port).unwrap_or("unknown").to_string();
+    };
+    let tunnel = if d.tunnel.is_some() && d.identity.service != "ssl" {
+        "ssl/"
+    } else {
+        ""
+    };
+    let unsure = if d.confidence == Confidence::PortTable {
+        "?"
+    } else {
+        ""
+    };
+    format!("{tunnel}{}{unsure}", d.identity.service)
+}
+
+/// Lines under a row that tell what TLS showed.
+pub fn tls_lines(tls: &TlsOutcome) -> Vec<String> {
+    let mut lines = Vec::new();
+    let label = if tls.via == "starttls" { "starttls" } else { "tls" };
+    match (&tls.facts, tls.offered) {
+        (_, Some(false)) => {
+            let why = tls
+                .error
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default();
+            lines.push(format!("starttls: not offered{why}"));
+            return lines;
+        }
+        (Some(f), _) => {
+            let sni = f.sni.as_deref().map(|s| format!(", sni {s}")).unwrap_or_default();
+            lines.push(format!("{label}: {}{sni}", f.summary()));
+            if let Some(leaf) = f.chain.first() {
+                let san = if leaf.san.is_empty() {
+                    String::new()
+                } else {
+                    format!("; SAN {}", leaf.san.join(", "))
+                };
+                lines.push(format!("cert: {}; issuer {}{san}", leaf.subject, leaf.issuer));
+                let left = if leaf.days_left < 0 {
+                    format!("expired {} days ago", -leaf.days_left)
+                } else {
+                    format!("{} days left", leaf.days_left)
+                };
+                lines.push(format!(
+                    "cert: valid {} to {} ({left}); {}; {}serial {}",
+                    leaf.not_before,
+                    leaf.not_after,
+                    leaf.signature_algorithm,
+                    leaf.public_key
+                        .as_deref()
+                        .map(|k| format!("{k}; "))
+                        .unwrap_or_default(),
+                    leaf.serial
+                ));
+                lines.push(format!("cert: sha256 {}", leaf.sha256));
+            }
+            let v = &f.verification;
+            let also = if v.problems.len() > 1 {
+                format!(" (also {})", v.problems[1..].join(", "))
+            } else {
+                String::new()
+            };
+            lines.push(format!("verify: {} for {}{also}", v.status, v.name));
+        }
+        (None, _) => {}
     }
+    if let Some(e) = &tls.error {
+        lines.push(format!("{label} error: {e}"));
+    }
+    lines
 }
 
 /// A rule to start from, for a response no rule knows: paste it into a file in a
@@ -154,6 +221,11 @@ impl<W: Write + Send> Sink for TableSink<W> {
                     if !list.contains(v) {
                         list.push(v.clone());
                     }
+                }
+            }
+            if let Some(tls) = &d.tls {
+                for l in tls_lines(tls) {
+                    writeln!(out, "  | {l}")?;
                 }
             }
             let unknown = d.confidence == Confidence::PortTable;

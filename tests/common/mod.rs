@@ -157,6 +157,19 @@ pub fn portprobe_in_testbed(args: &[&str]) -> Output {
         .expect("run unshare")
 }
 
+/// Runs a shell snippet inside a fresh namespace holding a root test bed (`daemons.sh`,
+/// `tls.sh`); `$PORTPROBE` is the binary.
+pub fn shell_in_testbed(script: &str, snippet: &str) -> Output {
+    Command::new("unshare")
+        .arg("-n")
+        .arg(testbed(script))
+        .args(["bash", "-c", snippet])
+        .env("PORTPROBE", bin())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run unshare")
+}
+
 /// The upstream version of an installed Debian package (`1:9.2p1-2+deb12u10` → `9.2p1`), and
 /// its Debian revision (`2+deb12u10`).
 pub fn deb_version(package: &str) -> (String, String) {

@@ -101,8 +101,14 @@ start_postfix() {
 }
 
 # dovecot IMAP_PORT POP3_PORT [dovecot.conf lines...]
+# With DOVECOT_TLS="IMAPS_PORT POP3S_PORT CERT KEY" it also serves implicit TLS and STARTTLS.
 start_dovecot() {
     local imap=$1 pop3=$2; shift 2
+    local imaps=0 pop3s=0 ssl=no cert="" key=""
+    if [ -n "${DOVECOT_TLS:-}" ]; then
+        read -r imaps pop3s cert key <<<"$DOVECOT_TLS"
+        ssl=yes
+    fi
     local d="$TESTBED_DIR/dovecot-$imap"
     mkdir -p "$d/run" "$d/state"
     cat >"$d/dovecot.conf" <<CONF
@@ -110,7 +116,8 @@ base_dir = $d/run
 state_dir = $d/state
 protocols = imap pop3
 listen = 127.0.0.1
-ssl = no
+ssl = $ssl
+$( [ "$ssl" = yes ] && printf 'ssl_cert = <%s\nssl_key = <%s\n' "$cert" "$key" )
 log_path = $d/dovecot.log
 disable_plaintext_auth = no
 passdb {
@@ -126,7 +133,7 @@ service imap-login {
     port = $imap
   }
   inet_listener imaps {
-    port = 0
+    port = $imaps
   }
 }
 service pop3-login {
@@ -134,7 +141,7 @@ service pop3-login {
     port = $pop3
   }
   inet_listener pop3s {
-    port = 0
+    port = $pop3s
   }
 }
 $(printf '%s\n' "$@")
@@ -181,4 +188,90 @@ start_postgres() {
     runuser -u postgres -- "$bin/initdb" -D "$d/data" -A trust -U postgres >"$d/initdb.log" 2>&1
     runuser -u postgres -- "$bin/postgres" -D "$d/data" -k "$d" -p "$port" \
         -c listen_addresses=127.0.0.1 "$@" >"$d/log" 2>&1 &
+}
+
+# Test certificates in DIR (EC P-256, made with openssl): a test CA (ca.pem); CA-signed
+# localhost (SAN localhost, 127.0.0.1, ::1), expired (2020-2021) and wrongname (SAN
+# wrong.example) certificates; and a self-signed localhost certificate. Each NAME.pem has NAME.key.
+make_certs() {
+    local d=$1
+    mkdir -p "$d/newcerts"
+    : >"$d/index.txt"
+    echo 1000 >"$d/serial"
+    local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    openssl req -x509 "${ec[@]}" -keyout "$d/ca.key" -out "$d/ca.pem" -days 30 \
+        -subj "/CN=portprobe test CA" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    cat >"$d/ca.cnf" <<CNF
+[ ca ]
+default_ca = test_ca
+[ test_ca ]
+dir = $d
+database = $d/index.txt
+new_certs_dir = $d/newcerts
+certificate = $d/ca.pem
+private_key = $d/ca.key
+serial = $d/serial
+default_md = sha256
+policy = any
+copy_extensions = copy
+unique_subject = no
+[ any ]
+commonName = supplied
+CNF
+    local name san start end
+    for spec in "localhost|DNS:localhost,IP:127.0.0.1,IP:::1|now|30" \
+                "expired|DNS:localhost,IP:127.0.0.1|20200101000000Z|20210101000000Z" \
+                "wrongname|DNS:wrong.example|now|30"; do
+        IFS='|' read -r name san start end <<<"$spec"
+        local cn=${san%%,*}
+        openssl req "${ec[@]}" -keyout "$d/$name.key" -out "$d/$name.csr" -subj "/CN=${cn#DNS:}" \
+            -addext "subjectAltName=$san" -addext "basicConstraints=CA:FALSE" \
+            -addext "extendedKeyUsage=serverAuth" 2>/dev/null
+        if [ "$start" = now ]; then
+            openssl ca -batch -config "$d/ca.cnf" -days "$end" -in "$d/$name.csr" -out "$d/$name.pem" -notext 2>/dev/null
+        else
+            openssl ca -batch -config "$d/ca.cnf" -startdate "$start" -enddate "$end" \
+                -in "$d/$name.csr" -out "$d/$name.pem" -notext 2>/dev/null
+        fi
+    done
+    openssl req -x509 "${ec[@]}" -keyout "$d/selfsigned.key" -out "$d/selfsigned.pem" -days 30 \
+        -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        -addext "basicConstraints=CA:FALSE" 2>/dev/null
+    chmod 644 "$d"/*.pem "$d"/*.key
+}
+
+# nginx serving HTTPS: PORT CERT KEY
+start_nginx_tls() {
+    local port=$1 cert=$2 key=$3
+    local d="$TESTBED_DIR/nginx-$port"
+    mkdir -p "$d/tmp"
+    cat >"$d/nginx.conf" <<CONF
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $d/tmp/body;
+    proxy_temp_path $d/tmp/proxy;
+    fastcgi_temp_path $d/tmp/fastcgi;
+    uwsgi_temp_path $d/tmp/uwsgi;
+    scgi_temp_path $d/tmp/scgi;
+    server {
+        listen 127.0.0.1:$port ssl;
+        ssl_certificate $cert;
+        ssl_certificate_key $key;
+        location / { return 200 "portprobe test bed over TLS\n"; }
+    }
+}
+CONF
+    nginx -c "$d/nginx.conf" -g 'daemon off;' >"$d/log" 2>&1 &
+}
+
+# openssl s_server answering HTTP with its status page: PORT CERT KEY [s_server options...]
+start_s_server() {
+    local port=$1 cert=$2 key=$3; shift 3
+    openssl s_server -accept "$port" -cert "$cert" -key "$key" -www -quiet "$@" \
+        </dev/null >"$TESTBED_DIR/s_server-$port.log" 2>&1 &
 }

@@ -1,0 +1,545 @@
+//! The TLS layer (rustls 0.23, ring provider): client handshakes that record the certificate
+//! chain and a verification verdict without failing on it, the handshake and certificate
+//! facts, and server configurations for `listen --tls`.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{timeout_at, Instant};
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+/// The crypto provider, chosen explicitly: ring.
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Problems setting TLS up (not handshake outcomes, which are facts).
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    #[error("cannot read CA file '{path}': {reason}")]
+    CaFile { path: String, reason: String },
+    #[error("CA file '{0}' holds no certificate (expected PEM: -----BEGIN CERTIFICATE-----)")]
+    CaFileEmpty(String),
+    #[error("cannot read certificate or key '{path}': {reason}")]
+    KeyPair { path: String, reason: String },
+    #[error("TLS configuration: {0}")]
+    Config(String),
+}
+
+/// The trust store: webpki-roots (Mozilla's roots), plus the certificates of `ca_file`.
+pub fn root_store(ca_file: Option<&Path>) -> Result<Arc<RootCertStore>, TlsSetupError> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        let shown = crate::escape::escape_str(&path.display().to_string());
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+            .map_err(|e| TlsSetupError::CaFile {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?
+            .collect::<Result<_, _>>()
+            .map_err(|e| TlsSetupError::CaFile {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
+        if certs.is_empty() {
+            return Err(TlsSetupError::CaFileEmpty(shown));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| TlsSetupError::CaFile {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
+        }
+    }
+    Ok(Arc::new(roots))
+}
+
+/// Which server name to send (SNI) and to verify the certificate against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameChoice {
+    /// The name the certificate is checked against (and sent as SNI unless `send_sni` is off).
+    pub name: String,
+    pub send_sni: bool,
+}
+
+impl NameChoice {
+    /// The user's target: a host name is sent as SNI; an IP address is verified as an IP.
+    pub fn for_target(typed: &str, sni: Option<&str>, no_sni: bool) -> NameChoice {
+        NameChoice {
+            name: sni
+                .unwrap_or(typed)
+                .trim_matches(|c| c == '[' || c == ']')
+                .to_string(),
+            send_sni: !no_sni,
+        }
+    }
+}
+
+/// How a client handshake should go.
+#[derive(Clone)]
+pub struct TlsClient {
+    pub roots: Arc<RootCertStore>,
+    pub alpn: Vec<Vec<u8>>,
+}
+
+impl fmt::Debug for TlsClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TlsClient({} roots)", self.roots.len())
+    }
+}
+
+/// Records the chain and the verdict, and lets the handshake go on whatever the verdict:
+/// the caller decides whether an untrusted certificate is fatal.
+#[derive(Debug)]
+struct RecordingVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+    seen: Mutex<Option<SeenChain>>,
+}
+
+/// The chain a server presented and what webpki said of it.
+type SeenChain = (Vec<CertificateDer<'static>>, Result<(), rustls::Error>);
+
+impl ServerCertVerifier for RecordingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verdict = self
+            .inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+            .map(|_| ());
+        let mut chain = vec![end_entity.clone().into_owned()];
+        chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen = Some((chain, verdict));
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// One certificate, as people read them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertFacts {
+    pub subject: String,
+    pub issuer: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub san: Vec<String>,
+    pub not_before: String,
+    pub not_after: String,
+    pub days_left: i64,
+    pub serial: String,
+    pub signature_algorithm: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    pub sha256: String,
+    pub self_signed: bool,
+}
+
+/// The verdict on the chain for the name used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    /// valid | expired | not-yet-valid | name-mismatch | self-signed | unknown-issuer | invalid
+    pub status: String,
+    pub name: String,
+    /// Every problem found, the status first (a self-signed certificate can be expired too).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    pub detail: String,
+}
+
+impl Verification {
+    pub fn is_valid(&self) -> bool {
+        self.status == "valid"
+    }
+}
+
+/// What a completed handshake showed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TlsFacts {
+    pub version: String,
+    pub cipher: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+    pub verification: Verification,
+    /// Leaf first.
+    pub chain: Vec<CertFacts>,
+}
+
+impl TlsFacts {
+    /// `TLSv1.3 TLS13_AES_256_GCM_SHA384 X25519 alpn h2`.
+    pub fn summary(&self) -> String {
+        let mut s = format!("{} {}", self.version, self.cipher);
+        if let Some(g) = &self.group {
+            s.push_str(&format!(" {g}"));
+        }
+        if let Some(a) = &self.alpn {
+            s.push_str(&format!(" alpn {a}"));
+        }
+        s
+    }
+}
+
+/// Why a handshake did not complete.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandshakeError {
+    #[error("TLS handshake timed out")]
+    Timeout,
+    #[error("TLS handshake failed: {0}")]
+    Failed(String),
+    #[error("invalid TLS server name '{0}'")]
+    BadName(String),
+}
+
+impl TlsClient {
+    pub fn new(roots: Arc<RootCertStore>, alpn: Vec<Vec<u8>>) -> TlsClient {
+        TlsClient { roots, alpn }
+    }
+
+    /// Runs a handshake over `io` until `deadline`; returns the stream and what it showed.
+    pub async fn handshake<IO>(
+        &self,
+        io: IO,
+        names: &NameChoice,
+        deadline: Instant,
+    ) -> Result<(TlsStream<IO>, TlsFacts), HandshakeError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+    {
+        let provider = provider();
+        let inner = WebPkiServerVerifier::builder_with_provider(self.roots.clone(), provider.clone())
+            .build()
+            .map_err(|e| HandshakeError::Failed(e.to_string()))?;
+        let verifier = Arc::new(RecordingVerifier {
+            inner,
+            seen: Mutex::new(None),
+        });
+        let mut config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| HandshakeError::Failed(e.to_string()))?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier.clone())
+            .with_no_client_auth();
+        config.alpn_protocols = self.alpn.clone();
+        config.enable_sni = names.send_sni;
+        let server_name = match names.name.parse::<IpAddr>() {
+            Ok(ip) => ServerName::IpAddress(ip.into()),
+            Err(_) => ServerName::try_from(names.name.clone())
+                .map_err(|_| HandshakeError::BadName(names.name.clone()))?,
+        };
+        let sends_sni = names.send_sni && matches!(server_name, ServerName::DnsName(_));
+        let connector = TlsConnector::from(Arc::new(config));
+        let stream = match timeout_at(deadline, connector.connect(server_name, io)).await {
+            Err(_) => return Err(HandshakeError::Timeout),
+            Ok(Err(e)) => return Err(HandshakeError::Failed(e.to_string())),
+            Ok(Ok(s)) => s,
+        };
+        let (_, conn) = stream.get_ref();
+        let seen = verifier.seen.lock().ok().and_then(|mut s| s.take());
+        let (chain_der, verdict) = seen.unwrap_or((Vec::new(), Err(rustls::Error::NoCertificatesPresented)));
+        let chain: Vec<CertFacts> = chain_der.iter().filter_map(|c| cert_facts(c)).collect();
+        let facts = TlsFacts {
+            version: conn
+                .protocol_version()
+                .map_or("unknown".into(), |v| version_name(u16::from(v))),
+            cipher: conn.negotiated_cipher_suite().map_or("unknown".into(), |s| {
+                let name = crate::net::tls_diag::suite_name(u16::from(s.suite()));
+                if name.starts_with("0x") {
+                    format!("{:?}", s.suite())
+                } else {
+                    name
+                }
+            }),
+            alpn: conn
+                .alpn_protocol()
+                .map(|a| String::from_utf8_lossy(a).into_owned()),
+            group: conn
+                .negotiated_key_exchange_group()
+                .map(|g| format!("{:?}", g.name())),
+            sni: sends_sni.then(|| names.name.clone()),
+            verification: verification(&names.name, verdict, chain.first()),
+            chain,
+        };
+        Ok((stream, facts))
+    }
+}
+
+/// `TLSv1.2` for 0x0303 and so on.
+pub fn version_name(v: u16) -> String {
+    match v {
+        0x0300 => "SSLv3".into(),
+        0x0301 => "TLSv1.0".into(),
+        0x0302 => "TLSv1.1".into(),
+        0x0303 => "TLSv1.2".into(),
+        0x0304 => "TLSv1.3".into(),
+        other => format!("0x{other:04x}"),
+    }
+}
+
+fn verification(name: &str, verdict: Result<(), rustls::Error>, leaf: Option<&CertFacts>) -> Verification {
+    let self_signed = leaf.is_some_and(|c| c.self_signed);
+    let expired = leaf.is_some_and(|c| c.days_left < 0);
+    let (status, detail) = match &verdict {
+        Ok(()) => ("valid", "chain verified against the trust store".to_string()),
+        Err(rustls::Error::InvalidCertificate(e)) => {
+            let status = match e {
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => "expired",
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                    "not-yet-valid"
+                }
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                    "name-mismatch"
+                }
+                _ if self_signed => "self-signed",
+                CertificateError::UnknownIssuer => "unknown-issuer",
+                _ => "invalid",
+            };
+            (status, format!("{e}"))
+        }
+        Err(e) if self_signed => ("self-signed", e.to_string()),
+        Err(e) => ("invalid", e.to_string()),
+    };
+    let mut problems = Vec::new();
+    if status != "valid" {
+        problems.push(status.to_string());
+    }
+    if self_signed && status != "self-signed" {
+        problems.push("self-signed".into());
+    }
+    if expired && status != "expired" {
+        problems.push("expired".into());
+    }
+    Verification {
+        status: status.to_string(),
+        name: name.to_string(),
+        problems,
+        detail,
+    }
+}
+
+fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn iso(t: &x509_parser::time::ASN1Time) -> String {
+    let d = t.to_datetime();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        d.year(),
+        u8::from(d.month()),
+        d.day(),
+        d.hour(),
+        d.minute(),
+        d.second()
+    )
+}
+
+fn signature_name(oid: &str) -> String {
+    match oid {
+        "1.2.840.113549.1.1.5" => "sha1WithRSAEncryption",
+        "1.2.840.113549.1.1.11" => "sha256WithRSAEncryption",
+        "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption",
+        "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption",
+        "1.2.840.113549.1.1.10" => "rsassaPss",
+        "1.2.840.113549.1.1.4" => "md5WithRSAEncryption",
+        "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256",
+        "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384",
+        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512",
+        "1.3.101.112" => "ED25519",
+        other => return other.to_string(),
+    }
+    .to_string()
+}
+
+/// Reads one DER certificate into facts; `None` if it does not parse.
+pub fn cert_facts(der: &[u8]) -> Option<CertFacts> {
+    use x509_parser::prelude::*;
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let mut san = Vec::new();
+    if let Ok(Some(ext)) = cert.subject_alternative_name() {
+        for name in &ext.value.general_names {
+            match name {
+                GeneralName::DNSName(d) => san.push(format!("DNS:{d}")),
+                GeneralName::IPAddress(b) if b.len() == 4 => {
+                    san.push(format!("IP:{}", std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3])))
+                }
+                GeneralName::IPAddress(b) if b.len() == 16 => {
+                    let mut a = [0u8; 16];
+                    a.copy_from_slice(b);
+                    san.push(format!("IP:{}", std::net::Ipv6Addr::from(a)))
+                }
+                GeneralName::RFC822Name(m) => san.push(format!("email:{m}")),
+                GeneralName::URI(u) => san.push(format!("URI:{u}")),
+                _ => {}
+            }
+        }
+    }
+    let not_after = cert.validity().not_after.timestamp();
+    let public_key = match cert.public_key().parsed() {
+        Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => Some(format!("RSA {}", rsa.key_size())),
+        Ok(x509_parser::public_key::PublicKey::EC(ec)) => Some(format!("EC {}", ec.key_size())),
+        Ok(_) => Some(format!("{}", cert.public_key().algorithm.algorithm)),
+        Err(_) => None,
+    };
+    let digest = ring::digest::digest(&ring::digest::SHA256, der);
+    let sha256: Vec<String> = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
+    let esc = crate::escape::escape_str;
+    Some(CertFacts {
+        subject: esc(&cert.subject().to_string()),
+        issuer: esc(&cert.issuer().to_string()),
+        san: san.iter().map(|s| esc(s)).collect(),
+        not_before: iso(&cert.validity().not_before),
+        not_after: iso(&cert.validity().not_after),
+        days_left: (not_after - now_unix()).div_euclid(86_400),
+        serial: cert.raw_serial_as_string(),
+        signature_algorithm: signature_name(&cert.signature_algorithm.algorithm.to_id_string()),
+        public_key,
+        sha256: sha256.join(":"),
+        self_signed: cert.subject().as_raw() == cert.issuer().as_raw(),
+    })
+}
+
+/// Loads a PEM certificate chain and private key for a TLS server.
+pub fn load_key_pair(
+    cert: &Path,
+    key: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsSetupError> {
+    let err = |p: &Path, e: String| TlsSetupError::KeyPair {
+        path: crate::escape::escape_str(&p.display().to_string()),
+        reason: e,
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| err(cert, e.to_string()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| err(cert, e.to_string()))?;
+    if certs.is_empty() {
+        return Err(err(cert, "no PEM certificate in it".into()));
+    }
+    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| err(key, e.to_string()))?;
+    Ok((certs, key_der))
+}
+
+/// A self-signed certificate for `names`, valid from now for `days` (for `listen --tls`).
+pub fn self_signed(
+    names: &[String],
+    days: u32,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsSetupError> {
+    let mut params =
+        rcgen::CertificateParams::new(names.to_vec()).map_err(|e| TlsSetupError::Config(e.to_string()))?;
+    let now = SystemTime::now();
+    params.not_before = now.into();
+    params.not_after = (now + Duration::from_secs(u64::from(days) * 86_400)).into();
+    params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        names.first().cloned().unwrap_or_else(|| "portprobe".into()),
+    );
+    let key = rcgen::KeyPair::generate().map_err(|e| TlsSetupError::Config(e.to_string()))?;
+    let cert = params
+        .self_signed(&key)
+        .map_err(|e| TlsSetupError::Config(e.to_string()))?;
+    let key_der =
+        PrivateKeyDer::try_from(key.serialize_der()).map_err(|e| TlsSetupError::Config(e.to_string()))?;
+    Ok((vec![cert.der().clone()], key_der))
+}
+
+/// A server configuration from a chain and key (ring provider, TLS 1.2 and 1.3).
+pub fn server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    alpn: Vec<Vec<u8>>,
+) -> Result<Arc<rustls::ServerConfig>, TlsSetupError> {
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsSetupError::Config(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| TlsSetupError::Config(e.to_string()))?;
+    config.alpn_protocols = alpn;
+    Ok(Arc::new(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn handshake_records_facts_and_self_signed_verdict() {
+        let (chain, key) = self_signed(&["localhost".into()], 30).unwrap();
+        let leaf = cert_facts(&chain[0]).unwrap();
+        assert!(leaf.self_signed);
+        assert!((29..=30).contains(&leaf.days_left), "{}", leaf.days_left);
+        assert_eq!(leaf.san, ["DNS:localhost"]);
+        let server = server_config(chain, key, vec![b"h2".to_vec()]).unwrap();
+        let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+        let acceptor = tokio_rustls::TlsAcceptor::from(server);
+        let srv = tokio::spawn(async move { acceptor.accept(server_io).await.map(|_| ()) });
+        let client = TlsClient::new(
+            root_store(None).unwrap(),
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        );
+        let names = NameChoice::for_target("localhost", None, false);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let (_stream, facts) = client.handshake(client_io, &names, deadline).await.unwrap();
+        assert_eq!(facts.version, "TLSv1.3");
+        assert_eq!(facts.alpn.as_deref(), Some("h2"));
+        assert_eq!(facts.sni.as_deref(), Some("localhost"));
+        assert_eq!(facts.verification.status, "self-signed");
+        assert_eq!(facts.chain.len(), 1);
+        assert!(facts.chain[0].sha256.len() == 95);
+        srv.await.unwrap().unwrap();
+    }
+
+    #[test]
+    fn names_for_ip_targets_and_overrides() {
+        assert_eq!(NameChoice::for_target("[::1]", None, false).name, "::1");
+        assert_eq!(
+            NameChoice::for_target("192.0.2.1", Some("example.org"), false).name,
+            "example.org"
+        );
+        assert!(!NameChoice::for_target("a", None, true).send_sni);
+    }
+}
