@@ -24,6 +24,10 @@ pub enum Command {
     Scan(ScanArgs),
     /// Repeated TCP connects to one host with RTT statistics (like nping --tcp-connect).
     Ping(PingArgs),
+    /// Open a raw session to HOST PORT: binary-safe, half-close aware, TLS, telnet (like nc/ncat)
+    Connect(ConnectArgs),
+    /// Wait for a connection and pipe it to stdin/stdout (like nc -l); no --exec, by design
+    Listen(ListenArgs),
     /// Identify a saved server response offline (no network).
     Match(MatchArgs),
     /// Work with fingerprint databases.
@@ -175,6 +179,108 @@ pub struct PingArgs {
     /// Write JSON Lines: one object per attempt, then one per port with statistics
     #[arg(long)]
     pub json: bool,
+}
+
+/// How a session treats stdin EOF, data and the terminal (shared by connect and listen).
+#[derive(Debug, Args, Clone)]
+pub struct SessionArgs {
+    /// After stdin EOF, close and exit at once (do not wait for the server)
+    #[arg(short = 'N', long = "close-on-eof", conflicts_with = "quit_after")]
+    pub close_on_eof: bool,
+    /// After stdin EOF, wait this long for the server, then exit (default: until it closes)
+    #[arg(short = 'q', long = "quit-after", value_name = "DURATION", value_parser = parse_duration)]
+    pub quit_after: Option<Duration>,
+    /// Only receive: do not read stdin
+    #[arg(long, conflicts_with = "send_only")]
+    pub recv_only: bool,
+    /// Only send: discard what the server sends; exit after stdin EOF
+    #[arg(long)]
+    pub send_only: bool,
+    /// Send CRLF for each LF read from stdin
+    #[arg(short = 'C', long)]
+    pub crlf: bool,
+    /// Exit when nothing was sent or received for this long
+    #[arg(short = 'i', long = "idle-timeout", value_name = "DURATION", value_parser = parse_duration)]
+    pub idle_timeout: Option<Duration>,
+    /// Show non-printable received bytes as \xNN instead of passing them to the terminal
+    #[arg(long)]
+    pub escape: bool,
+    /// Say what happens on stderr (connection, TLS facts, the service's identity)
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Host to connect to (IP or name)
+    pub host: String,
+    /// Port to connect to
+    #[arg(value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+    /// Connect timeout
+    #[arg(short = 'w', long = "wait", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub wait: Duration,
+    /// Connect only: report whether the port is open, then exit (0 open, 1 not)
+    #[arg(short = 'z', long = "zero")]
+    pub zero: bool,
+    /// Local address to connect from
+    #[arg(short = 's', long = "source", value_name = "ADDR")]
+    pub source: Option<std::net::IpAddr>,
+    /// Local port to connect from
+    #[arg(short = 'p', long = "source-port", value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub source_port: Option<u16>,
+    #[command(flatten)]
+    pub family: FamilyArgs,
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Speak TLS
+    #[arg(long)]
+    pub tls: bool,
+    /// Upgrade with STARTTLS first: smtp, imap, pop3, ftp or postgres (implies TLS)
+    #[arg(long, value_name = "PROTO", value_parser = |s: &str| s.parse::<crate::net::starttls::StartTls>())]
+    pub starttls: Option<crate::net::starttls::StartTls>,
+    #[command(flatten)]
+    pub tls_args: TlsArgs,
+    /// ALPN protocols to offer, comma-separated (h2,http/1.1)
+    #[arg(long, value_name = "LIST")]
+    pub alpn: Option<String>,
+    /// Refuse the connection unless the certificate is valid for the name
+    #[arg(long, conflicts_with = "insecure")]
+    pub tls_verify: bool,
+    /// Do not warn about an untrusted certificate
+    #[arg(long)]
+    pub insecure: bool,
+    /// Speak telnet: answer option negotiation, strip it from the output; raw terminal with
+    /// Ctrl-] to quit when stdin is a terminal
+    #[arg(long)]
+    pub telnet: bool,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Where to listen: PORT (all addresses), ADDR:PORT or [V6]:PORT
+    pub address: String,
+    /// Keep listening after the first connection; stdin goes to every connection
+    #[arg(short = 'k', long = "keep-open")]
+    pub keep_open: bool,
+    /// Most connections at once with -k (more are closed on arrival)
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_conns: u32,
+    #[command(flatten)]
+    pub family: FamilyArgs,
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Speak TLS (with --cert/--key, or a generated self-signed certificate)
+    #[arg(long)]
+    pub tls: bool,
+    /// PEM certificate chain for --tls
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// PEM private key for --tls
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
 }
 
 /// Rewrites nmap's two-letter `-iL` into `--input-list` so clap can parse it.

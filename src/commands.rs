@@ -7,10 +7,14 @@ use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{CheckArgs, Cli, Command, FingerprintsCommand, MatchArgs, PingArgs, ScanArgs};
+use crate::cli::{
+    CheckArgs, Cli, Command, ConnectArgs, FingerprintsCommand, ListenArgs, MatchArgs, PingArgs, ScanArgs,
+};
 use crate::config::{self, ConfigError};
+use crate::endpoint::{self, EndpointError};
 use crate::limits::raise_nofile_limit;
 use crate::report::{self, jsonl::JsonlSink, table::TableSink, Reporter, Sink};
+use crate::session::{RawTerminal, SessionEnd};
 use crate::{offline, ping, scan};
 
 /// How a command ended.
@@ -63,6 +67,8 @@ pub fn run(cli: Cli) -> Result<Outcome, CommandError> {
     match cli.command {
         Command::Scan(args) => scan_command(&args),
         Command::Ping(args) => ping_command(&args),
+        Command::Connect(args) => connect_command(&args),
+        Command::Listen(args) => listen_command(&args),
         Command::Match(args) => match_command(&args),
         Command::Fingerprints(FingerprintsCommand::Check(args)) => check_command(&args),
     }
@@ -211,4 +217,57 @@ fn check_command(args: &CheckArgs) -> Result<Outcome, CommandError> {
         }
     };
     written.map_err(CommandError::Output)
+}
+
+/// The exit answer for how a session ended.
+fn session_outcome(end: Result<SessionEnd, EndpointError>, signal: &AtomicI32) -> Outcome {
+    match end {
+        Err(e) => {
+            eprintln!("portprobe: {e}");
+            Outcome::Negative
+        }
+        Ok(SessionEnd::Interrupted) => Outcome::Interrupted(match signal.load(Ordering::SeqCst) {
+            0 => 130,
+            code => code,
+        }),
+        Ok(SessionEnd::Idle) => {
+            eprintln!("portprobe: idle timeout: nothing sent or received");
+            Outcome::Negative
+        }
+        Ok(SessionEnd::SendFailed) => {
+            eprintln!("portprobe: the connection failed while sending (reset by the peer?)");
+            Outcome::Negative
+        }
+        Ok(_) => Outcome::Success,
+    }
+}
+
+fn connect_command(args: &ConnectArgs) -> Result<Outcome, CommandError> {
+    use std::io::IsTerminal;
+    let interactive = args.telnet && io::stdin().is_terminal();
+    let plan = config::connect_plan(args, interactive)?;
+    let rt = current_thread_runtime()?;
+    let cancel = CancellationToken::new();
+    let signal = watch_signals(&rt, cancel.clone());
+    // Restored when this guard drops, whatever way the session ends.
+    let raw = if interactive { RawTerminal::enable(0) } else { None };
+    if raw.is_some() {
+        eprint!("portprobe: connected to {}; escape key is Ctrl-]\r\n", plan.addr);
+    }
+    let end = rt.block_on(endpoint::connect_and_run(&plan, &cancel));
+    drop(raw);
+    let outcome = session_outcome(end, &signal);
+    rt.shutdown_background();
+    Ok(outcome)
+}
+
+fn listen_command(args: &ListenArgs) -> Result<Outcome, CommandError> {
+    let plan = config::listen_plan(args)?;
+    let rt = current_thread_runtime()?;
+    let cancel = CancellationToken::new();
+    let signal = watch_signals(&rt, cancel.clone());
+    let end = rt.block_on(endpoint::listen_and_run(&plan, &cancel));
+    let outcome = session_outcome(end, &signal);
+    rt.shutdown_background();
+    Ok(outcome)
 }

@@ -10,19 +10,26 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::cli::{DatabaseArgs, FamilyArgs, PingArgs, ScanArgs, TlsArgs};
+use crate::cli::{
+    ConnectArgs, DatabaseArgs, FamilyArgs, ListenArgs, PingArgs, ScanArgs, SessionArgs, TlsArgs,
+};
 use crate::detect::{DetectLimits, TlsSettings};
+use crate::endpoint::{listen_address, ConnectPlan, ListenPlan, TlsPlan};
 use crate::escape::escape_str;
 use crate::fingerprint::{Database, DatabaseError, Matcher, Problem};
 use crate::limits::default_concurrency;
-use crate::net::tls::{root_store, TlsClient, TlsSetupError};
+use crate::net::tls::{
+    cert_facts, load_key_pair, root_store, self_signed, server_config, NameChoice, TlsClient, TlsSetupError,
+};
 use crate::ping::PingPlan;
 use crate::portdb::top_ports;
 use crate::ports::{PortError, PortSet};
 use crate::scan::{DetectPlan, ScanPlan};
+use crate::session::{EofMode, SessionOptions};
 use crate::target::{
     resolve, CidrIter, Family, HostSpec, ResolveError, Source, TargetError, TargetReader, TargetSpec,
 };
+use std::net::SocketAddr;
 
 /// A usage or input error: exit code 2.
 #[derive(Debug, Error)]
@@ -49,6 +56,8 @@ pub enum ConfigError {
     Tls(#[from] TlsSetupError),
     #[error("invalid --sni '{0}': give a DNS name or an IP address")]
     BadSni(String),
+    #[error("{0}")]
+    Listen(String),
     #[error("unknown probe '{given}': the database has {known}")]
     UnknownProbe { given: String, known: String },
 }
@@ -277,5 +286,137 @@ pub fn ping_plan(args: &PingArgs) -> Result<PingPlan, ConfigError> {
         interval: args.interval,
         timeout: args.timeout.max(Duration::from_millis(1)),
         json: args.json,
+    })
+}
+
+/// Session behaviour from the shared flags.
+pub fn session_options(
+    args: &SessionArgs,
+    telnet: bool,
+    interactive: bool,
+) -> Result<SessionOptions, ConfigError> {
+    Ok(SessionOptions {
+        eof: match (args.close_on_eof, args.quit_after) {
+            (true, _) => EofMode::Close,
+            (_, Some(d)) => EofMode::QuitAfter(d),
+            _ => EofMode::HalfClose,
+        },
+        recv_only: args.recv_only,
+        send_only: args.send_only,
+        crlf: args.crlf,
+        idle_timeout: args.idle_timeout.filter(|d| !d.is_zero()),
+        escape_output: args.escape,
+        telnet,
+        interactive,
+        identify: if args.verbose {
+            Some(Arc::new(load_matcher(&DatabaseArgs {
+                fingerprints: Vec::new(),
+            })?))
+        } else {
+            None
+        },
+    })
+}
+
+/// Resolves the host and builds everything `connect` needs.
+pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan, ConfigError> {
+    let spec: TargetSpec = args.host.parse().map_err(|source| ConfigError::Target {
+        text: escape_str(&args.host),
+        source,
+    })?;
+    let ip = match spec.host {
+        HostSpec::Addr(ip) => ip,
+        HostSpec::Name(name) => {
+            let ips = resolve(&name, family(args.family), Duration::from_secs(10))?;
+            ips.first()
+                .copied()
+                .ok_or(ResolveError::NoAddress { name, family: "IP" })?
+        }
+        HostSpec::Cidr { .. } => return Err(ConfigError::PingCidr(escape_str(&args.host))),
+    };
+    let bind = match (args.source, args.source_port) {
+        (None, None) => None,
+        (src, port) => {
+            let unspecified = if ip.is_ipv4() {
+                std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+            } else {
+                std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+            };
+            Some(SocketAddr::new(src.unwrap_or(unspecified), port.unwrap_or(0)))
+        }
+    };
+    let mut session = session_options(&args.session, args.telnet, interactive)?;
+    if args.session.verbose && !args.db.fingerprints.is_empty() {
+        session.identify = Some(Arc::new(load_matcher(&args.db)?));
+    }
+    let tls = if args.tls || args.starttls.is_some() {
+        let settings = tls_settings(&args.tls_args)?;
+        let mut client = settings.client;
+        client.alpn = args
+            .alpn
+            .as_deref()
+            .map(|list| {
+                list.split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(|p| p.as_bytes().to_vec())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(TlsPlan {
+            client,
+            names: NameChoice::for_target(&args.host, args.tls_args.sni.as_deref(), args.tls_args.no_sni),
+            starttls: args.starttls,
+            verify: args.tls_verify,
+            insecure: args.insecure,
+        })
+    } else {
+        None
+    };
+    Ok(ConnectPlan {
+        addr: SocketAddr::new(ip, args.port),
+        host: args.host.clone(),
+        timeout: args.wait.max(Duration::from_millis(1)),
+        bind,
+        zero: args.zero,
+        verbose: args.session.verbose,
+        tls,
+        session,
+    })
+}
+
+/// Builds everything `listen` needs (the TLS certificate is loaded or made here).
+pub fn listen_plan(args: &ListenArgs) -> Result<ListenPlan, ConfigError> {
+    let addr =
+        listen_address(&args.address, args.family.ipv6).map_err(|e| ConfigError::Listen(e.to_string()))?;
+    let tls = if args.tls {
+        let (chain, key) = match (&args.cert, &args.key) {
+            (Some(cert), Some(key)) => load_key_pair(cert, key)?,
+            _ => {
+                let mut names = vec!["localhost".to_string()];
+                if !addr.ip().is_unspecified() {
+                    names.push(addr.ip().to_string());
+                }
+                let (chain, key) = self_signed(&names, 30)?;
+                if let Some(facts) = chain.first().and_then(|c| cert_facts(c)) {
+                    eprintln!(
+                        "portprobe: TLS with a new self-signed certificate for {} (sha256 {})",
+                        names.join(", "),
+                        facts.sha256
+                    );
+                }
+                (chain, key)
+            }
+        };
+        Some(server_config(chain, key, Vec::new())?)
+    } else {
+        None
+    };
+    Ok(ListenPlan {
+        addr,
+        keep_open: args.keep_open,
+        max_conns: args.max_conns as usize,
+        verbose: args.session.verbose,
+        tls,
+        session: session_options(&args.session, false, false)?,
     })
 }

@@ -1,6 +1,7 @@
-//! Network building blocks: the connect engine (and, later, TLS and telnet).
+//! Network building blocks: the connect engine, TLS, STARTTLS and telnet.
 
 pub mod connect;
 pub mod starttls;
+pub mod telnet;
 pub mod tls;
 pub mod tls_diag;

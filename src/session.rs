@@ -1,0 +1,471 @@
+//! The interactive session of `connect` and `listen`: a binary-safe byte pump between
+//! stdin/stdout and a connection (plain or TLS), with explicit EOF and half-close behaviour,
+//! CRLF translation, telnet negotiation, a raw terminal with an escape key, and idle timeouts.
+//!
+//! stdin and stdout are served by threads of their own (blocking reads and writes never stall
+//! the network side); the connection's writes go through one writer task, so reading from the
+//! server never waits on writing to it.
+
+use std::cell::Cell;
+use std::io::Write;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::fingerprint::Matcher;
+use crate::net::telnet::Telnet;
+
+/// Chunk size of every read: large enough for loopback gigabytes, small enough to stay light.
+pub const CHUNK: usize = 128 * 1024;
+
+/// What stdin EOF does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EofMode {
+    /// Half-close (shutdown our write side) and keep receiving until the server closes.
+    HalfClose,
+    /// `-N`: close and end right after stdin EOF (once what was read is sent).
+    Close,
+    /// `-q SECS`: half-close, then end after this long even if the server keeps the connection.
+    QuitAfter(Duration),
+}
+
+/// How the session behaves.
+#[derive(Clone)]
+pub struct SessionOptions {
+    pub eof: EofMode,
+    pub recv_only: bool,
+    pub send_only: bool,
+    /// `-C`: bare LF becomes CRLF on what is sent.
+    pub crlf: bool,
+    pub idle_timeout: Option<Duration>,
+    /// `--escape`: show non-printable received bytes as `\xNN`.
+    pub escape_output: bool,
+    pub telnet: bool,
+    /// stdin is a terminal in raw mode: Ctrl-] ends the session, Enter sends CR NUL in telnet.
+    pub interactive: bool,
+    /// `-v`: identify the service from the first bytes it sends, and say so on stderr.
+    pub identify: Option<Arc<Matcher>>,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            eof: EofMode::HalfClose,
+            recv_only: false,
+            send_only: false,
+            crlf: false,
+            idle_timeout: None,
+            escape_output: false,
+            telnet: false,
+            interactive: false,
+            identify: None,
+        }
+    }
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The server closed its side (after our EOF or not).
+    ServerClosed,
+    /// stdin ended and `-N` (or `--send-only`) closed the session.
+    StdinClosed,
+    /// `-q` ran out after stdin EOF.
+    QuitTimer,
+    /// Nothing moved for `--idle-timeout`.
+    Idle,
+    /// The user pressed the escape key.
+    EscapeKey,
+    /// SIGINT/SIGTERM.
+    Interrupted,
+    /// The connection failed while sending (reset by the server).
+    SendFailed,
+}
+
+/// The escape key of interactive sessions, as in telnet.
+pub const ESCAPE_KEY: u8 = 0x1d; // Ctrl-]
+
+/// Bytes to send: data, or the half-close (acknowledged once everything before it is written).
+enum Out {
+    Data(Vec<u8>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// Reads one chunk from fd 0 into a fresh buffer (no zeroing, no copy); `None` at EOF/error.
+pub(crate) fn read_stdin_chunk() -> Option<Vec<u8>> {
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
+    loop {
+        // SAFETY: read writes at most `CHUNK` bytes into the buffer's spare capacity, and
+        // set_len covers only the bytes it reported written.
+        let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), CHUNK) };
+        match n {
+            0 => return None,
+            n if n > 0 => {
+                unsafe { buf.set_len(n as usize) };
+                return Some(buf);
+            }
+            _ if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => continue,
+            _ => return None,
+        }
+    }
+}
+
+/// Reads stdin on a thread; `None` on the channel means EOF (or a read error).
+fn stdin_reader() -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel::<Vec<u8>>(4);
+    std::thread::spawn(move || {
+        while let Some(chunk) = read_stdin_chunk() {
+            if tx.blocking_send(chunk).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Writes to stdout on a thread; returns the sender and a handle that ends when all is written.
+fn stdout_writer() -> (mpsc::Sender<Vec<u8>>, std::thread::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(4);
+    let handle = std::thread::spawn(move || {
+        let mut out = std::io::stdout().lock();
+        while let Some(chunk) = rx.blocking_recv() {
+            if out.write_all(&chunk).and_then(|_| out.flush()).is_err() {
+                return; // the reader went away: nothing more to show
+            }
+        }
+    });
+    (tx, handle)
+}
+
+/// Writes everything it is given to the connection, in order.
+async fn connection_writer<W: AsyncWrite + Unpin>(
+    mut wr: W,
+    mut rx: mpsc::Receiver<Out>,
+    failed: oneshot::Sender<()>,
+) {
+    let mut failed = Some(failed);
+    let mut shut = false;
+    while let Some(out) = rx.recv().await {
+        match out {
+            Out::Data(_) if shut => {}
+            Out::Data(bytes) => {
+                if wr.write_all(&bytes).await.is_err() {
+                    if let Some(f) = failed.take() {
+                        let _ = f.send(());
+                    }
+                    shut = true;
+                }
+            }
+            Out::Shutdown(ack) => {
+                let _ = wr.flush().await;
+                let _ = wr.shutdown().await;
+                shut = true;
+                let _ = ack.send(());
+            }
+        }
+    }
+}
+
+/// Turns bare LF into CRLF; `last` carries whether the previous chunk ended with CR.
+fn to_crlf(input: &[u8], last_cr: &mut bool, out: &mut Vec<u8>) {
+    for &b in input {
+        if b == b'\n' && !*last_cr {
+            out.push(b'\r');
+        }
+        out.push(b);
+        *last_cr = b == b'\r';
+    }
+}
+
+/// Escapes received bytes for display: newlines and tabs stay, other controls become `\xNN`.
+pub fn escape_for_display(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    for &b in input {
+        match b {
+            b'\n' | b'\t' | 0x20..=0x7e => out.push(b),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
+        }
+    }
+    out
+}
+
+/// Runs the session over `stream` until it ends; see [`SessionEnd`].
+pub async fn run<S>(stream: S, opts: &SessionOptions, cancel: &CancellationToken) -> SessionEnd
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (mut rd, wr) = tokio::io::split(stream);
+    let (out_tx, out_rx) = mpsc::channel::<Out>(8);
+    let (failed_tx, failed_rx) = oneshot::channel::<()>();
+    let writer = tokio::spawn(connection_writer(wr, out_rx, failed_tx));
+    let (stdout_tx, stdout_thread) = stdout_writer();
+    let activity = Rc::new(Cell::new(Instant::now()));
+    let remote_echo = Rc::new(Cell::new(false));
+
+    // Server → stdout (telnet replies → server).
+    let down = {
+        let out_tx = out_tx.clone();
+        let stdout_tx = stdout_tx.clone();
+        let activity = activity.clone();
+        let remote_echo = remote_echo.clone();
+        let opts = opts.clone();
+        async move {
+            let mut telnet = opts.telnet.then(|| Telnet::new(opts.interactive));
+            let mut identified = opts.identify.is_none();
+            loop {
+                // A fresh buffer per read: it travels to the stdout thread without a copy.
+                let mut buf = Vec::with_capacity(CHUNK);
+                match rd.read_buf(&mut buf).await {
+                    Ok(0) | Err(_) => return SessionEnd::ServerClosed,
+                    Ok(_) => {}
+                }
+                activity.set(Instant::now());
+                let received = &buf[..];
+                if !identified {
+                    identified = true;
+                    if let Some(m) = &opts.identify {
+                        announce(m, received);
+                    }
+                }
+                let data = match telnet.as_mut() {
+                    Some(t) => {
+                        let (mut data, mut reply) = (Vec::new(), Vec::new());
+                        t.receive(received, &mut data, &mut reply);
+                        remote_echo.set(t.remote_echo());
+                        if !reply.is_empty() && out_tx.send(Out::Data(reply)).await.is_err() {
+                            return SessionEnd::SendFailed;
+                        }
+                        data
+                    }
+                    None => buf,
+                };
+                if opts.send_only || data.is_empty() {
+                    continue;
+                }
+                let shown = if opts.escape_output {
+                    escape_for_display(&data)
+                } else {
+                    data
+                };
+                if stdout_tx.send(shown).await.is_err() {
+                    return SessionEnd::ServerClosed; // stdout is gone: nobody reads any more
+                }
+            }
+        }
+    };
+
+    // stdin → server. Returns when stdin ends (or the escape key), having queued the half-close.
+    let up = {
+        let out_tx = out_tx.clone();
+        let stdout_tx = stdout_tx.clone();
+        let activity = activity.clone();
+        let opts = opts.clone();
+        async move {
+            if opts.recv_only {
+                return std::future::pending::<(SessionEnd, Option<oneshot::Receiver<()>>)>().await;
+            }
+            let mut stdin = stdin_reader();
+            let mut last_cr = false;
+            while let Some(chunk) = stdin.recv().await {
+                activity.set(Instant::now());
+                let escape_at = if opts.interactive {
+                    chunk.iter().position(|&b| b == ESCAPE_KEY)
+                } else {
+                    None
+                };
+                let (chunk, escaped) = match escape_at {
+                    Some(i) => (chunk[..i].to_vec(), true),
+                    None => (chunk, false),
+                };
+                let mut data = if opts.crlf {
+                    let mut out = Vec::with_capacity(chunk.len() + chunk.len() / 8);
+                    to_crlf(&chunk, &mut last_cr, &mut out);
+                    out
+                } else if opts.interactive && opts.telnet {
+                    // Enter in a raw terminal is CR; telnet sends it as CR NUL (RFC 854).
+                    let mut out = Vec::with_capacity(chunk.len() + 8);
+                    for &b in &chunk {
+                        out.push(b);
+                        if b == b'\r' {
+                            out.push(0);
+                        }
+                    }
+                    out
+                } else if opts.interactive {
+                    chunk.clone()
+                } else {
+                    chunk
+                };
+                if opts.interactive && !remote_echo.get() {
+                    let echo: Vec<u8> = data
+                        .iter()
+                        .filter(|&&b| b != 0)
+                        .flat_map(|&b| if b == b'\r' { vec![b'\r', b'\n'] } else { vec![b] })
+                        .collect();
+                    let _ = stdout_tx.send(echo).await;
+                }
+                if opts.telnet {
+                    let mut escaped_data = Vec::with_capacity(data.len());
+                    Telnet::escape_outgoing(&data, &mut escaped_data);
+                    data = escaped_data;
+                }
+                if !data.is_empty() && out_tx.send(Out::Data(data)).await.is_err() {
+                    return (SessionEnd::SendFailed, None);
+                }
+                if escaped {
+                    return (SessionEnd::EscapeKey, None);
+                }
+            }
+            let (ack_tx, ack_rx) = oneshot::channel();
+            let _ = out_tx.send(Out::Shutdown(ack_tx)).await;
+            (SessionEnd::StdinClosed, Some(ack_rx))
+        }
+    };
+    drop(out_tx);
+    drop(stdout_tx);
+
+    let failed = async move {
+        match failed_rx.await {
+            Ok(()) => (),
+            Err(_) => std::future::pending().await,
+        }
+    };
+    // The pumps live in this block, so everything they hold is gone before stdout is joined.
+    let end = {
+        tokio::pin!(down, up, failed);
+        let mut stdin_done = opts.recv_only;
+        let mut server_done = false;
+        let mut quit_at: Option<Instant> = None;
+        loop {
+            let idle_at = opts.idle_timeout.map(|d| activity.get() + d);
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => break SessionEnd::Interrupted,
+                _ = &mut failed => break SessionEnd::SendFailed,
+                end = &mut down, if !server_done => {
+                    if end != SessionEnd::ServerClosed {
+                        break end;
+                    }
+                    server_done = true;
+                    // A person at a terminal wants to know; a pipe still has data to deliver
+                    // (the server may only have half-closed).
+                    if stdin_done || opts.interactive {
+                        break SessionEnd::ServerClosed;
+                    }
+                }
+                (end, ack) = &mut up, if !stdin_done => {
+                    stdin_done = true;
+                    if end != SessionEnd::StdinClosed {
+                        break end;
+                    }
+                    let close_now = matches!(opts.eof, EofMode::Close) || opts.send_only || server_done;
+                    if close_now {
+                        if let Some(ack) = ack {
+                            // Everything read from stdin is written before we go.
+                            let _ = tokio::time::timeout(Duration::from_secs(30), ack).await;
+                        }
+                        break if server_done { SessionEnd::ServerClosed } else { SessionEnd::StdinClosed };
+                    }
+                    if let EofMode::QuitAfter(d) = opts.eof {
+                        quit_at = Some(Instant::now() + d);
+                    }
+                }
+                _ = sleep_until(quit_at), if quit_at.is_some() => break SessionEnd::QuitTimer,
+                _ = sleep_until(idle_at), if idle_at.is_some() => {
+                    if opts.idle_timeout.is_some_and(|d| activity.get().elapsed() >= d) {
+                        break SessionEnd::Idle;
+                    }
+                }
+            }
+        }
+    };
+    writer.abort();
+    let _ = tokio::task::spawn_blocking(move || stdout_thread.join()).await;
+    end
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+/// `-v`: names the service from its first bytes, on stderr.
+fn announce(matcher: &Matcher, first: &[u8]) {
+    if let Some(id) = matcher.identify(first, "null") {
+        let line = id.version_line();
+        let what = if line.is_empty() {
+            id.service.clone()
+        } else {
+            format!("{}, {line}", id.service)
+        };
+        eprintln!("portprobe: server identifies as {what}");
+    }
+}
+
+/// Puts a terminal in raw mode and always puts it back (drop, including on panic unwinding).
+pub struct RawTerminal {
+    fd: i32,
+    saved: libc::termios,
+}
+
+impl RawTerminal {
+    /// Raw mode on `fd` if it is a terminal; `None` otherwise.
+    pub fn enable(fd: i32) -> Option<RawTerminal> {
+        // SAFETY: isatty/tcgetattr/tcsetattr only read or write the termios struct we own.
+        unsafe {
+            if libc::isatty(fd) != 1 {
+                return None;
+            }
+            let mut saved: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(fd, &mut saved) != 0 {
+                return None;
+            }
+            let mut raw = saved;
+            libc::cfmakeraw(&mut raw);
+            // Keep output post-processing so "\n" still returns the carriage.
+            raw.c_oflag |= libc::OPOST;
+            if libc::tcsetattr(fd, libc::TCSANOW, &raw) != 0 {
+                return None;
+            }
+            Some(RawTerminal { fd, saved })
+        }
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        // SAFETY: restores the attributes saved from the same descriptor.
+        unsafe {
+            libc::tcsetattr(self.fd, libc::TCSANOW, &self.saved);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crlf_translation_keeps_existing_crlf_and_spans_chunks() {
+        let mut out = Vec::new();
+        let mut last = false;
+        to_crlf(b"a\nb\r\nc\r", &mut last, &mut out);
+        to_crlf(b"\nd\n", &mut last, &mut out);
+        assert_eq!(out, b"a\r\nb\r\nc\r\nd\r\n");
+    }
+
+    #[test]
+    fn display_escaping() {
+        assert_eq!(
+            escape_for_display(b"ok\n\x1b[31m\r\xff"),
+            b"ok\n\\x1b[31m\\r\\xff"
+        );
+    }
+}
