@@ -22,6 +22,9 @@ pub struct Cli {
 pub enum Command {
     /// Scan hosts x ports: open, closed or filtered (stealth), with the reason.
     Scan(ScanArgs),
+    /// Scan, identify, and report what each service discloses (versions, patch levels, names),
+    /// with evidence and fixes; --fail-on makes it a CI gate
+    Audit(ScanArgs),
     /// Repeated TCP connects to one host with RTT statistics (like nping --tcp-connect).
     Ping(PingArgs),
     /// Open a raw session to HOST PORT: binary-safe, half-close aware, TLS, telnet (like nc/ncat)
@@ -142,6 +145,15 @@ pub struct ScanArgs {
     /// Do not attempt TLS handshakes (no tunnels, no STARTTLS)
     #[arg(long)]
     pub no_tls: bool,
+    /// Add disclosure findings (what each service gives away) to the scan
+    #[arg(long)]
+    pub audit: bool,
+    /// Exit with code 3 when a finding at or above this level exists: info, low or medium
+    #[arg(long, value_name = "LEVEL", value_parser = |s: &str| s.parse::<crate::fingerprint::Severity>())]
+    pub fail_on: Option<crate::fingerprint::Severity>,
+    /// Report only findings that are new or changed since this previous `--json` run
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 }
 
 /// TLS options shared by scan and connect.

@@ -13,7 +13,7 @@ use crate::cli::{
 use crate::config::{self, ConfigError};
 use crate::endpoint::{self, EndpointError};
 use crate::limits::raise_nofile_limit;
-use crate::report::{self, jsonl::JsonlSink, table::TableSink, Reporter, Sink};
+use crate::report::{self, audit::AuditSink, jsonl::JsonlSink, table::TableSink, Reporter, Sink};
 use crate::session::{RawTerminal, SessionEnd};
 use crate::{offline, ping, scan};
 
@@ -28,6 +28,8 @@ pub enum Outcome {
     InputErrors,
     /// Stopped by a signal: 130 for SIGINT, 143 for SIGTERM.
     Interrupted(i32),
+    /// `--fail-on`: a finding at or above the level exists (exit 3).
+    Findings,
 }
 
 impl Outcome {
@@ -37,6 +39,7 @@ impl Outcome {
             Outcome::Negative => 1,
             Outcome::InputErrors => 2,
             Outcome::Interrupted(code) => code,
+            Outcome::Findings => 3,
         }
     }
 }
@@ -65,7 +68,8 @@ impl CommandError {
 
 pub fn run(cli: Cli) -> Result<Outcome, CommandError> {
     match cli.command {
-        Command::Scan(args) => scan_command(&args),
+        Command::Scan(args) => scan_command(&args, false),
+        Command::Audit(args) => scan_command(&args, true),
         Command::Ping(args) => ping_command(&args),
         Command::Connect(args) => connect_command(&args),
         Command::Listen(args) => listen_command(&args),
@@ -101,13 +105,15 @@ fn watch_signals(rt: &tokio::runtime::Runtime, token: CancellationToken) -> Arc<
     code
 }
 
-fn scan_command(args: &ScanArgs) -> Result<Outcome, CommandError> {
+fn scan_command(args: &ScanArgs, audit_command: bool) -> Result<Outcome, CommandError> {
     let nofile = raise_nofile_limit();
-    let (plan, targets, opts) = config::scan_plan(args, nofile)?;
+    let (plan, targets, opts) = config::scan_plan(args, nofile, audit_command)?;
     let cancel = CancellationToken::new();
     let signal = watch_signals_in_background(cancel.clone())?;
     let stdout = BufWriter::with_capacity(64 * 1024, io::stdout());
-    let mut sink: Box<dyn Sink> = if opts.json {
+    let mut sink: Box<dyn Sink> = if audit_command {
+        Box::new(AuditSink::new(stdout, opts.json))
+    } else if opts.json {
         Box::new(JsonlSink::new(stdout, opts.open_only))
     } else {
         Box::new(TableSink::new(
@@ -133,8 +139,13 @@ fn scan_command(args: &ScanArgs) -> Result<Outcome, CommandError> {
         .map_err(|_| CommandError::Output(io::Error::other("report failed")))?
         .finish(code != 0)
         .map_err(CommandError::Output)?;
+    let over_threshold = args
+        .fail_on
+        .is_some_and(|level| summary.findings.iter().any(|(sev, n)| *sev >= level && *n > 0));
     Ok(if code != 0 {
         Outcome::Interrupted(code)
+    } else if over_threshold {
+        Outcome::Findings
     } else if summary.input_errors > 0 {
         Outcome::InputErrors
     } else if summary.hosts == 0 {
@@ -205,8 +216,8 @@ fn check_command(args: &CheckArgs) -> Result<Outcome, CommandError> {
     let written = match offline::check(args.dir.as_ref()) {
         Ok(s) => writeln!(
             out,
-            "fingerprints OK: {} probes, {} rules ({} soft) for {} services, {} OS rules, {} examples checked",
-            s.probes, s.rules, s.soft, s.services, s.os_rules, s.examples
+            "fingerprints OK: {} probes, {} rules ({} soft) for {} services, {} OS rules, {} disclosure rules, {} examples checked",
+            s.probes, s.rules, s.soft, s.services, s.os_rules, s.disclosures, s.examples
         )
         .map(|_| Outcome::Success),
         Err(problems) => {

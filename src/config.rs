@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::audit::{Baseline, BaselineError};
 use crate::cli::{
     ConnectArgs, DatabaseArgs, FamilyArgs, ListenArgs, PingArgs, ScanArgs, SessionArgs, TlsArgs,
 };
@@ -24,7 +25,7 @@ use crate::net::tls::{
 use crate::ping::PingPlan;
 use crate::portdb::top_ports;
 use crate::ports::{PortError, PortSet};
-use crate::scan::{DetectPlan, ScanPlan};
+use crate::scan::{AuditPlan, DetectPlan, ScanPlan};
 use crate::session::{EofMode, SessionOptions};
 use crate::target::{
     resolve, CidrIter, Family, HostSpec, ResolveError, Source, TargetError, TargetReader, TargetSpec,
@@ -58,6 +59,10 @@ pub enum ConfigError {
     BadSni(String),
     #[error("{0}")]
     Listen(String),
+    #[error("auditing needs service detection: drop -z/--no-detect")]
+    AuditNeedsDetection,
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
     #[error("unknown probe '{given}': the database has {known}")]
     UnknownProbe { given: String, known: String },
 }
@@ -97,6 +102,8 @@ pub fn load_matcher(args: &DatabaseArgs) -> Result<Matcher, ConfigError> {
 /// What the report needs to know.
 #[derive(Debug, Clone, Copy)]
 pub struct ReportOptions {
+    /// Findings are computed (audit command, or scan --audit).
+    pub audit: bool,
     pub json: bool,
     pub open_only: bool,
     pub verbose: bool,
@@ -145,9 +152,14 @@ fn stdin_source() -> Source {
 pub fn scan_plan(
     args: &ScanArgs,
     nofile: u64,
+    audit_command: bool,
 ) -> Result<(ScanPlan, TargetReader, ReportOptions), ConfigError> {
     if args.targets.is_empty() && args.input_list.is_empty() {
         return Err(ConfigError::NoTargets);
+    }
+    let auditing = audit_command || args.audit || args.fail_on.is_some() || args.baseline.is_some();
+    if auditing && args.no_detect {
+        return Err(ConfigError::AuditNeedsDetection);
     }
     let ports = match (&args.ports, args.top_ports) {
         (Some(spec), _) => spec.parse::<PortSet>()?,
@@ -229,10 +241,18 @@ pub fn scan_plan(
                 } else {
                     Some(tls_settings(&args.tls)?)
                 },
+                audit: if auditing {
+                    Some(Arc::new(AuditPlan {
+                        baseline: args.baseline.as_deref().map(Baseline::load).transpose()?,
+                    }))
+                } else {
+                    None
+                },
             })
         },
     };
     let report = ReportOptions {
+        audit: auditing,
         json: args.json,
         open_only: args.open,
         verbose: args.verbose,

@@ -84,6 +84,9 @@ pub struct Detection {
     /// The first response the port gave, raw.
     #[serde(skip)]
     pub banner: Option<Vec<u8>>,
+    /// The probe that elicited `banner`.
+    #[serde(skip)]
+    pub banner_probe: Option<String>,
     #[serde(skip)]
     pub tls: Option<TlsOutcome>,
 }
@@ -97,9 +100,10 @@ impl Detection {
                 ..Default::default()
             },
             confidence: Confidence::PortTable,
-            probe,
+            probe: probe.clone(),
             tunnel: None,
             banner,
+            banner_probe: probe,
             tls: None,
         }
     }
@@ -251,10 +255,12 @@ impl Found {
                 probe: Some("null".into()),
                 tunnel: None,
                 banner: None,
+                banner_probe: None,
                 tls: None,
             };
         }
         let banner = self.first_response.as_ref().map(|(_, b)| b.clone());
+        let banner_probe = self.first_response.as_ref().map(|(p, _)| p.clone());
         let (found, confidence) = match (self.hard, self.soft) {
             (Some(h), _) => (h, Confidence::Hard),
             (None, Some(s)) => (s, Confidence::Soft),
@@ -266,6 +272,7 @@ impl Found {
             probe: Some(found.1),
             tunnel: None,
             banner,
+            banner_probe,
             tls: None,
         }
     }

@@ -3,6 +3,7 @@
 //! The binary (`main.rs`) only parses arguments and maps [`commands::run`]'s answer to an exit
 //! code; everything else lives here, one module per concern (see README's map).
 
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod config;

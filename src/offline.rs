@@ -121,6 +121,7 @@ pub struct CheckSummary {
     pub os_rules: usize,
     pub examples: usize,
     pub services: usize,
+    pub disclosures: usize,
 }
 
 /// Loads and checks a database: the shipped one, plus `dir` (first) if given.
@@ -154,7 +155,9 @@ pub fn check(dir: Option<&PathBuf>) -> Result<CheckSummary, Vec<Problem>> {
         soft: db.rules.iter().filter(|r| r.soft).count(),
         os_rules: db.os_rules.len(),
         examples: db.rules.iter().map(|r| r.examples.len()).sum::<usize>()
-            + db.os_rules.iter().map(|r| r.examples.len()).sum::<usize>(),
+            + db.os_rules.iter().map(|r| r.examples.len()).sum::<usize>()
+            + db.disclosures.iter().map(|r| r.examples.len()).sum::<usize>(),
+        disclosures: db.disclosures.len(),
         services: services.len(),
     })
 }

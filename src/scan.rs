@@ -14,6 +14,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::audit::{self, Baseline, Finding};
 use crate::detect::{detect, DetectLimits, Detection, TlsSettings};
 use crate::fingerprint::Matcher;
 use crate::net::connect::{connect, ConnectOptions, LocalError, PortState, Reason};
@@ -61,6 +62,8 @@ pub struct PortResult {
     pub outcome: Result<Probed, String>,
     /// What answers the port, when it is open and detection is on.
     pub service: Option<Box<Detection>>,
+    /// What the service discloses, when auditing.
+    pub findings: Option<Vec<Finding>>,
 }
 
 /// A port's state and how long the answer took.
@@ -108,6 +111,14 @@ pub struct DetectPlan {
     pub limits: DetectLimits,
     /// TLS handshakes (tunnels and STARTTLS); `None` skips them.
     pub tls: Option<TlsSettings>,
+    /// Disclosure analysis of every detected service; `None` when not auditing.
+    pub audit: Option<Arc<AuditPlan>>,
+}
+
+/// Auditing: findings from the database's disclosure rules, minus a baseline's.
+#[derive(Debug, Default)]
+pub struct AuditPlan {
+    pub baseline: Option<Baseline>,
 }
 
 impl std::fmt::Debug for DetectPlan {
@@ -271,11 +282,29 @@ async fn drive(
                     }
                     _ => None,
                 };
+                let findings = match (&plan.detect, &service) {
+                    (
+                        Some(DetectPlan {
+                            audit: Some(a),
+                            matcher,
+                            ..
+                        }),
+                        Some(d),
+                    ) => {
+                        let all = audit::findings(d, &matcher.db);
+                        Some(match &a.baseline {
+                            Some(b) => b.filter(&host.ip.to_string(), port, all),
+                            None => all,
+                        })
+                    }
+                    _ => None,
+                };
                 PortResult {
                     host,
                     port,
                     outcome,
                     service,
+                    findings,
                 }
             });
         }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::template::Template;
-use super::{Example, OsExample, OsRule, Probe, Rule};
+use super::{DisclosureRule, DisclosureSource, Example, Fix, OsExample, OsRule, Probe, Rule, Severity};
 use crate::escape::unescape;
 
 /// Compiled size limit of one rule's regex: generous for real rules, fatal for exploding ones.
@@ -42,6 +42,46 @@ struct RawFile {
     rule: Vec<RawRule>,
     #[serde(default)]
     os: Vec<RawOsRule>,
+    #[serde(default)]
+    disclosure: Vec<RawDisclosure>,
+    #[serde(default)]
+    fix: Vec<RawFix>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDisclosure {
+    id: Spanned<String>,
+    topic: String,
+    severity: String,
+    #[serde(default)]
+    services: Vec<String>,
+    #[serde(default)]
+    probes: Vec<String>,
+    source: Option<String>,
+    #[serde(rename = "match")]
+    pattern: Spanned<String>,
+    what: String,
+    field: String,
+    #[serde(default)]
+    counter: Vec<Spanned<String>>,
+    #[serde(default)]
+    example: Vec<RawDisclosureExample>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDisclosureExample {
+    response: Spanned<String>,
+    evidence: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFix {
+    topic: Spanned<String>,
+    product: Option<String>,
+    text: String,
 }
 
 #[derive(Deserialize)]
@@ -167,6 +207,8 @@ pub struct Loaded {
     pub probes: Vec<Probe>,
     pub rules: Vec<Rule>,
     pub os_rules: Vec<OsRule>,
+    pub disclosures: Vec<DisclosureRule>,
+    pub fixes: Vec<Fix>,
 }
 
 /// Line number (1-based) of a byte offset.
@@ -245,7 +287,115 @@ pub fn load_file(file: &str, text: &str, problems: &mut Vec<Problem>) -> Loaded 
             loaded.os_rules.push(os);
         }
     }
+    for d in raw.disclosure {
+        if let Some(rule) = disclosure(&mut cx, d) {
+            loaded.disclosures.push(rule);
+        }
+    }
+    for f in raw.fix {
+        let product = match f.product.as_deref().map(compile_pattern).transpose() {
+            Ok(p) => p,
+            Err(e) => {
+                cx.problem(
+                    f.topic.span().start,
+                    format!("fix for '{}': product {e}", f.topic.get_ref()),
+                );
+                continue;
+            }
+        };
+        loaded.fixes.push(Fix {
+            topic: f.topic.into_inner(),
+            product,
+            text: f.text,
+        });
+    }
     loaded
+}
+
+fn disclosure(cx: &mut Ctx, d: RawDisclosure) -> Option<DisclosureRule> {
+    let at = d.pattern.span().start;
+    let id = d.id.get_ref().clone();
+    let severity = match d.severity.parse::<Severity>() {
+        Ok(s) => s,
+        Err(e) => {
+            cx.problem(at, format!("disclosure '{id}': {e}"));
+            return None;
+        }
+    };
+    let source = match d.source.as_deref() {
+        None | Some("response") => DisclosureSource::Response,
+        Some("tls-subject") => DisclosureSource::TlsSubject,
+        Some(other) => {
+            cx.problem(
+                at,
+                format!("disclosure '{id}': source '{other}' is not response or tls-subject"),
+            );
+            return None;
+        }
+    };
+    let regex = match compile_pattern(d.pattern.get_ref()) {
+        Ok(r) => r,
+        Err(e) => {
+            cx.problem(at, format!("disclosure '{id}': {e}"));
+            return None;
+        }
+    };
+    if regex.captures_len() < 2 {
+        cx.problem(
+            at,
+            format!("disclosure '{id}': the pattern needs a group 1 (the evidence)"),
+        );
+        return None;
+    }
+    let what = match Template::parse(&d.what) {
+        Ok(t) if t.max_group() <= 1 => t,
+        Ok(_) => {
+            cx.problem(at, format!("disclosure '{id}': `what` may only use $1"));
+            return None;
+        }
+        Err(e) => {
+            cx.problem(at, format!("disclosure '{id}': what: {e}"));
+            return None;
+        }
+    };
+    if d.example.is_empty() {
+        cx.problem(
+            d.id.span().start,
+            format!("disclosure '{id}': needs at least one [[disclosure.example]]"),
+        );
+        return None;
+    }
+    let mut examples = Vec::new();
+    for ex in d.example {
+        match (unescape(ex.response.get_ref()), unescape(&ex.evidence)) {
+            (Some(response), Some(evidence)) => {
+                examples.push((response, evidence, line_of(cx.text, ex.response.span().start)))
+            }
+            _ => cx.problem(ex.response.span().start, "disclosure example: malformed escape"),
+        }
+    }
+    let mut counters = Vec::new();
+    for c in d.counter {
+        match unescape(c.get_ref()) {
+            Some(bytes) => counters.push((bytes, line_of(cx.text, c.span().start))),
+            None => cx.problem(c.span().start, "counter-example: malformed escape"),
+        }
+    }
+    Some(DisclosureRule {
+        id,
+        topic: d.topic,
+        severity,
+        services: d.services,
+        probes: d.probes,
+        source,
+        regex,
+        what,
+        field: d.field,
+        examples,
+        counters,
+        file: cx.file.to_string(),
+        line: line_of(cx.text, at),
+    })
 }
 
 fn probe(cx: &mut Ctx, p: RawProbe) -> Option<Probe> {

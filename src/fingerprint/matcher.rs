@@ -152,6 +152,36 @@ impl Matcher {
                 }
             }
         }
+        for d in &self.db.disclosures {
+            for (response, evidence, line) in &d.examples {
+                let got = d
+                    .regex
+                    .captures(response)
+                    .and_then(|c| c.get(1))
+                    .map(|m| m.as_bytes().to_vec());
+                if got.as_deref() != Some(evidence.as_slice()) {
+                    problems.push(Problem {
+                        file: d.file.clone(),
+                        line: *line,
+                        message: format!(
+                            "example of disclosure '{}': evidence is '{}', the example expects '{}'",
+                            d.id,
+                            crate::escape::escape_bytes(got.as_deref().unwrap_or(b"")),
+                            crate::escape::escape_bytes(evidence)
+                        ),
+                    });
+                }
+            }
+            for (bytes, line) in &d.counters {
+                if d.regex.is_match(bytes) {
+                    problems.push(Problem {
+                        file: d.file.clone(),
+                        line: *line,
+                        message: format!("counter-example of disclosure '{}' matches it", d.id),
+                    });
+                }
+            }
+        }
         for os in &self.db.os_rules {
             for ex in &os.examples {
                 let mut id = Identity {

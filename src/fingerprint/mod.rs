@@ -116,6 +116,73 @@ pub struct OsRule {
     pub line: usize,
 }
 
+/// How much a disclosure gives away (see fingerprints/disclosure.toml for the rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+}
+
+impl std::str::FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "info" => Ok(Severity::Info),
+            "low" => Ok(Severity::Low),
+            "medium" => Ok(Severity::Medium),
+            other => Err(format!("severity '{other}': use info, low or medium")),
+        }
+    }
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+        }
+    }
+}
+
+/// Which bytes a disclosure rule reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisclosureSource {
+    /// The first response of the port.
+    Response,
+    /// The TLS leaf certificate's subject.
+    TlsSubject,
+}
+
+/// A disclosure rule: a regex whose group 1 is the evidence of what a service gives away.
+#[derive(Debug, Clone)]
+pub struct DisclosureRule {
+    pub id: String,
+    pub topic: String,
+    pub severity: Severity,
+    pub services: Vec<String>,
+    pub probes: Vec<String>,
+    pub source: DisclosureSource,
+    pub regex: Regex,
+    pub what: Template,
+    pub field: String,
+    /// (response, expected evidence, line)
+    pub examples: Vec<(Vec<u8>, Vec<u8>, usize)>,
+    pub counters: Vec<(Vec<u8>, usize)>,
+    pub file: String,
+    pub line: usize,
+}
+
+/// How to make a service say less, for a topic and (optionally) a product.
+#[derive(Debug, Clone)]
+pub struct Fix {
+    pub topic: String,
+    pub product: Option<Regex>,
+    pub text: String,
+}
+
 /// How sure an identification is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -185,6 +252,8 @@ pub struct Database {
     pub probes: Vec<Probe>,
     pub rules: Vec<Rule>,
     pub os_rules: Vec<OsRule>,
+    pub disclosures: Vec<DisclosureRule>,
+    pub fixes: Vec<Fix>,
 }
 
 impl Database {
@@ -201,6 +270,17 @@ impl Database {
             }
             db.rules.extend(loaded.rules);
             db.os_rules.extend(loaded.os_rules);
+            db.disclosures.extend(loaded.disclosures);
+            db.fixes.extend(loaded.fixes);
+        }
+        for d in &db.disclosures {
+            if !db.fixes.iter().any(|f| f.topic == d.topic) {
+                problems.push(Problem {
+                    file: d.file.clone(),
+                    line: d.line,
+                    message: format!("disclosure '{}': no [[fix]] for topic '{}'", d.id, d.topic),
+                });
+            }
         }
         let mut ids = std::collections::HashMap::new();
         for rule in &db.rules {

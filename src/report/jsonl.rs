@@ -6,6 +6,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::{HostTally, ScanSummary, Sink};
+use crate::audit::Finding;
 use crate::detect::{Detection, TlsOutcome};
 use crate::escape::escape_bytes;
 use crate::fingerprint::Confidence;
@@ -52,6 +53,9 @@ pub struct PortRecord<'a> {
     /// Handshake and certificate facts (TLS tunnel or STARTTLS).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<&'a TlsOutcome>,
+    /// What the service discloses (`scan --audit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings: Option<&'a [Finding]>,
 }
 
 #[derive(Serialize)]
@@ -99,6 +103,7 @@ impl<W: Write + Send> Sink for JsonlSink<W> {
             banner: banner.map(escape_bytes),
             banner_hex: banner.filter(|b| is_binary(b)).map(hex),
             tls: result.service.as_ref().and_then(|d| d.tls.as_ref()),
+            findings: result.findings.as_deref(),
         };
         serde_json::to_writer(&mut self.out, &record)?;
         self.out.write_all(b"\n")?;

@@ -1,5 +1,6 @@
 //! Reports: the tally every format shares, and the loop that feeds scan events to a format.
 
+pub mod audit;
 pub mod jsonl;
 pub mod table;
 
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::fingerprint::Severity;
 use crate::net::connect::{PortState, Reason};
 use crate::scan::{Event, Host, PortResult};
 
@@ -82,6 +84,8 @@ pub struct ScanSummary {
     pub input_errors: usize,
     pub elapsed: Duration,
     pub interrupted: bool,
+    /// Disclosure findings by severity (when auditing).
+    pub findings: BTreeMap<Severity, usize>,
 }
 
 /// One output format.
@@ -210,6 +214,9 @@ impl<'a> Reporter<'a> {
                     None => warn(msg),
                 }
             }
+        }
+        for f in result.findings.iter().flatten() {
+            *self.summary.findings.entry(f.severity).or_default() += 1;
         }
         let complete = tally.complete();
         match &self.progress {

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Write};
 
+use super::audit::finding_lines;
 use super::{HostTally, ScanSummary, Sink};
+use crate::audit::Finding;
 use crate::detect::{Detection, TlsOutcome};
 use crate::escape::escape_bytes;
 use crate::fingerprint::Confidence;
@@ -29,6 +31,7 @@ struct Row {
     state: PortState,
     reason: Reason,
     service: Option<Box<Detection>>,
+    findings: Vec<Finding>,
 }
 
 #[derive(Default)]
@@ -173,6 +176,7 @@ impl<W: Write + Send> Sink for TableSink<W> {
                 state: p.state,
                 reason: p.reason,
                 service: result.service.clone(),
+                findings: result.findings.clone().unwrap_or_default(),
             });
         } else if host.hidden.insert(p.state) {
             host.rows.retain(|r| r.state != p.state);
@@ -212,6 +216,11 @@ impl<W: Write + Send> Sink for TableSink<W> {
                 row.reason
             );
             writeln!(out, "{}", line.trim_end())?;
+            for f in &row.findings {
+                for l in finding_lines(f) {
+                    writeln!(out, "  ! {l}")?;
+                }
+            }
             let Some(d) = &row.service else { continue };
             for (list, value) in [
                 (&mut oses, &d.identity.os),
