@@ -185,7 +185,7 @@ fn broken_user_files_give_one_clear_error_each() {
 fn oversized_user_file_is_refused() {
     let dir = temp_dir("big");
     let f = std::fs::File::create(dir.join("big.toml")).unwrap();
-    f.set_len(5 << 20).unwrap();
+    f.set_len(100 << 20).unwrap(); // sparse: 100 MB on paper, nothing on disk
     let out = portprobe(&["fingerprints", "check", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(

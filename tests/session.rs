@@ -355,7 +355,9 @@ fn raw_telnet_session_under_tmux_and_the_escape_key() {
     let inner = format!(
         "socat TCP-LISTEN:23,reuseaddr,fork EXEC:'/usr/sbin/telnetd -h -E /bin/cat',nofork </dev/null >/dev/null 2>&1 & \
          sleep 0.3; stty -a | grep -o -- '-\\?icanon' | sed 's/^/before: /'; {} connect --telnet 127.0.0.1 23; \
-         echo exit=$?; stty -a | grep -o -- '-\\?icanon' | sed 's/^/after: /'; sleep 30",
+         echo exit=$?; stty -a | grep -o -- '-\\?icanon' | sed 's/^/after: /'; {} connect --telnet 127.0.0.1 23; \
+         echo exit2=$?; stty -a | grep -o -- '-\\?icanon' | sed 's/^/after2: /'; sleep 30",
+        bin(),
         bin()
     );
     let script = format!(
@@ -389,6 +391,19 @@ fn raw_telnet_session_under_tmux_and_the_escape_key() {
     assert!(wait_for("typed in raw mode"), "{}", pane());
     tmux(&["send-keys", "-t", &session, "C-]"]);
     assert!(wait_for("after: "), "{}", pane());
+    // The second session ends by SIGTERM: exit 143, terminal restored all the same.
+    for _ in 0..100 {
+        if pane().matches("escape key is Ctrl-]").count() >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pattern = format!("^{} connect --telnet 127.0.0.1 23$", bin());
+    Command::new("pkill")
+        .args(["-TERM", "-f", &pattern])
+        .status()
+        .unwrap();
+    assert!(wait_for("after2: "), "{}", pane());
     let screen = pane();
     tmux(&["kill-server"]);
     assert!(screen.contains("exit=0"), "{screen}");

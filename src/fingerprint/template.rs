@@ -4,6 +4,19 @@
 
 use crate::escape::escape_bytes;
 
+/// Literal template text with control characters escaped (a rule file is outside input too).
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                format!("\\x{:02x}", c as u32 & 0xff)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// One piece of a parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Piece {
@@ -58,14 +71,14 @@ impl Template {
                 return Err(format!("template '{text}' uses $0; groups start at 1"));
             }
             if !literal.is_empty() {
-                pieces.push(Piece::Text(std::mem::take(&mut literal)));
+                pieces.push(Piece::Text(clean(&std::mem::take(&mut literal))));
             }
             pieces.push(Piece::Group { index, default });
             rest = after;
         }
         literal.push_str(rest);
         if !literal.is_empty() {
-            pieces.push(Piece::Text(literal));
+            pieces.push(Piece::Text(clean(&literal)));
         }
         Ok(Template { pieces })
     }
@@ -90,7 +103,7 @@ impl Template {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Group { index, default } => match group(*index).filter(|g| !g.is_empty()) {
                     Some(bytes) => out.push_str(&escape_bytes(bytes)),
-                    None => out.push_str(default.as_deref().unwrap_or("")),
+                    None => out.push_str(&clean(default.as_deref().unwrap_or(""))),
                 },
             }
         }

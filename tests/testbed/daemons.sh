@@ -21,6 +21,6 @@ start_memcached 11211
 start_mariadb 3306
 start_postgres 5432
 for port in 22 80 21 25 143 110 6379 11211 3306 5432; do
-    wait_port "$port" || { tail -n 20 "$TESTBED_DIR"/*/log "$TESTBED_DIR"/*.log 2>/dev/null >&2; exit 99; }
+    wait_port "$port" || { tail -n 20 "$TESTBED_DIR"/*/*log "$TESTBED_DIR"/*.log 2>/dev/null >&2; exit 99; }
 done
 run_command "$@"

@@ -19,6 +19,6 @@ start_postfix 25 'smtpd_banner=$myhostname ESMTP'
 start_dovecot 143 110 "login_greeting = Server ready."
 start_redis 6379 --requirepass portprobe-test-secret
 for port in 22 80 21 25 143 110 6379; do
-    wait_port "$port" || { tail -n 20 "$TESTBED_DIR"/*/log "$TESTBED_DIR"/*.log 2>/dev/null >&2; exit 99; }
+    wait_port "$port" || { tail -n 20 "$TESTBED_DIR"/*/*log "$TESTBED_DIR"/*.log 2>/dev/null >&2; exit 99; }
 done
 run_command "$@"

@@ -9,6 +9,9 @@ ns_init() {
         exit 97
     fi
     trap 'ns_cleanup' EXIT
+    # A failing set-up step says which, instead of exiting silently under set -e.
+    trap 'echo "testbed: failed (exit $?) at ${BASH_SOURCE[0]}:$LINENO: $BASH_COMMAND" >&2' ERR
+    set -o errtrace
 }
 
 ns_cleanup() {

@@ -34,7 +34,7 @@ start_s_server 7443 "$c/expired.pem" "$c/expired.key"
 start_s_server 9443 "$c/wrongname.pem" "$c/wrongname.key"
 start_s_server 8443 "$c/localhost.pem" "$c/localhost.key" -tls1 -cipher 'DEFAULT:@SECLEVEL=0'
 for port in 443 993 995 143 110 25 21 5432 4443 7443 9443 8443; do
-    wait_port "$port" || { tail -n 20 "$TESTBED_DIR"/*/log "$TESTBED_DIR"/*.log 2>/dev/null >&2; exit 99; }
+    wait_port "$port" || { tail -n 20 "$TESTBED_DIR"/*/*log "$TESTBED_DIR"/*.log 2>/dev/null >&2; exit 99; }
 done
 export TESTBED_CA="$c/ca.pem" TESTBED_DIR
 run_command "$@"

@@ -1,0 +1,90 @@
+//! Property tests (proptest) for the parsers and state machines that read hostile input:
+//! target and port specs, the fingerprint loader, templates, telnet, the escaper.
+
+use portprobe::escape::{escape_bytes, unescape};
+use portprobe::fingerprint::template::Template;
+use portprobe::net::telnet::Telnet;
+use portprobe::ports::PortSet;
+use portprobe::target::TargetSpec;
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn target_and_port_parsers_never_panic(text in ".{0,80}") {
+        let _ = text.parse::<TargetSpec>();
+        let _ = text.parse::<PortSet>();
+    }
+
+    #[test]
+    fn port_lists_round_trip(ranges in prop::collection::vec((1u16..=65535, 0u16..50), 1..20)) {
+        let mut want = std::collections::BTreeSet::new();
+        let mut spec = Vec::new();
+        for (start, len) in ranges {
+            let end = start.saturating_add(len);
+            (start..=end).for_each(|p| { want.insert(p); });
+            spec.push(if start == end { start.to_string() } else { format!("{start}-{end}") });
+        }
+        let set: PortSet = spec.join(",").parse().unwrap();
+        prop_assert_eq!(set.iter().collect::<Vec<_>>(), want.into_iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn ip_targets_round_trip(a in any::<[u8; 4]>(), v6 in any::<[u8; 16]>(), port in 1u16..) {
+        let v4 = std::net::Ipv4Addr::from(a);
+        let v6 = std::net::Ipv6Addr::from(v6);
+        let t: TargetSpec = format!("{v4}:{port}").parse().unwrap();
+        prop_assert_eq!(t.port, Some(port));
+        let t: TargetSpec = format!("[{v6}]:{port}").parse().unwrap();
+        prop_assert_eq!(t.port, Some(port));
+    }
+
+    #[test]
+    fn fingerprint_loader_never_panics(text in "(\\[\\[rule\\]\\]\\n|id = \"x\"\\n|service = \"s\"\\n|match = '[^'\\n]{0,20}'\\n|version = \"\\$[0-9]\"\\n|\\[\\[rule.example\\]\\]\\n|response = '[^'\\n]{0,10}'\\n|.{0,10}\\n){0,12}") {
+        let mut problems = Vec::new();
+        let _ = portprobe::fingerprint::load::load_file("p.toml", &text, &mut problems);
+    }
+
+    #[test]
+    fn templates_expand_without_control_bytes(tpl in ".{0,40}", groups in prop::collection::vec(any::<Vec<u8>>(), 0..5)) {
+        if let Ok(t) = Template::parse(&tpl) {
+            if let Some(out) = t.expand(|i| groups.get(i.wrapping_sub(1)).map(|g| g.as_slice())) {
+                prop_assert!(!out.bytes().any(|b| b < 0x20 || b == 0x7f));
+            }
+        }
+    }
+
+    #[test]
+    fn telnet_is_the_same_however_the_input_is_split(data in any::<Vec<u8>>(), cut in 1usize..17) {
+        let (mut d1, mut r1) = (Vec::new(), Vec::new());
+        Telnet::new(true).receive(&data, &mut d1, &mut r1);
+        let mut t = Telnet::new(true);
+        let (mut d2, mut r2) = (Vec::new(), Vec::new());
+        for chunk in data.chunks(cut) {
+            t.receive(chunk, &mut d2, &mut r2);
+        }
+        prop_assert_eq!(&d1, &d2);
+        prop_assert_eq!(&r1, &r2);
+        prop_assert!(d1.len() <= data.len());
+    }
+
+    #[test]
+    fn telnet_escaping_round_trips_through_the_state_machine(data in any::<Vec<u8>>()) {
+        // Escaped data read back by a receiver is the data (CR NUL aside, which NVT folds).
+        prop_assume!(!data.windows(2).any(|w| w == b"\r\0"));
+        let mut wire = Vec::new();
+        Telnet::escape_outgoing(&data, &mut wire);
+        let (mut back, mut reply) = (Vec::new(), Vec::new());
+        Telnet::new(false).receive(&wire, &mut back, &mut reply);
+        prop_assert_eq!(back, data);
+        prop_assert!(reply.is_empty());
+    }
+
+    #[test]
+    fn escaper_round_trips_and_prints_only_ascii(data in any::<Vec<u8>>()) {
+        let shown = escape_bytes(&data);
+        prop_assert!(shown.bytes().all(|b| (0x20..0x7f).contains(&b)));
+        prop_assert_eq!(unescape(&shown), Some(data));
+    }
+}

@@ -1,0 +1,67 @@
+//! Resource limits: few descriptors, closed pipes, signals. Same correct answers, slower or
+//! shorter, never a panic or a wrong port.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn full_scan_with_256_descriptors_is_still_right() {
+    if !require_namespaces("ulimit") {
+        return;
+    }
+    let snippet =
+        r#"ulimit -n 256; "$PORTPROBE" scan 127.0.0.1 -p - -z --json --timeout 500ms --open; echo "rc=$?""#;
+    let out = shell_in("seed.sh", snippet);
+    let text = stdout(&out);
+    assert!(text.ends_with("rc=0\n"), "{text}{}", stderr(&out));
+    let open: Vec<&str> = text.lines().filter(|l| l.starts_with('{')).collect();
+    assert_eq!(open.len(), 1, "{text}");
+    assert!(open[0].contains(r#""port":22,"#), "{text}");
+    assert!(!stderr(&out).contains("panicked"));
+}
+
+#[test]
+fn descriptor_starvation_backs_off_instead_of_failing() {
+    if !require_namespaces("emfile") {
+        return;
+    }
+    // 40 descriptors for 500 connects in flight: connects fail with EMFILE and are retried.
+    let snippet = r#"ulimit -n 40; "$PORTPROBE" scan 127.0.0.1 -p 1-3000 -z --concurrency 500 --json | grep -c '"state"'; echo "rc=$?""#;
+    let out = shell_in("seed.sh", snippet);
+    let text = stdout(&out);
+    assert_eq!(text, "3000\nrc=0\n", "{}", stderr(&out));
+}
+
+#[test]
+fn closed_pipe_exits_quietly() {
+    if !require_namespaces("sigpipe") {
+        return;
+    }
+    let snippet = r#""$PORTPROBE" scan 127.0.0.1 -p 1-20000 -z -v | head -n 1; "$PORTPROBE" scan 127.0.0.1 -p 1-20000 -z --json | head -c 10 >/dev/null; echo done"#;
+    let out = shell_in("seed.sh", snippet);
+    assert!(
+        stdout(&out).starts_with("Scan report for 127.0.0.1\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).ends_with("done\n"));
+    assert_eq!(stderr(&out), "", "no error spew on a closed pipe");
+}
+
+#[test]
+fn sigterm_mid_scan_flushes_complete_json_lines() {
+    if !require_namespaces("sigterm_json") {
+        return;
+    }
+    let snippet = r#""$PORTPROBE" scan 127.0.0.1 -z -p 1-300 --json --timeout 20s --retries 0 & pid=$!
+        sleep 0.7; kill -TERM $pid; wait $pid; echo "rc=$?""#;
+    let out = shell_in("seed.sh", snippet);
+    let text = stdout(&out);
+    assert!(text.ends_with("rc=143\n"), "{text}");
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with('{')).collect();
+    assert_eq!(lines.len(), 299);
+    for l in lines {
+        serde_json::from_str::<serde_json::Value>(l).unwrap();
+    }
+}
