@@ -41,14 +41,9 @@ pub fn identify(matcher: &Matcher, response: &[u8], probe: &str, port: Option<u1
     }
 }
 
-/// The JSON object `match --json` prints: `{"service":null}` when nothing matched.
-pub fn match_json(report: &MatchReport) -> Value {
-    let Some(id) = &report.identity else {
-        return json!({ "service": null });
-    };
-    let mut obj = Map::new();
-    obj.insert("service".into(), json!(id.service));
-    let fields = [
+/// The optional text fields of an identity, with their names, in display order.
+fn named_fields(id: &Identity) -> [(&'static str, &Option<String>); 7] {
+    [
         ("product", &id.product),
         ("version", &id.version),
         ("revision", &id.revision),
@@ -56,8 +51,17 @@ pub fn match_json(report: &MatchReport) -> Value {
         ("hostname", &id.hostname),
         ("os", &id.os),
         ("device", &id.device),
-    ];
-    for (name, value) in fields {
+    ]
+}
+
+/// The JSON object `match --json` prints: `{"service":null}` when nothing matched.
+pub fn match_json(report: &MatchReport) -> Value {
+    let Some(id) = &report.identity else {
+        return json!({ "service": null });
+    };
+    let mut obj = Map::new();
+    obj.insert("service".into(), json!(id.service));
+    for (name, value) in named_fields(id) {
         if let Some(v) = value {
             obj.insert(name.into(), json!(v));
         }
@@ -90,16 +94,7 @@ pub fn print_match(report: &MatchReport, out: &mut dyn Write) -> io::Result<()> 
         ""
     };
     writeln!(out, "service:  {}{confidence}", id.service)?;
-    let fields = [
-        ("product", &id.product),
-        ("version", &id.version),
-        ("revision", &id.revision),
-        ("info", &id.info),
-        ("hostname", &id.hostname),
-        ("os", &id.os),
-        ("device", &id.device),
-    ];
-    for (name, value) in fields {
+    for (name, value) in named_fields(id) {
         if let Some(v) = value {
             writeln!(out, "{:<9} {v}", format!("{name}:"))?;
         }

@@ -60,8 +60,13 @@ pub fn portprobe_in(script: &str, args: &[&str]) -> Output {
 
 /// Runs a shell snippet inside a fresh namespace prepared by `script`; `$PORTPROBE` is the binary.
 pub fn shell_in(script: &str, snippet: &str) -> Output {
+    shell_with("-rn", script, snippet)
+}
+
+/// `unshare FLAG SCRIPT bash -c SNIPPET`, with `$PORTPROBE` set.
+fn shell_with(flag: &str, script: &str, snippet: &str) -> Output {
     Command::new("unshare")
-        .arg("-rn")
+        .arg(flag)
         .arg(testbed(script))
         .args(["bash", "-c", snippet])
         .env("PORTPROBE", bin())
@@ -158,16 +163,9 @@ pub fn portprobe_in_testbed(args: &[&str]) -> Output {
 }
 
 /// Runs a shell snippet inside a fresh namespace holding a root test bed (`daemons.sh`,
-/// `tls.sh`); `$PORTPROBE` is the binary.
+/// `tls.sh`, `hardened.sh`); no user namespace, so the daemons can switch users.
 pub fn shell_in_testbed(script: &str, snippet: &str) -> Output {
-    Command::new("unshare")
-        .arg("-n")
-        .arg(testbed(script))
-        .args(["bash", "-c", snippet])
-        .env("PORTPROBE", bin())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run unshare")
+    shell_with("-n", script, snippet)
 }
 
 /// The upstream version of an installed Debian package (`1:9.2p1-2+deb12u10` → `9.2p1`), and

@@ -33,10 +33,16 @@ start_sshd() {
     /usr/sbin/sshd -D -e -f "$d/sshd_config" >"$d/log" 2>&1 &
 }
 
-# nginx PORT [http-block lines...]
+# nginx PORT [http-block lines...]; with NGINX_TLS="CERT KEY" it serves HTTPS.
 start_nginx() {
     local port=$1; shift
-    local d="$TESTBED_DIR/nginx-$port"
+    local d="$TESTBED_DIR/nginx-$port" listen="127.0.0.1:$port" tls=""
+    if [ -n "${NGINX_TLS:-}" ]; then
+        local cert key
+        read -r cert key <<<"$NGINX_TLS"
+        listen="$listen ssl"
+        tls="ssl_certificate $cert; ssl_certificate_key $key;"
+    fi
     mkdir -p "$d/tmp"
     cat >"$d/nginx.conf" <<CONF
 worker_processes 1;
@@ -52,7 +58,8 @@ http {
     scgi_temp_path $d/tmp/scgi;
     $(printf '%s\n' "$@")
     server {
-        listen 127.0.0.1:$port;
+        listen $listen;
+        $tls
         location / { return 200 "portprobe test bed\n"; }
     }
 }
@@ -241,34 +248,6 @@ CNF
         -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
         -addext "basicConstraints=CA:FALSE" 2>/dev/null
     chmod 644 "$d"/*.pem "$d"/*.key
-}
-
-# nginx serving HTTPS: PORT CERT KEY
-start_nginx_tls() {
-    local port=$1 cert=$2 key=$3
-    local d="$TESTBED_DIR/nginx-$port"
-    mkdir -p "$d/tmp"
-    cat >"$d/nginx.conf" <<CONF
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/error.log;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
-    server {
-        listen 127.0.0.1:$port ssl;
-        ssl_certificate $cert;
-        ssl_certificate_key $key;
-        location / { return 200 "portprobe test bed over TLS\n"; }
-    }
-}
-CONF
-    nginx -c "$d/nginx.conf" -g 'daemon off;' >"$d/log" 2>&1 &
 }
 
 # openssl s_server answering HTTP with its status page: PORT CERT KEY [s_server options...]

@@ -17,7 +17,7 @@ ns_init
 testbed_dir
 c="$TESTBED_DIR/certs"
 make_certs "$c"
-start_nginx_tls 443 "$c/selfsigned.pem" "$c/selfsigned.key"
+NGINX_TLS="$c/selfsigned.pem $c/selfsigned.key" start_nginx 443
 DOVECOT_TLS="993 995 $c/localhost.pem $c/localhost.key" start_dovecot 143 110
 start_postfix 25 "smtpd_tls_security_level=may" "smtpd_tls_cert_file=$c/localhost.pem" \
     "smtpd_tls_key_file=$c/localhost.key"
