@@ -413,3 +413,31 @@ fn raw_telnet_session_under_tmux_and_the_escape_key() {
         "the terminal is restored: {screen}"
     );
 }
+
+#[test]
+fn local_address_and_port_and_max_conns() {
+    if !require_namespaces("local_side") {
+        return;
+    }
+    let snippet = r#"
+        "$PORTPROBE" listen 127.0.0.1:7401 -v > /dev/null 2> /tmp/pp-src.$$ & l=$!; sleep 0.3
+        echo hi | "$PORTPROBE" connect -s 127.0.0.2 -p 40123 127.0.0.1 7401; wait $l
+        grep -o 'connection from .*' /tmp/pp-src.$$
+        (sleep 3) | "$PORTPROBE" listen -k --max-conns 1 127.0.0.1:7402 > /dev/null 2> /tmp/pp-max.$$ & l=$!; sleep 0.3
+        (sleep 2) | "$PORTPROBE" connect 127.0.0.1 7402 -q 1s & c=$!; sleep 0.3
+        echo x | "$PORTPROBE" connect 127.0.0.1 7402; wait $c; kill -INT $l; wait $l
+        grep -o 'refused, --max-conns 1 reached' /tmp/pp-max.$$
+        rm -f /tmp/pp-src.$$ /tmp/pp-max.$$"#;
+    let out = shell_in("netns.sh", snippet);
+    let text = stdout(&out);
+    assert!(
+        text.contains("connection from 127.0.0.2:40123"),
+        "{text}{}",
+        stderr(&out)
+    );
+    assert!(
+        text.contains("refused, --max-conns 1 reached"),
+        "{text}{}",
+        stderr(&out)
+    );
+}
