@@ -26,7 +26,7 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname 
 echo "== full connect scan of 127.0.0.1, 65,535 ports, one listener on $LISTEN"
 start_listener "$LISTEN"
 for i in 1 2 3; do
-    measure "portprobe scan -p - (run $i)" "$PP" scan 127.0.0.1 -p - --json --open
+    measure "portprobe scan -z -p - (run $i)" "$PP" scan 127.0.0.1 -z -p - --json --open
     open=$(cat /tmp/bench.out.$$ | tr '\n' ' ')
     [ "$(grep -c . /tmp/bench.out.$$)" = 1 ] && grep -q "\"port\":$LISTEN,.*\"open\"" /tmp/bench.out.$$ \
         || { echo "WRONG RESULT: $open"; exit 1; }
@@ -46,7 +46,7 @@ table inet bench {
     }
 }
 NFT
-measure "portprobe scan (1,000 dropped)" "$PP" scan 127.0.0.1 -p 20001-21000 --timeout 1s --retries 1 --json
+measure "portprobe scan -z (1,000 dropped)" "$PP" scan 127.0.0.1 -z -p 20001-21000 --timeout 1s --retries 1 --json
 filtered=$(grep -c '"state":"filtered","reason":"no-response"' /tmp/bench.out.$$ || true)
 echo "   result: $filtered of 1000 filtered/no-response"
 [ "$filtered" = 1000 ] || { echo "WRONG RESULT"; exit 1; }

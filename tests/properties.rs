@@ -88,3 +88,31 @@ proptest! {
         prop_assert_eq!(unescape(&shown), Some(data));
     }
 }
+
+/// Found by `cargo fuzz run telnet` (tests/regressions/): a stream toggling options made the
+/// replies grow with the input. Now every option is answered a bounded number of times.
+#[test]
+fn regression_telnet_option_toggle_flood() {
+    let input = include_bytes!("regressions/telnet-option-toggle-flood.bin");
+    let rest = &input[1..]; // the fuzz target used the first byte as the chunk size
+    let (mut data, mut reply) = (Vec::new(), Vec::new());
+    Telnet::new(true).receive(rest, &mut data, &mut reply);
+    // The answers this input can earn: 4 per option it names. Unbounded, it earned 798 bytes.
+    let options: std::collections::HashSet<u8> = rest
+        .windows(3)
+        .filter(|w| w[0] == 0xff && (0xfb..=0xfe).contains(&w[1]))
+        .map(|w| w[2])
+        .collect();
+    assert!(
+        reply.len() <= options.len() * 4 * 3,
+        "{} reply bytes for {} options",
+        reply.len(),
+        options.len()
+    );
+    let mut t = Telnet::new(true);
+    let (mut d2, mut r2) = (Vec::new(), Vec::new());
+    for chunk in rest.chunks(usize::from(input[0]).max(1)) {
+        t.receive(chunk, &mut d2, &mut r2);
+    }
+    assert_eq!((data, reply), (d2, r2));
+}

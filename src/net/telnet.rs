@@ -1,7 +1,8 @@
 //! A sans-IO telnet option state machine (RFC 854/855, loop-free per RFC 1143's spirit):
 //! refuses every option except the server's ECHO and SUPPRESS-GO-AHEAD when interactive,
 //! strips subnegotiations and commands, survives IAC sequences split across reads, and escapes
-//! outgoing 0xFF. It never answers the same option twice, so hostile floods stay bounded.
+//! outgoing 0xFF. Each option is answered a few times at most (a refusal once), so a hostile
+//! flood of requests or WILL/WONT toggles gets a bounded reply.
 
 const IAC: u8 = 255;
 const DONT: u8 = 254;
@@ -15,6 +16,9 @@ pub const SGA: u8 = 3;
 
 /// Longest subnegotiation kept track of; the rest is discarded until IAC SE.
 const MAX_SB: usize = 4096;
+/// Most answers sent about one option over a session (a server toggling an option forever
+/// gets this many, then silence). Found by fuzzing: without it, replies grew with the input.
+pub const MAX_ANSWERS_PER_OPTION: u8 = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -38,6 +42,8 @@ pub struct Telnet {
     /// Options we have already answered, so repeated requests get no further reply.
     answered_do: [bool; 256],
     answered_will: [bool; 256],
+    /// Answers sent per option.
+    answers: [u8; 256],
 }
 
 impl Telnet {
@@ -54,6 +60,7 @@ impl Telnet {
             remote_on: [false; 256],
             answered_do: [false; 256],
             answered_will: [false; 256],
+            answers: [0; 256],
         }
     }
 
@@ -110,6 +117,10 @@ impl Telnet {
 
     fn negotiate(&mut self, verb: u8, opt: u8, reply: &mut Vec<u8>) {
         let o = opt as usize;
+        if self.answers[o] >= MAX_ANSWERS_PER_OPTION {
+            return;
+        }
+        let before = reply.len();
         match verb {
             // The server asks us to enable an option: we enable none.
             DO if !self.answered_do[o] => {
@@ -130,6 +141,9 @@ impl Telnet {
                 reply.extend_from_slice(&[IAC, DONT, opt]);
             }
             _ => {}
+        }
+        if reply.len() > before {
+            self.answers[o] += 1;
         }
     }
 
@@ -203,6 +217,16 @@ mod tests {
         let (data, reply) = feed(&mut t, &[&flood]);
         assert!(data.is_empty());
         assert_eq!(reply.len(), 256 * 3);
+    }
+
+    #[test]
+    fn toggling_an_accepted_option_forever_gets_a_bounded_reply() {
+        let mut t = Telnet::new(true);
+        let flood: Vec<u8> = (0..10_000)
+            .flat_map(|_| [IAC, WILL, ECHO, IAC, WONT, ECHO])
+            .collect();
+        let (_, reply) = feed(&mut t, &[&flood]);
+        assert_eq!(reply.len(), MAX_ANSWERS_PER_OPTION as usize * 3);
     }
 
     #[test]
