@@ -72,9 +72,13 @@ impl PortSet {
         self.len == 0
     }
 
-    /// Ports in ascending order.
+    /// Ports in ascending order (empty 64-port words are skipped whole).
     pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
-        (1..=65535u16).filter(move |&p| self.contains(p))
+        self.bits.iter().enumerate().flat_map(|(w, &word)| {
+            (0..64u16)
+                .filter(move |b| word & (1 << b) != 0)
+                .map(move |b| (w as u16) * 64 + b)
+        })
     }
 }
 
