@@ -269,18 +269,18 @@ async fn drive(
                 let service = match (&plan.detect, stream) {
                     (Some(d), Some(stream)) => {
                         let name = host.probe_name();
-                        Some(Box::new(
-                            detect(
-                                stream,
-                                addr,
-                                &name,
-                                service_name(port),
-                                &d.matcher,
-                                &d.limits,
-                                d.tls.as_ref(),
-                            )
-                            .await,
-                        ))
+                        // Boxed: detection's state is large and only open ports need it, so
+                        // thousands of connects in flight stay small.
+                        let detection = Box::pin(detect(
+                            stream,
+                            addr,
+                            &name,
+                            service_name(port),
+                            &d.matcher,
+                            &d.limits,
+                            d.tls.as_ref(),
+                        ));
+                        Some(Box::new(detection.await))
                     }
                     _ => None,
                 };
