@@ -271,27 +271,18 @@ pub fn load_file(file: &str, text: &str, problems: &mut Vec<Problem>) -> Loaded 
         }
     };
     let mut cx = Ctx { file, text, problems };
-    let mut loaded = Loaded::default();
-    for p in raw.probe {
-        if let Some(probe) = probe(&mut cx, p) {
-            loaded.probes.push(probe);
-        }
-    }
-    for r in raw.rule {
-        if let Some(rule) = rule(&mut cx, r) {
-            loaded.rules.push(rule);
-        }
-    }
-    for o in raw.os {
-        if let Some(os) = os_rule(&mut cx, o) {
-            loaded.os_rules.push(os);
-        }
-    }
-    for d in raw.disclosure {
-        if let Some(rule) = disclosure(&mut cx, d) {
-            loaded.disclosures.push(rule);
-        }
-    }
+    // Each entry is checked on its own: a bad one is reported and skipped, the rest load.
+    let mut loaded = Loaded {
+        probes: raw.probe.into_iter().filter_map(|p| probe(&mut cx, p)).collect(),
+        rules: raw.rule.into_iter().filter_map(|r| rule(&mut cx, r)).collect(),
+        os_rules: raw.os.into_iter().filter_map(|o| os_rule(&mut cx, o)).collect(),
+        disclosures: raw
+            .disclosure
+            .into_iter()
+            .filter_map(|d| disclosure(&mut cx, d))
+            .collect(),
+        fixes: Vec::new(),
+    };
     for f in raw.fix {
         let product = match f.product.as_deref().map(compile_pattern).transpose() {
             Ok(p) => p,
