@@ -245,17 +245,18 @@ where
                     }
                     None => buf,
                 };
-                if opts.send_only || data.is_empty() {
-                    continue;
+                if !opts.send_only && !data.is_empty() {
+                    let shown = if opts.escape_output {
+                        escape_for_display(&data)
+                    } else {
+                        data
+                    };
+                    if stdout_tx.send(shown).await.is_err() {
+                        return SessionEnd::ServerClosed; // stdout is gone: nobody reads any more
+                    }
                 }
-                let shown = if opts.escape_output {
-                    escape_for_display(&data)
-                } else {
-                    data
-                };
-                if stdout_tx.send(shown).await.is_err() {
-                    return SessionEnd::ServerClosed; // stdout is gone: nobody reads any more
-                }
+                // One chunk per turn, so a flood from the server cannot starve stdin or timers.
+                tokio::task::yield_now().await;
             }
         }
     };
@@ -321,6 +322,7 @@ where
                 if escaped {
                     return (SessionEnd::EscapeKey, None);
                 }
+                tokio::task::yield_now().await;
             }
             let (ack_tx, ack_rx) = oneshot::channel();
             let _ = out_tx.send(Out::Shutdown(ack_tx)).await;
@@ -348,6 +350,14 @@ where
                 biased;
                 _ = cancel.cancelled() => break SessionEnd::Interrupted,
                 _ = &mut failed => break SessionEnd::SendFailed,
+                // Timers before the pumps: an endless stream keeps `down` busy for the whole
+                // co-operative budget, and a timer polled after it would never fire.
+                _ = sleep_until(quit_at), if quit_at.is_some() => break SessionEnd::QuitTimer,
+                _ = sleep_until(idle_at), if idle_at.is_some() => {
+                    if opts.idle_timeout.is_some_and(|d| activity.get().elapsed() >= d) {
+                        break SessionEnd::Idle;
+                    }
+                }
                 end = &mut down, if !server_done => {
                     if end != SessionEnd::ServerClosed {
                         break end;
@@ -374,12 +384,6 @@ where
                     }
                     if let EofMode::QuitAfter(d) = opts.eof {
                         quit_at = Some(Instant::now() + d);
-                    }
-                }
-                _ = sleep_until(quit_at), if quit_at.is_some() => break SessionEnd::QuitTimer,
-                _ = sleep_until(idle_at), if idle_at.is_some() => {
-                    if opts.idle_timeout.is_some_and(|d| activity.get().elapsed() >= d) {
-                        break SessionEnd::Idle;
                     }
                 }
             }
