@@ -247,6 +247,18 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Unescapes counter-examples (bytes and line); a malformed one is a problem, not a panic.
+    fn counters(&mut self, raw: Vec<Spanned<String>>) -> Vec<(Vec<u8>, usize)> {
+        let mut out = Vec::new();
+        for c in raw {
+            match unescape(c.get_ref()) {
+                Some(bytes) => out.push((bytes, line_of(self.text, c.span().start))),
+                None => self.problem(c.span().start, "counter-example: malformed escape"),
+            }
+        }
+        out
+    }
+
     fn problem(&mut self, offset: usize, message: impl Into<String>) {
         self.problems.push(Problem {
             file: self.file.to_string(),
@@ -365,13 +377,7 @@ fn disclosure(cx: &mut Ctx, d: RawDisclosure) -> Option<DisclosureRule> {
             _ => cx.problem(ex.response.span().start, "disclosure example: malformed escape"),
         }
     }
-    let mut counters = Vec::new();
-    for c in d.counter {
-        match unescape(c.get_ref()) {
-            Some(bytes) => counters.push((bytes, line_of(cx.text, c.span().start))),
-            None => cx.problem(c.span().start, "counter-example: malformed escape"),
-        }
-    }
+    let counters = cx.counters(d.counter);
     Some(DisclosureRule {
         id,
         topic: d.topic,
@@ -507,13 +513,7 @@ fn rule(cx: &mut Ctx, r: RawRule) -> Option<Rule> {
             None => cx.problem(ex.response.span().start, "example response: malformed escape"),
         }
     }
-    let mut counters = Vec::new();
-    for c in r.counter {
-        match unescape(c.get_ref()) {
-            Some(bytes) => counters.push((bytes, line_of(cx.text, c.span().start))),
-            None => cx.problem(c.span().start, "counter-example: malformed escape"),
-        }
-    }
+    let counters = cx.counters(r.counter);
     Some(Rule {
         id: r.id.into_inner(),
         service: r.service,
