@@ -150,11 +150,20 @@ async fn connect_raw(addr: SocketAddr, opts: &ConnectOptions) -> Result<Attempt,
         }
     }
     // On loopback the answer is often there already: skip the poller for it.
+    let mut reset_early = false;
     if let Some(e) = socket.take_error().map_err(LocalError::Other)? {
-        let (state, reason) = classify_connect_error(e)?;
-        return Ok(answer(state, reason, None));
+        if !is_reset(&e) {
+            let (state, reason) = classify_connect_error(e)?;
+            return Ok(answer(state, reason, None));
+        }
+        reset_early = true;
     }
     let stream = TcpStream::from_std(std::net::TcpStream::from(socket)).map_err(classify_local)?;
+    if reset_early {
+        // Accepted, then reset before we looked: the handshake completed, so the port is open;
+        // detection will find the connection dead (tcpwrapped).
+        return Ok(answer(PortState::Open, Reason::SynAck, Some(stream)));
+    }
     let deadline = tokio::time::Instant::from_std(start) + opts.timeout;
     loop {
         if tokio::time::timeout_at(deadline, stream.writable())
@@ -164,6 +173,9 @@ async fn connect_raw(addr: SocketAddr, opts: &ConnectOptions) -> Result<Attempt,
             return Ok(answer(PortState::Filtered, Reason::NoResponse, None));
         }
         if let Some(e) = stream.take_error().map_err(LocalError::Other)? {
+            if is_reset(&e) {
+                return Ok(answer(PortState::Open, Reason::SynAck, Some(stream)));
+            }
             let (state, reason) = classify_connect_error(e)?;
             return Ok(answer(state, reason, None));
         }
@@ -188,6 +200,11 @@ async fn connect_raw(addr: SocketAddr, opts: &ConnectOptions) -> Result<Attempt,
             }
         }
     }
+}
+
+/// A reset during connect means the handshake completed (a refusal is ECONNREFUSED).
+fn is_reset(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ECONNRESET)
 }
 
 /// Maps a connect error to a state, or to a local error when the network never said anything.
