@@ -179,8 +179,20 @@ start_mariadb() {
     local d="$TESTBED_DIR/mariadb-$port"
     mkdir -p "$d"
     chown mysql:mysql "$d"
-    mariadb-install-db --no-defaults --datadir="$d/data" --user=mysql --skip-test-db \
-        --auth-root-authentication-method=normal >"$d/install.log" 2>&1
+    # Several test beds start at once in CI; an install that loses a race is tried again.
+    local try
+    for try in 1 2 3; do
+        rm -rf "$d/data"
+        if mariadb-install-db --no-defaults --datadir="$d/data" --user=mysql --skip-test-db \
+            --auth-root-authentication-method=normal >"$d/install.log" 2>&1; then
+            break
+        fi
+        if [ "$try" = 3 ]; then
+            tail -n 20 "$d/install.log" >&2
+            return 1
+        fi
+        sleep 1
+    done
     mariadbd --no-defaults --datadir="$d/data" --socket="$d/sock" --pid-file="$d/pid" \
         --port="$port" --bind-address=127.0.0.1 --user=mysql --skip-log-bin \
         --innodb-buffer-pool-size=16M "$@" >"$d/log" 2>&1 &
