@@ -238,7 +238,13 @@ fn server_closes_first_while_we_still_send() {
         // Dropping closes both directions while the client still sends.
     });
     let out = connect_with_stdin(port, vec![b'y'; 50_000_000], &[]);
-    assert_eq!(stdout(&out), "enough\n");
+    // Closing with unread data makes the server's kernel send a RST, and a RST may discard the
+    // reply from our receive queue before we read it; whatever we did receive is shown.
+    assert!(
+        ["enough\n", ""].contains(&stdout(&out).as_str()),
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("failed while sending"), "{}", stderr(&out));
 }
