@@ -215,7 +215,10 @@ async fn read_response(stream: &mut BoxConn, until: Instant, cx: &Ctx<'_>, probe
             Ok(Ok(n)) => {
                 bytes.extend_from_slice(&chunk[..n]);
                 identity = cx.matcher.identify(&bytes, probe);
-                if identity.as_ref().is_some_and(|id| !id.soft) {
+                if identity
+                    .as_ref()
+                    .is_some_and(|id| id.confidence == Confidence::Hard)
+                {
                     break;
                 }
             }
@@ -232,6 +235,8 @@ async fn read_response(stream: &mut BoxConn, until: Instant, cx: &Ctx<'_>, probe
 #[derive(Default)]
 struct Found {
     hard: Option<(Identity, String)>,
+    /// Named by the protocol's grammar, not by a rule: kept unless a rule names it later.
+    generic: Option<(Identity, String)>,
     soft: Option<(Identity, String)>,
     first_response: Option<(String, Vec<u8>)>,
     wrapped: bool,
@@ -261,11 +266,10 @@ impl Found {
         }
         let banner = self.first_response.as_ref().map(|(_, b)| b.clone());
         let banner_probe = self.first_response.as_ref().map(|(p, _)| p.clone());
-        let (found, confidence) = match (self.hard, self.soft) {
-            (Some(h), _) => (h, Confidence::Hard),
-            (None, Some(s)) => (s, Confidence::Soft),
-            (None, None) => return Detection::guess(port_name, self.first_response),
+        let Some(found) = self.hard.or(self.generic).or(self.soft) else {
+            return Detection::guess(port_name, self.first_response);
         };
+        let confidence = found.0.confidence;
         Detection {
             identity: found.0,
             confidence,
@@ -289,7 +293,7 @@ async fn probe_round(first: Option<BoxConn>, dial: &Dial<'_>, order: &[&Probe], 
         if Instant::now() >= cx.deadline {
             break;
         }
-        if let Some((soft_id, _)) = &found.soft {
+        if let Some((soft_id, _)) = found.generic.as_ref().or(found.soft.as_ref()) {
             // Knowing the service, only probes with a hard rule for it can say more.
             let useful = cx.matcher.db.rules.iter().any(|r| {
                 r.service == soft_id.service && !r.soft && r.probes.iter().any(|p| p == &probe.name)
@@ -313,8 +317,8 @@ async fn probe_round(first: Option<BoxConn>, dial: &Dial<'_>, order: &[&Probe], 
                 None => break,
             },
         };
+        let data = payload(probe, cx.host);
         if !probe.is_null() {
-            let data = payload(probe, cx.host);
             match timeout_at(cx.deadline, stream.write_all(&data)).await {
                 Ok(Ok(())) => {}
                 _ => continue,
@@ -336,11 +340,27 @@ async fn probe_round(first: Option<BoxConn>, dial: &Dial<'_>, order: &[&Probe], 
         if found.first_response.is_none() {
             found.first_response = Some((probe.name.clone(), response.bytes.clone()));
         }
+        let echoed = response.bytes.len() >= data.len().min(16) && data.starts_with(&response.bytes);
+        if !data.is_empty() && echoed && found.hard.is_none() {
+            // Our own bytes came back: an echo service (RFC 862), whatever the probe looked like.
+            let echo = Identity {
+                service: "echo".into(),
+                confidence: Confidence::Soft,
+                rule: Some("echo".into()),
+                ..Default::default()
+            };
+            found.soft = Some((echo, probe.name.clone()));
+            return found;
+        }
         match response.identity {
-            Some(id) if !id.soft => {
+            Some(id) if id.confidence == Confidence::Hard => {
                 found.hard = Some((id, probe.name.clone()));
                 return found;
             }
+            Some(id) if id.confidence == Confidence::Generic && found.generic.is_none() => {
+                found.generic = Some((id, probe.name.clone()));
+            }
+            Some(id) if id.confidence == Confidence::Generic => {}
             Some(id) if found.soft.is_none() => {
                 let tls = id.service == TLS_SERVICE;
                 found.soft = Some((id, probe.name.clone()));

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value};
 
 use crate::escape::escape_str;
-use crate::fingerprint::{Database, Identity, Matcher, Problem};
+use crate::fingerprint::{Confidence, Database, Identity, Matcher, Problem, Protocol};
 use crate::portdb::service_name;
 
 /// Most bytes `match` reads: more than any banner read, little enough for any machine.
@@ -18,6 +18,9 @@ pub struct MatchReport {
     pub identity: Option<Identity>,
     pub port_guess: Option<&'static str>,
     pub probe: String,
+    /// The grammar the response was read as, and the fields decoded from it.
+    pub protocol: Protocol,
+    pub fields: Vec<(String, Vec<u8>)>,
 }
 
 /// Reads the response from a file or stdin (`-` or nothing), at most [`MATCH_INPUT_CAP`] bytes.
@@ -34,16 +37,20 @@ pub fn read_input(file: Option<&Path>) -> io::Result<Vec<u8>> {
 }
 
 pub fn identify(matcher: &Matcher, response: &[u8], probe: &str, port: Option<u16>) -> MatchReport {
+    let (protocol, fields) = Matcher::fields(response);
     MatchReport {
         identity: matcher.identify(response, probe),
         port_guess: port.and_then(service_name),
         probe: probe.to_string(),
+        protocol,
+        fields,
     }
 }
 
 /// The optional text fields of an identity, with their names, in display order.
-fn named_fields(id: &Identity) -> [(&'static str, &Option<String>); 7] {
+fn named_fields(id: &Identity) -> [(&'static str, &Option<String>); 8] {
     [
+        ("vendor", &id.vendor),
         ("product", &id.product),
         ("version", &id.version),
         ("revision", &id.revision),
@@ -56,8 +63,12 @@ fn named_fields(id: &Identity) -> [(&'static str, &Option<String>); 7] {
 
 /// The JSON object `match --json` prints: `{"service":null}` when nothing matched.
 pub fn match_json(report: &MatchReport) -> Value {
+    let mut fields = Map::new();
+    for (name, value) in &report.fields {
+        fields.insert(escape_str(name), json!(crate::escape::escape_bytes(value)));
+    }
     let Some(id) = &report.identity else {
-        return json!({ "service": null });
+        return json!({ "service": null, "protocol": report.protocol.as_str(), "fields": fields });
     };
     let mut obj = Map::new();
     obj.insert("service".into(), json!(id.service));
@@ -69,10 +80,12 @@ pub fn match_json(report: &MatchReport) -> Value {
     if !id.cpe.is_empty() {
         obj.insert("cpe".into(), json!(id.cpe));
     }
-    obj.insert("confidence".into(), json!(if id.soft { "soft" } else { "hard" }));
+    obj.insert("confidence".into(), json!(id.confidence));
     if let Some(rule) = &id.rule {
         obj.insert("rule".into(), json!(rule));
     }
+    obj.insert("protocol".into(), json!(report.protocol.as_str()));
+    obj.insert("fields".into(), Value::Object(fields));
     Value::Object(obj)
 }
 
@@ -88,10 +101,10 @@ pub fn print_match(report: &MatchReport, out: &mut dyn Write) -> io::Result<()> 
             report.probe
         );
     };
-    let confidence = if id.soft {
-        " (soft: the service, not the product)"
-    } else {
-        ""
+    let confidence = match id.confidence {
+        Confidence::Soft => " (soft: the service, not the product)",
+        Confidence::Generic => " (generic: read from the protocol's grammar, no rule names it)",
+        _ => "",
     };
     writeln!(out, "service:  {}{confidence}", id.service)?;
     for (name, value) in named_fields(id) {

@@ -55,7 +55,10 @@ fn match_reads_a_binary_file_and_honours_the_probe() {
     // The same bytes as a null-probe answer are not memcached's (its rule wants its probe).
     let out = portprobe(&["match", f, "--json"]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(stdout(&out).trim(), r#"{"service":null}"#);
+    assert_eq!(
+        stdout(&out).trim(),
+        r#"{"fields":{},"protocol":"raw","service":null}"#
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -46,6 +46,25 @@ struct RawFile {
     disclosure: Vec<RawDisclosure>,
     #[serde(default)]
     fix: Vec<RawFix>,
+    generic: Option<RawGeneric>,
+}
+
+/// `[generic]`: word lists of generic identification (see fingerprints/generic.toml).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGeneric {
+    #[serde(default)]
+    http_skip: Vec<String>,
+    #[serde(default)]
+    not_product: Vec<String>,
+    #[serde(default)]
+    greeting_stop: Vec<String>,
+    #[serde(default)]
+    greeting_generic: Vec<String>,
+    #[serde(default)]
+    version_suffix: Vec<String>,
+    #[serde(default)]
+    service_words: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -112,10 +131,12 @@ struct RawRule {
     service: String,
     #[serde(default)]
     probes: Vec<String>,
+    field: Option<String>,
     #[serde(rename = "match")]
     pattern: Spanned<String>,
     #[serde(default)]
     soft: bool,
+    vendor: Option<String>,
     product: Option<String>,
     version: Option<String>,
     revision: Option<String>,
@@ -133,6 +154,7 @@ struct RawRule {
 /// Identity fields, as templates in rules and as expected values in examples.
 #[derive(Default, Clone, Debug)]
 pub struct RawFields {
+    pub vendor: Option<String>,
     pub product: Option<String>,
     pub version: Option<String>,
     pub revision: Option<String>,
@@ -148,8 +170,9 @@ pub struct RawFields {
 struct RawExample {
     response: Spanned<String>,
     probe: Option<String>,
-    port: Option<u16>,
+    source: Option<String>,
     service: Option<String>,
+    vendor: Option<String>,
     product: Option<String>,
     version: Option<String>,
     revision: Option<String>,
@@ -164,6 +187,7 @@ struct RawExample {
 macro_rules! fields_of {
     ($raw:expr) => {
         RawFields {
+            vendor: $raw.vendor.clone(),
             product: $raw.product.clone(),
             version: $raw.version.clone(),
             revision: $raw.revision.clone(),
@@ -209,6 +233,7 @@ pub struct Loaded {
     pub os_rules: Vec<OsRule>,
     pub disclosures: Vec<DisclosureRule>,
     pub fixes: Vec<Fix>,
+    pub generic: Option<super::GenericWords>,
 }
 
 /// Line number (1-based) of a byte offset.
@@ -294,6 +319,14 @@ pub fn load_file(file: &str, text: &str, problems: &mut Vec<Problem>) -> Loaded 
             .filter_map(|d| disclosure(&mut cx, d))
             .collect(),
         fixes: Vec::new(),
+        generic: raw.generic.map(|g| super::GenericWords {
+            http_skip: g.http_skip,
+            not_product: g.not_product,
+            greeting_stop: g.greeting_stop,
+            greeting_generic: g.greeting_generic,
+            version_suffix: g.version_suffix,
+            service_words: g.service_words,
+        }),
     };
     for f in raw.fix {
         let product = match f.product.as_deref().map(compile_pattern).transpose() {
@@ -455,6 +488,7 @@ pub(super) fn templates(fields: &RawFields, groups: usize) -> Result<super::Temp
         cpe.extend(one("cpe", &Some(c.clone()))?);
     }
     Ok(super::Templates {
+        vendor: one("vendor", &fields.vendor)?,
         product: one("product", &fields.product)?,
         version: one("version", &fields.version)?,
         revision: one("revision", &fields.revision)?,
@@ -505,19 +539,39 @@ fn rule(cx: &mut Ctx, r: RawRule) -> Option<Rule> {
             Some(response) => examples.push(Example {
                 response,
                 probe: ex.probe,
-                port: ex.port,
                 service: ex.service,
                 expect,
+                source: ex.source,
                 line,
             }),
             None => cx.problem(ex.response.span().start, "example response: malformed escape"),
         }
     }
+    if let Some(field) = r.field.as_deref().filter(|f| !super::decode::is_known_field(f)) {
+        cx.problem(
+            at,
+            format!(
+                "rule '{}': field '{field}' is not one a decoder produces ({}, or http.header.NAME in lower case)",
+                r.id.get_ref(),
+                super::decode::FIELDS.join(", ")
+            ),
+        );
+        return None;
+    }
     let counters = cx.counters(r.counter);
+    // A raw rule reads the grammars its own examples are in (see Rule::reads).
+    let mut protocols: Vec<super::Protocol> = examples
+        .iter()
+        .map(|e| super::decode::decode(&e.response).protocol)
+        .collect();
+    protocols.sort_by_key(|p| p.as_str());
+    protocols.dedup();
     Some(Rule {
         id: r.id.into_inner(),
         service: r.service,
         probes: r.probes,
+        field: r.field,
+        protocols,
         pattern: r.pattern.into_inner(),
         regex,
         soft: r.soft,

@@ -1,25 +1,38 @@
-//! Matching a response against the whole database: a `RegexSet` prefilter finds the candidate
-//! rules in one pass, then the first hard rule (in database order) wins over any soft one.
+//! Matching a response against the whole database: the response is decoded once into fields,
+//! one `RegexSet` per field (and one for raw rules) finds the candidate rules, then the first
+//! hard rule (in database order) wins; without one, generic identification reads the
+//! protocol's grammar; a soft rule (service only) comes last.
 
 use regex::bytes::{Captures, RegexSet, RegexSetBuilder};
 
-use super::{Database, Identity, OsRule, Problem, RawFields, Rule, Templates};
+use super::decode::{decode, Decoded, Protocol};
+use super::{generic, Confidence, Database, Identity, OsRule, Problem, RawFields, Rule, Templates};
 
-/// Compiled size limit of the combined prefilter.
+/// Compiled size limit of one combined prefilter.
 const SET_SIZE_LIMIT: usize = 256 << 20;
+
+/// The rules that read one field (or the raw response), with their prefilter.
+struct Group {
+    field: Option<String>,
+    /// Indices into `db.rules`, in database order.
+    rules: Vec<usize>,
+    /// `None` if the set could not be built within limits: then each rule is tried in turn.
+    set: Option<RegexSet>,
+}
 
 /// A database ready to identify responses.
 pub struct Matcher {
     pub db: Database,
-    /// `None` if the set could not be built within limits: then every rule is tried in turn.
-    set: Option<RegexSet>,
+    groups: Vec<Group>,
 }
 
 fn expand_all(t: &Templates, caps: &Captures, service: &str) -> Identity {
     let g = |i: usize| caps.get(i).map(|m| m.as_bytes());
     let one = |t: &Option<super::template::Template>| t.as_ref().and_then(|t| t.expand(g));
+    let cpe: Vec<String> = t.cpe.iter().filter_map(|c| c.expand(g)).collect();
     Identity {
         service: service.to_string(),
+        vendor: one(&t.vendor).or_else(|| cpe.first().and_then(|c| cpe_vendor(c))),
         product: one(&t.product),
         version: one(&t.version),
         revision: one(&t.revision),
@@ -27,44 +40,88 @@ fn expand_all(t: &Templates, caps: &Captures, service: &str) -> Identity {
         hostname: one(&t.hostname),
         os: one(&t.os),
         device: one(&t.device),
-        cpe: t.cpe.iter().filter_map(|c| c.expand(g)).collect(),
+        cpe,
         rule: None,
-        soft: false,
+        confidence: Confidence::Hard,
     }
+}
+
+/// The vendor part of a CPE 2.3 name (`cpe:2.3:a:openbsd:openssh:…` → `openbsd`).
+fn cpe_vendor(cpe: &str) -> Option<String> {
+    let vendor = cpe.split(':').nth(3)?;
+    (!vendor.is_empty() && vendor != "*" && vendor != "-").then(|| vendor.replace("\\", ""))
 }
 
 impl Matcher {
     pub fn new(db: Database) -> Matcher {
-        let set = RegexSetBuilder::new(db.rules.iter().map(|r| r.pattern.as_str()))
-            .unicode(false)
-            .size_limit(SET_SIZE_LIMIT)
-            .dfa_size_limit(SET_SIZE_LIMIT)
-            .build()
-            .ok();
-        Matcher { db, set }
+        let mut groups: Vec<Group> = Vec::new();
+        for (i, rule) in db.rules.iter().enumerate() {
+            match groups.iter_mut().find(|g| g.field == rule.field) {
+                Some(g) => g.rules.push(i),
+                None => groups.push(Group {
+                    field: rule.field.clone(),
+                    rules: vec![i],
+                    set: None,
+                }),
+            }
+        }
+        for g in &mut groups {
+            g.set = RegexSetBuilder::new(g.rules.iter().map(|&i| db.rules[i].pattern.as_str()))
+                .unicode(false)
+                .size_limit(SET_SIZE_LIMIT)
+                .dfa_size_limit(SET_SIZE_LIMIT)
+                .build()
+                .ok();
+        }
+        Matcher { db, groups }
     }
 
-    fn candidates(&self, response: &[u8]) -> Vec<usize> {
-        match &self.set {
-            Some(set) => set.matches(response).into_iter().collect(),
-            None => (0..self.db.rules.len())
-                .filter(|&i| self.db.rules[i].regex.is_match(response))
-                .collect(),
+    /// The bytes a rule reads in a decoded response.
+    fn haystack<'a>(field: Option<&str>, response: &'a [u8], decoded: &'a Decoded<'_>) -> Option<&'a [u8]> {
+        match field {
+            None => Some(response),
+            Some(f) => decoded.get(f),
         }
     }
 
-    /// Identifies a response elicited by `probe`: the first hard rule, else the first soft one.
+    /// Candidate rules (indices, database order) whose pattern matches their field.
+    fn candidates(&self, response: &[u8], decoded: &Decoded<'_>) -> Vec<usize> {
+        let mut out = Vec::new();
+        for g in &self.groups {
+            let Some(hay) = Self::haystack(g.field.as_deref(), response, decoded) else {
+                continue;
+            };
+            match &g.set {
+                Some(set) => out.extend(set.matches(hay).into_iter().map(|k| g.rules[k])),
+                None => out.extend(
+                    g.rules
+                        .iter()
+                        .copied()
+                        .filter(|&i| self.db.rules[i].regex.is_match(hay)),
+                ),
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Identifies a response elicited by `probe`: the first hard rule, else what the
+    /// protocol's grammar says (generic), else the first soft rule.
     pub fn identify(&self, response: &[u8], probe: &str) -> Option<Identity> {
         if response.is_empty() {
             return None;
         }
+        let decoded = decode(response);
         let mut soft: Option<Identity> = None;
-        for i in self.candidates(response) {
+        for i in self.candidates(response, &decoded) {
             let rule = &self.db.rules[i];
-            if !rule.applies_to(probe) || (rule.soft && soft.is_some()) {
+            if !rule.applies_to(probe) || !rule.reads(decoded.protocol) || (rule.soft && soft.is_some()) {
                 continue;
             }
-            let Some(caps) = rule.regex.captures(response) else {
+            let Some(hay) = Self::haystack(rule.field.as_deref(), response, &decoded) else {
+                continue;
+            };
+            let Some(caps) = rule.regex.captures(hay) else {
                 continue;
             };
             let id = self.identity(rule, &caps);
@@ -73,13 +130,42 @@ impl Matcher {
             }
             soft = Some(id);
         }
+        let service = soft.as_ref().map(|s| s.service.as_str());
+        if let Some(mut id) = generic::identify(&decoded, service, &self.db.generic) {
+            if let Some(s) = &soft {
+                id.hostname = id.hostname.take().or_else(|| s.hostname.clone());
+            }
+            self.infer_os(&mut id);
+            return Some(id);
+        }
         soft
+    }
+
+    /// The decoded fields of a response, for `match --json` and `scan -v`.
+    pub fn fields(response: &[u8]) -> (Protocol, Vec<(String, Vec<u8>)>) {
+        let d = decode(response);
+        (
+            d.protocol,
+            d.fields().into_iter().map(|(n, v)| (n, v.to_vec())).collect(),
+        )
     }
 
     fn identity(&self, rule: &Rule, caps: &Captures) -> Identity {
         let mut id = expand_all(&rule.templates, caps, &rule.service);
+        // A version never ends in a separator, whatever a pattern captured (`2019.77.`).
+        if let Some(v) = &mut id.version {
+            let kept = v.trim_end_matches(['.', '-', '_', '+', '~']).len();
+            v.truncate(kept);
+            if v.is_empty() {
+                id.version = None;
+            }
+        }
         id.rule = Some(rule.id.clone());
-        id.soft = rule.soft;
+        id.confidence = if rule.soft {
+            Confidence::Soft
+        } else {
+            Confidence::Hard
+        };
         self.infer_os(&mut id);
         id
     }
@@ -143,7 +229,7 @@ impl Matcher {
                 }
             }
             for (bytes, line) in &rule.counters {
-                if rule.regex.is_match(bytes) {
+                if rule_matches(rule, bytes) {
                     problems.push(Problem {
                         file: rule.file.clone(),
                         line: *line,
@@ -151,6 +237,8 @@ impl Matcher {
                     });
                 }
             }
+            problems.extend(self.check_foreign_http(rule));
+            problems.extend(self.check_probe_payloads(rule));
         }
         for d in &self.db.disclosures {
             for (response, evidence, line) in &d.examples {
@@ -209,6 +297,79 @@ impl Matcher {
     }
 }
 
+/// Whether `rule` matches `response` as the matcher would apply it (field, grammar).
+fn rule_matches(rule: &Rule, response: &[u8]) -> bool {
+    let decoded = decode(response);
+    rule.reads(decoded.protocol)
+        && Matcher::haystack(rule.field.as_deref(), response, &decoded)
+            .is_some_and(|h| rule.regex.is_match(h))
+}
+
+impl Matcher {
+    /// A raw rule for a service that is not HTTP-based must not be able to match a well-formed
+    /// HTTP response that carries its example's text (in a header or the body): such a pattern
+    /// is unanchored and would claim web servers whose headers mention it.
+    fn check_foreign_http(&self, rule: &Rule) -> Vec<Problem> {
+        if rule.field.is_some() || rule.protocols.contains(&Protocol::Http) {
+            return Vec::new();
+        }
+        let mut problems = Vec::new();
+        for ex in &rule.examples {
+            let text: Vec<u8> = ex
+                .response
+                .iter()
+                .copied()
+                .filter(|&b| b != b'\r' && b != b'\n')
+                .collect();
+            let mut as_header = b"HTTP/1.1 200 OK\r\nServer: ".to_vec();
+            as_header.extend_from_slice(&text);
+            as_header.extend_from_slice(b"\r\n\r\n");
+            let mut as_body = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n".to_vec();
+            as_body.extend_from_slice(&ex.response);
+            if rule.regex.is_match(&as_header) || rule.regex.is_match(&as_body) {
+                problems.push(Problem {
+                    file: rule.file.clone(),
+                    line: rule.line,
+                    message: format!(
+                        "rule '{}' (service {}) can match an HTTP response that quotes its example (line {}): anchor the pattern to the start of the service's own banner",
+                        rule.id, rule.service, ex.line
+                    ),
+                });
+                break;
+            }
+        }
+        problems
+    }
+
+    /// No rule may match what portprobe itself sends: an echo service would otherwise be
+    /// named after whatever our probe looks like.
+    fn check_probe_payloads(&self, rule: &Rule) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for probe in &self.db.probes {
+            if probe.payload.is_empty() || !rule.applies_to(&probe.name) {
+                continue;
+            }
+            let sent = String::from_utf8_lossy(&probe.payload).replace("{host}", "localhost");
+            let sent = if probe.payload.is_ascii() {
+                sent.into_bytes()
+            } else {
+                probe.payload.clone()
+            };
+            if rule_matches(rule, &sent) {
+                problems.push(Problem {
+                    file: rule.file.clone(),
+                    line: rule.line,
+                    message: format!(
+                        "rule '{}' matches the payload of probe '{}' (our own bytes, as an echo service returns them)",
+                        rule.id, probe.name
+                    ),
+                });
+            }
+        }
+        problems
+    }
+}
+
 fn os_match(os: &OsRule, id: &Identity) -> Option<(String, Option<String>)> {
     if let Some(product) = &os.product {
         if id.product.as_deref() != Some(product.as_str()) {
@@ -243,6 +404,7 @@ fn compare(expect: &RawFields, service: Option<&str>, got: &Identity) -> Vec<Str
         }
     };
     field("service", &service.map(String::from), &Some(got.service.clone()));
+    field("vendor", &expect.vendor, &got.vendor);
     field("product", &expect.product, &got.product);
     field("version", &expect.version, &got.version);
     field("revision", &expect.revision, &got.revision);

@@ -2,6 +2,8 @@
 //! (what package revisions say about the system), loaded from `fingerprints/` and user
 //! directories, compiled once, and checked against the examples every rule carries.
 
+pub mod decode;
+pub mod generic;
 pub mod load;
 pub mod matcher;
 pub mod template;
@@ -12,6 +14,8 @@ use std::time::Duration;
 use regex::bytes::Regex;
 use serde::Serialize;
 
+pub use decode::{decode, Decoded, Protocol};
+pub use generic::GenericWords;
 pub use load::{Problem, RawFields};
 pub use matcher::Matcher;
 use template::Template;
@@ -46,6 +50,7 @@ impl Probe {
 /// Parsed templates for the identity fields of a rule.
 #[derive(Debug, Clone, Default)]
 pub struct Templates {
+    pub vendor: Option<Template>,
     pub product: Option<Template>,
     pub version: Option<Template>,
     pub revision: Option<Template>,
@@ -61,19 +66,26 @@ pub struct Templates {
 pub struct Example {
     pub response: Vec<u8>,
     pub probe: Option<String>,
-    pub port: Option<u16>,
     pub service: Option<String>,
     pub expect: RawFields,
+    /// Where the example's bytes were seen (a public source, a daemon we ran).
+    pub source: Option<String>,
     pub line: usize,
 }
 
-/// A service rule: a regex over the raw response and templates for what it reveals.
+/// A service rule: a regex over one decoded field (or the raw response) and templates for
+/// what it reveals.
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub id: String,
     pub service: String,
     /// Probes whose responses this rule reads; empty means any.
     pub probes: Vec<String>,
+    /// The decoded field the pattern reads (`http.header.server`); `None`: the raw response.
+    pub field: Option<String>,
+    /// For a raw rule: the grammars its examples are in. A response decoded as another
+    /// protocol (a well-formed HTTP answer, an SSH identification) is not this rule's.
+    pub protocols: Vec<Protocol>,
     pub pattern: String,
     pub regex: Regex,
     /// Knows the service, not the product: matching goes on looking for a hard rule.
@@ -88,6 +100,11 @@ pub struct Rule {
 impl Rule {
     pub fn applies_to(&self, probe: &str) -> bool {
         self.probes.is_empty() || self.probes.iter().any(|p| p == probe)
+    }
+
+    /// Whether this rule may read a response the decoders recognised as `protocol`.
+    pub fn reads(&self, protocol: Protocol) -> bool {
+        self.field.is_some() || protocol == Protocol::Raw || self.protocols.contains(&protocol)
     }
 }
 
@@ -184,11 +201,14 @@ pub struct Fix {
 }
 
 /// How sure an identification is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Confidence {
     /// A rule named the product.
+    #[default]
     Hard,
+    /// No rule named the product; the protocol's grammar did (`Server: kangle/3.5`).
+    Generic,
     /// A rule named the service only.
     Soft,
     /// Only the port number suggests it.
@@ -200,6 +220,9 @@ pub enum Confidence {
 pub struct Identity {
     #[serde(rename = "name")]
     pub service: String,
+    /// Who makes the product (a rule's `vendor`, else the vendor part of its first CPE).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -220,7 +243,7 @@ pub struct Identity {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
     #[serde(skip)]
-    pub soft: bool,
+    pub confidence: Confidence,
 }
 
 impl Identity {
@@ -254,6 +277,8 @@ pub struct Database {
     pub os_rules: Vec<OsRule>,
     pub disclosures: Vec<DisclosureRule>,
     pub fixes: Vec<Fix>,
+    /// Word lists of generic identification.
+    pub generic: GenericWords,
 }
 
 impl Database {
@@ -272,6 +297,15 @@ impl Database {
             db.os_rules.extend(loaded.os_rules);
             db.disclosures.extend(loaded.disclosures);
             db.fixes.extend(loaded.fixes);
+            if let Some(g) = loaded.generic {
+                let w = &mut db.generic;
+                w.http_skip.extend(g.http_skip);
+                w.not_product.extend(g.not_product);
+                w.greeting_stop.extend(g.greeting_stop);
+                w.greeting_generic.extend(g.greeting_generic);
+                w.version_suffix.extend(g.version_suffix);
+                w.service_words.extend(g.service_words);
+            }
         }
         for d in &db.disclosures {
             if !db.fixes.iter().any(|f| f.topic == d.topic) {

@@ -8,7 +8,7 @@ use super::audit::finding_lines;
 use super::{HostTally, ScanSummary, Sink};
 use crate::audit::Finding;
 use crate::detect::{Detection, TlsOutcome};
-use crate::escape::escape_bytes;
+use crate::escape::{escape_bytes, escape_str};
 use crate::fingerprint::Confidence;
 use crate::net::connect::{PortState, Reason};
 use crate::portdb::service_name;
@@ -23,6 +23,8 @@ pub struct TableSink<W: Write> {
     open_only: bool,
     /// Detection is on: show the VERSION column.
     versions: bool,
+    /// Some row's product came from generic identification: explain the `*` at the end.
+    saw_generic: bool,
     hosts: HashMap<u64, HostRows>,
 }
 
@@ -48,6 +50,7 @@ impl<W: Write> TableSink<W> {
             verbose,
             open_only,
             versions,
+            saw_generic: false,
             hosts: HashMap::new(),
         }
     }
@@ -203,11 +206,14 @@ impl<W: Write + Send> Sink for TableSink<W> {
         let mut oses: Vec<String> = Vec::new();
         let mut hostnames: Vec<String> = Vec::new();
         for row in &rows.rows {
-            let version = row
-                .service
-                .as_ref()
-                .map(|d| d.identity.version_line())
-                .unwrap_or_default();
+            let version = match &row.service {
+                Some(d) if d.confidence == Confidence::Generic => {
+                    self.saw_generic = true;
+                    format!("{} *", d.identity.version_line())
+                }
+                Some(d) => d.identity.version_line(),
+                None => String::new(),
+            };
             let line = format!(
                 "{:<9} {:<9} {:<16} {:<13}   {version}",
                 format!("{}/tcp", row.port),
@@ -242,6 +248,14 @@ impl<W: Write + Send> Sink for TableSink<W> {
                 let limit = if self.verbose { 2000 } else { 160 };
                 let shown: String = escape_bytes(banner).chars().take(limit).collect();
                 writeln!(out, "  | banner: {shown}")?;
+                if self.verbose {
+                    // What the decoders read in it: the fields rules can match.
+                    let (_, fields) = crate::fingerprint::Matcher::fields(banner);
+                    for (name, value) in fields.iter().filter(|(n, _)| n != "http.body") {
+                        let shown: String = escape_bytes(value).chars().take(200).collect();
+                        writeln!(out, "  | {}: {shown}", escape_str(name))?;
+                    }
+                }
                 if unknown && self.verbose {
                     let probe = d.probe.as_deref().unwrap_or("null");
                     for l in rule_skeleton(row.port, probe, banner).lines() {
@@ -306,6 +320,13 @@ impl<W: Write + Send> Sink for TableSink<W> {
                 self.out,
                 "Filtered ports are stealth: nothing answered (the firewall dropped the SYN) or a \
                  firewall rejected it with ICMP; a closed port answers with a reset."
+            )?;
+        }
+        if self.saw_generic {
+            writeln!(
+                self.out,
+                "* generic: the product and version are read from the protocol's own grammar (a Server \
+                 header, the SSH software version, a greeting); no rule vouches for them."
             )?;
         }
         self.out.flush()

@@ -1,0 +1,435 @@
+//! Response decoders: split a response once into named fields (`http.header.server`,
+//! `ssh.software`, `greeting.text` …) so rules and generic identification read fields, not raw
+//! bytes. Decoders know wire formats only; what values mean is the rules' business. They never
+//! panic and allocate only for values they must rebuild (joined lines, collapsed titles).
+
+use std::borrow::Cow;
+
+/// Which grammar a response was recognised as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// An HTTP/1.x (or HTTP/2 text) status line and a header block.
+    Http,
+    /// An SSH identification string (RFC 4253 §4.2).
+    Ssh,
+    /// A line protocol's first reply: `NNN text`, `+OK`/`-ERR`, `* OK`.
+    Greeting,
+    /// Nothing recognised: rules read raw bytes.
+    Raw,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Http => "http",
+            Protocol::Ssh => "ssh",
+            Protocol::Greeting => "greeting",
+            Protocol::Raw => "raw",
+        }
+    }
+}
+
+/// Field names a decoder can produce, besides `http.header.NAME` (any header name).
+pub const FIELDS: &[&str] = &[
+    "http.version",
+    "http.status",
+    "http.reason",
+    "http.realm",
+    "http.cookies",
+    "http.title",
+    "http.body",
+    "ssh.protocol",
+    "ssh.software",
+    "ssh.comment",
+    "greeting.code",
+    "greeting.text",
+];
+
+/// The prefix of per-header fields.
+pub const HEADER_PREFIX: &str = "http.header.";
+
+/// Whether `name` is a field some decoder produces (for `fingerprints check`).
+pub fn is_known_field(name: &str) -> bool {
+    FIELDS.contains(&name)
+        || name.strip_prefix(HEADER_PREFIX).is_some_and(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        })
+}
+
+/// A field's name: a fixed one, or a header's name as it came on the wire.
+#[derive(Debug, Clone)]
+enum Name<'a> {
+    Fixed(&'static str),
+    Header(&'a [u8]),
+}
+
+impl Name<'_> {
+    fn is(&self, name: &str) -> bool {
+        match self {
+            Name::Fixed(n) => *n == name,
+            Name::Header(h) => name
+                .strip_prefix(HEADER_PREFIX)
+                .is_some_and(|want| want.as_bytes().eq_ignore_ascii_case(h)),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Name::Fixed(n) => n.to_string(),
+            Name::Header(h) => format!(
+                "{HEADER_PREFIX}{}",
+                String::from_utf8_lossy(h).to_ascii_lowercase()
+            ),
+        }
+    }
+}
+
+/// A response split into fields.
+#[derive(Debug, Clone)]
+pub struct Decoded<'a> {
+    pub protocol: Protocol,
+    fields: Vec<(Name<'a>, Cow<'a, [u8]>)>,
+}
+
+impl<'a> Decoded<'a> {
+    /// The value of a field, if the decoder produced it.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n.is(name))
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// Every field with its name, in the order the decoder found them.
+    pub fn fields(&self) -> Vec<(String, &[u8])> {
+        self.fields.iter().map(|(n, v)| (n.text(), v.as_ref())).collect()
+    }
+
+    fn push(&mut self, name: &'static str, value: impl Into<Cow<'a, [u8]>>) {
+        self.fields.push((Name::Fixed(name), value.into()));
+    }
+}
+
+/// Splits a response into fields by the first grammar that fits it.
+pub fn decode(response: &[u8]) -> Decoded<'_> {
+    let mut d = Decoded {
+        protocol: Protocol::Raw,
+        fields: Vec::new(),
+    };
+    if response.starts_with(b"HTTP/") {
+        http(response, &mut d);
+    } else if response.starts_with(b"SSH-") || find(response, b"\nSSH-").is_some() {
+        ssh(response, &mut d);
+    } else {
+        greeting(response, &mut d);
+    }
+    d
+}
+
+fn trim(mut b: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = b {
+        if first.is_ascii_whitespace() {
+            b = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = b {
+        if last.is_ascii_whitespace() {
+            b = rest;
+        } else {
+            break;
+        }
+    }
+    b
+}
+
+/// Lines of `b` split at LF, each without its CR.
+fn lines(b: &[u8]) -> impl Iterator<Item = &[u8]> {
+    b.split(|&c| c == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Most header lines read; a response with more keeps the first ones.
+const MAX_HEADERS: usize = 200;
+
+/// HTTP/1.x status line and headers (RFC 9112 §4, §5); the body as it came.
+fn http<'a>(response: &'a [u8], d: &mut Decoded<'a>) {
+    let (head, body) = match find(response, b"\r\n\r\n") {
+        Some(i) => (&response[..i], Some(&response[i + 4..])),
+        None => match find(response, b"\n\n") {
+            Some(i) => (&response[..i], Some(&response[i + 2..])),
+            None => (response, None),
+        },
+    };
+    let mut it = lines(head);
+    let Some(status) = it.next() else { return };
+    // HTTP-version SP status-code SP [reason-phrase]
+    let mut parts = status.splitn(3, |&c| c == b' ');
+    let version = parts.next().unwrap_or_default();
+    let code = parts.next().unwrap_or_default();
+    let Some(version) = version.strip_prefix(b"HTTP/") else {
+        return;
+    };
+    if code.len() != 3 || !code.iter().all(u8::is_ascii_digit) {
+        return;
+    }
+    let reason = parts.next().unwrap_or_default();
+    d.protocol = Protocol::Http;
+    d.push("http.version", version);
+    d.push("http.status", code);
+    d.push("http.reason", trim(reason));
+    let mut realm = None;
+    let mut cookies: Vec<u8> = Vec::new();
+    for line in it.take(MAX_HEADERS) {
+        let Some(colon) = line.iter().position(|&c| c == b':') else {
+            continue;
+        };
+        let name = trim(&line[..colon]);
+        if name.is_empty() || !name.iter().all(|c| c.is_ascii_graphic()) {
+            continue;
+        }
+        let value = trim(&line[colon + 1..]);
+        if realm.is_none() && name.eq_ignore_ascii_case(b"www-authenticate") {
+            realm = realm_of(value);
+        }
+        if name.eq_ignore_ascii_case(b"set-cookie") {
+            let cookie = trim(value.split(|&c| c == b'=').next().unwrap_or_default());
+            if !cookie.is_empty() && !cookie.contains(&b';') {
+                if !cookies.is_empty() {
+                    cookies.push(b' ');
+                }
+                cookies.extend_from_slice(cookie);
+            }
+        }
+        let same = d
+            .fields
+            .iter_mut()
+            .find(|(n, _)| matches!(n, Name::Header(h) if h.eq_ignore_ascii_case(name)));
+        match same {
+            Some((_, v)) => {
+                let v = v.to_mut();
+                v.push(b'\n');
+                v.extend_from_slice(value);
+            }
+            None => d.fields.push((Name::Header(name), Cow::Borrowed(value))),
+        }
+    }
+    if let Some(realm) = realm {
+        d.push("http.realm", realm);
+    }
+    if !cookies.is_empty() {
+        d.push("http.cookies", cookies);
+    }
+    if let Some(body) = body {
+        if let Some(title) = title_of(body) {
+            d.push("http.title", title);
+        }
+        d.push("http.body", body);
+    }
+}
+
+/// `realm="…"` (or an unquoted token) of a WWW-Authenticate value.
+fn realm_of(value: &[u8]) -> Option<&[u8]> {
+    let at = find_ci(value, b"realm=")? + 6;
+    let rest = &value[at..];
+    let realm = if let Some(quoted) = rest.strip_prefix(b"\"") {
+        let end = quoted.iter().position(|&c| c == b'"').unwrap_or(quoted.len());
+        &quoted[..end]
+    } else {
+        let end = rest
+            .iter()
+            .position(|&c| c == b',' || c == b' ' || c == b'\n')
+            .unwrap_or(rest.len());
+        &rest[..end]
+    };
+    Some(realm)
+}
+
+/// The first `<title>` of an HTML body, whitespace collapsed.
+fn title_of(body: &[u8]) -> Option<Vec<u8>> {
+    let start = find_ci(body, b"<title")?;
+    let open_end = start + body[start..].iter().position(|&c| c == b'>')? + 1;
+    let len = find_ci(&body[open_end..], b"</title").unwrap_or(body.len() - open_end);
+    let raw = &body[open_end..open_end + len.min(4096)];
+    let mut out = Vec::with_capacity(raw.len());
+    for word in raw.split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(b' ');
+        }
+        out.extend_from_slice(word);
+    }
+    Some(out)
+}
+
+/// `SSH-protoversion-softwareversion SP comments`, possibly after other lines (RFC 4253 §4.2
+/// lets a server send lines before the identification string).
+fn ssh<'a>(response: &'a [u8], d: &mut Decoded<'a>) {
+    let Some(line) = lines(response).find(|l| l.starts_with(b"SSH-")) else {
+        return;
+    };
+    let rest = &line[4..];
+    let Some(dash) = rest.iter().position(|&c| c == b'-') else {
+        return;
+    };
+    let proto = &rest[..dash];
+    if proto.is_empty() || !proto.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
+        return;
+    }
+    let after = &rest[dash + 1..];
+    let (software, comment) = match after.iter().position(|&c| c == b' ') {
+        Some(sp) => (&after[..sp], Some(trim(&after[sp + 1..]))),
+        None => (after, None),
+    };
+    d.protocol = Protocol::Ssh;
+    d.push("ssh.protocol", proto);
+    d.push("ssh.software", software);
+    if let Some(c) = comment.filter(|c| !c.is_empty()) {
+        d.push("ssh.comment", c);
+    }
+}
+
+/// The reply code of a greeting line and the text after it.
+fn reply_code(line: &[u8]) -> Option<(&[u8], &[u8], bool)> {
+    // NNN SP text / NNN-text (RFC 5321 §4.2, RFC 959 §4.2); NNN alone.
+    if line.len() >= 3 && line[..3].iter().all(u8::is_ascii_digit) && (b'1'..=b'5').contains(&line[0]) {
+        return match line.get(3) {
+            None => Some((&line[..3], b"", false)),
+            Some(b' ') => Some((&line[..3], &line[4..], false)),
+            Some(b'-') => Some((&line[..3], &line[4..], true)),
+            _ => None,
+        };
+    }
+    for code in [&b"+OK"[..], b"-ERR", b"* OK", b"* PREAUTH", b"* BYE"] {
+        if let Some(rest) = line.strip_prefix(code) {
+            return match rest.first() {
+                None => Some((code, b"", false)),
+                Some(b' ') => Some((code, &rest[1..], false)),
+                _ => None,
+            };
+        }
+    }
+    None
+}
+
+/// A line protocol's first reply: `greeting.code` and `greeting.text` (continuation lines of a
+/// multi-line reply joined by LF).
+fn greeting<'a>(response: &'a [u8], d: &mut Decoded<'a>) {
+    let mut it = lines(response);
+    let Some(first) = it.next() else { return };
+    let Some((code, text, mut more)) = reply_code(first) else {
+        return;
+    };
+    if text.iter().any(|&c| c < 0x09 || c == 0x7f) || code.is_empty() {
+        return;
+    }
+    if !more {
+        d.protocol = Protocol::Greeting;
+        d.push("greeting.code", code);
+        d.push("greeting.text", text);
+        return;
+    }
+    let mut joined = text.to_vec();
+    let mut count = 0;
+    while more && count < 100 {
+        count += 1;
+        let Some(line) = it.next() else { break };
+        match reply_code(line) {
+            Some((c, t, m)) if c == code => {
+                joined.push(b'\n');
+                joined.extend_from_slice(t);
+                more = m;
+            }
+            // RFC 959 lets continuation lines carry any text until the closing `NNN `.
+            _ => {
+                joined.push(b'\n');
+                joined.extend_from_slice(line);
+            }
+        }
+    }
+    d.protocol = Protocol::Greeting;
+    d.push("greeting.code", code);
+    d.push("greeting.text", joined);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field<'a>(d: &'a Decoded, name: &str) -> Option<&'a str> {
+        d.get(name).map(|v| std::str::from_utf8(v).unwrap_or("<binary>"))
+    }
+
+    #[test]
+    fn http_fields() {
+        let r = b"HTTP/1.1 401 Unauthorized\r\nServer: Boa/0.94.14rc21\r\nWWW-Authenticate: Basic realm=\"DCS-932L\"\r\nSet-Cookie: a=1; path=/\r\nset-cookie: SID=2\r\nX-Test: one\r\nX-Test: two\r\n\r\n<html><head><title>\n  Login   page\n</title></head>";
+        let d = decode(r);
+        assert_eq!(d.protocol, Protocol::Http);
+        assert_eq!(field(&d, "http.status"), Some("401"));
+        assert_eq!(field(&d, "http.reason"), Some("Unauthorized"));
+        assert_eq!(field(&d, "http.version"), Some("1.1"));
+        assert_eq!(field(&d, "http.header.server"), Some("Boa/0.94.14rc21"));
+        assert_eq!(field(&d, "http.realm"), Some("DCS-932L"));
+        assert_eq!(field(&d, "http.cookies"), Some("a SID"));
+        assert_eq!(field(&d, "http.header.x-test"), Some("one\ntwo"));
+        assert_eq!(field(&d, "http.title"), Some("Login page"));
+        assert!(d.get("http.body").is_some_and(|b| b.starts_with(b"<html>")));
+    }
+
+    #[test]
+    fn http_needs_a_status_code() {
+        assert_eq!(decode(b"HTTP/1.1 OK\r\n\r\n").protocol, Protocol::Raw);
+        assert_eq!(decode(b"HTTP/").protocol, Protocol::Raw);
+    }
+
+    #[test]
+    fn ssh_fields() {
+        let d = decode(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10\r\n");
+        assert_eq!(d.protocol, Protocol::Ssh);
+        assert_eq!(field(&d, "ssh.protocol"), Some("2.0"));
+        assert_eq!(field(&d, "ssh.software"), Some("OpenSSH_9.2p1"));
+        assert_eq!(field(&d, "ssh.comment"), Some("Debian-2+deb12u10"));
+        let d = decode(b"Welcome\r\nSSH-1.99-Cisco-1.25\n");
+        assert_eq!(field(&d, "ssh.software"), Some("Cisco-1.25"));
+        assert_eq!(d.get("ssh.comment"), None);
+    }
+
+    #[test]
+    fn greeting_fields() {
+        let d = decode(b"220-FileZilla Server 1.7.0\r\n220-Please visit\r\n220 ok\r\n");
+        assert_eq!(d.protocol, Protocol::Greeting);
+        assert_eq!(field(&d, "greeting.code"), Some("220"));
+        assert_eq!(
+            field(&d, "greeting.text"),
+            Some("FileZilla Server 1.7.0\nPlease visit\nok")
+        );
+        let d = decode(b"220  ESMTP Exim 4.82\r\n");
+        assert_eq!(field(&d, "greeting.text"), Some(" ESMTP Exim 4.82"));
+        let d = decode(b"* OK [CAPABILITY IMAP4rev1] Dovecot ready.\r\n");
+        assert_eq!(field(&d, "greeting.code"), Some("* OK"));
+        let d = decode(b"+OK POP3 ready\r\n");
+        assert_eq!(field(&d, "greeting.text"), Some("POP3 ready"));
+        assert_eq!(decode(b"\xff\xfb\x01login: ").protocol, Protocol::Raw);
+        assert_eq!(decode(b"2200 x").protocol, Protocol::Raw);
+    }
+
+    #[test]
+    fn known_fields() {
+        assert!(is_known_field("http.header.server"));
+        assert!(is_known_field("ssh.software"));
+        assert!(!is_known_field("http.header.Server"));
+        assert!(!is_known_field("http.header."));
+        assert!(!is_known_field("ssh.version"));
+    }
+}

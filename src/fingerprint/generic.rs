@@ -1,0 +1,504 @@
+//! Generic identification: when no rule names the product, read what the protocol's own grammar
+//! says — HTTP product tokens (RFC 9110 §10.2.4), the SSH software version (RFC 4253 §4.2), a
+//! greeting's `<product> [v|version] <version>` — and claim it with confidence `generic`.
+//! The word lists that keep it honest (platform tokens, stop words) are data in
+//! `fingerprints/generic.toml`; this code only knows the grammars. Right or silent: anything
+//! that could be a host name, a date, a protocol or an OS is not a product.
+
+use super::decode::{Decoded, Protocol};
+use super::{Confidence, Identity};
+
+/// The word lists of `[generic]` tables, merged over every file.
+#[derive(Debug, Clone, Default)]
+pub struct GenericWords {
+    /// HTTP product tokens that name a platform, protocol or component, not the server.
+    pub http_skip: Vec<String>,
+    /// Tokens that look like products but name nothing (`httpd`, `WebServer`).
+    pub not_product: Vec<String>,
+    /// Greeting words that end a product name read backwards from a version.
+    pub greeting_stop: Vec<String>,
+    /// Greeting words that may be part of a name but do not name anything alone.
+    pub greeting_generic: Vec<String>,
+    /// Words after a version that belong to it (`beta`, `rc1`).
+    pub version_suffix: Vec<String>,
+    /// Greeting keywords that say which service a reply code belongs to: (word, service).
+    pub service_words: Vec<(String, String)>,
+}
+
+/// Case-insensitive match against a list whose entries may end in `*` (a prefix).
+fn listed(list: &[String], word: &str) -> bool {
+    list.iter()
+        .any(|entry| match entry.strip_suffix('*').filter(|p| !p.is_empty()) {
+            Some(prefix) => word.len() >= prefix.len() && word[..prefix.len()].eq_ignore_ascii_case(prefix),
+            None => entry.eq_ignore_ascii_case(word),
+        })
+}
+
+/// A version: starts with a digit, keeps word characters, dots, `+`, `~`, `-`; never ends in a
+/// separator. `None` when nothing version-like is left.
+pub fn clean_version(raw: &str) -> Option<String> {
+    let v: String = raw
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '~'))
+        .collect();
+    let v = v.trim_end_matches(['.', '_', '-', '+', '~']);
+    (v.starts_with(|c: char| c.is_ascii_digit()) && v.len() <= 40).then(|| v.to_string())
+}
+
+/// A name that reads like a host name (`mail.example.com`) or an address.
+fn looks_like_host(word: &str) -> bool {
+    let parts: Vec<&str> = word.split('.').collect();
+    parts.len() >= 2
+        && parts.iter().all(|p| !p.is_empty())
+        && parts
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+        || word.contains('@')
+        || (parts.len() == 4 && parts.iter().all(|p| p.parse::<u8>().is_ok()))
+}
+
+/// A plausible product name: printable, has a letter, not too long, not a host.
+fn plausible_product(name: &str, words: &GenericWords) -> bool {
+    name.len() >= 2
+        && name.len() <= 48
+        && name.chars().any(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+        && !looks_like_host(name)
+        && !listed(&words.not_product, name)
+}
+
+fn text(b: &[u8]) -> Option<&str> {
+    std::str::from_utf8(b).ok()
+}
+
+/// Identifies from the grammar of `decoded`; `service` is what a soft rule already knew.
+pub fn identify(decoded: &Decoded<'_>, service: Option<&str>, words: &GenericWords) -> Option<Identity> {
+    let (service, product, version, info) = match decoded.protocol {
+        Protocol::Http => {
+            let (p, v, i) = decoded
+                .get("http.header.server")
+                .and_then(text)
+                .and_then(|s| http_product(s, words))
+                .or_else(|| {
+                    decoded
+                        .get("http.header.x-powered-by")
+                        .and_then(text)
+                        .and_then(|s| http_product(s, words))
+                })?;
+            (service.unwrap_or("http").to_string(), p, v, i)
+        }
+        Protocol::Ssh => {
+            let software = text(decoded.get("ssh.software")?)?;
+            let comment = decoded.get("ssh.comment").and_then(text);
+            let (p, v) = ssh_product(software, comment, words)?;
+            let proto = decoded
+                .get("ssh.protocol")
+                .and_then(text)
+                .map(|p| format!("protocol {p}"));
+            (service.unwrap_or("ssh").to_string(), p, v, proto)
+        }
+        Protocol::Greeting => {
+            let code = text(decoded.get("greeting.code")?)?;
+            let body = text(decoded.get("greeting.text")?)?;
+            let service = match service {
+                Some(s) => s.to_string(),
+                None => greeting_service(code, body, words)?,
+            };
+            let (p, v) = body.lines().find_map(|line| greeting_product(line, words))?;
+            (service, p, Some(v), None)
+        }
+        Protocol::Raw => return None,
+    };
+    Some(Identity {
+        service,
+        product: Some(product),
+        version,
+        info,
+        confidence: Confidence::Generic,
+        rule: Some(format!("generic-{}", decoded.protocol.as_str())),
+        ..Default::default()
+    })
+}
+
+/// One item of an HTTP product list: `name[/version]` or `(comment)`.
+#[derive(Debug, PartialEq)]
+enum Item<'a> {
+    Product(&'a str, Option<&'a str>),
+    Comment(&'a str),
+}
+
+/// Splits `Server`/`User-Agent` style text into products and comments (RFC 9110 §10.2.4,
+/// tolerating `Name(version)` as Jetty writes it). `None` when it is not of that shape.
+fn http_items(value: &str) -> Option<Vec<Item<'_>>> {
+    let mut items = Vec::new();
+    let mut rest = value.trim();
+    while !rest.is_empty() && items.len() < 16 {
+        if let Some(inner) = rest.strip_prefix('(') {
+            let mut depth = 1;
+            let end = inner.char_indices().find_map(|(i, c)| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                (depth == 0).then_some(i)
+            });
+            let end = end.unwrap_or(inner.len());
+            items.push(Item::Comment(inner[..end].trim()));
+            rest = inner.get(end + 1..).unwrap_or("").trim_start();
+            continue;
+        }
+        let end = rest.find([' ', '\t', '(']).unwrap_or(rest.len());
+        let token = &rest[..end];
+        rest = rest[end..].trim_start();
+        let (name, version) = match token.split_once('/') {
+            Some((n, v)) => (n, Some(v)),
+            None => (token, None),
+        };
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
+        {
+            return None;
+        }
+        items.push(Item::Product(name, version));
+    }
+    // Bare words one after another ("Mini web server 1.0 ZTE corp") are prose, not products.
+    let bare = items
+        .windows(2)
+        .any(|w| matches!(w, [Item::Product(_, None), Item::Product(_, _)]));
+    (!bare).then_some(items)
+}
+
+/// The server product of a `Server` value: the first product that is not a platform token.
+fn http_product(value: &str, words: &GenericWords) -> Option<(String, Option<String>, Option<String>)> {
+    let items = http_items(value)?;
+    for (i, item) in items.iter().enumerate() {
+        let Item::Product(name, version) = item else {
+            continue;
+        };
+        if listed(&words.http_skip, name) {
+            continue;
+        }
+        if !plausible_product(name, words) {
+            return None;
+        }
+        // Jetty(9.4.z): the version in a comment right after the name.
+        let comment = match items.get(i + 1) {
+            Some(Item::Comment(c)) => Some(*c),
+            _ => None,
+        };
+        let version = match version {
+            Some(v) => clean_version(v),
+            None => comment.and_then(clean_version),
+        };
+        let info = comment.filter(|c| clean_version(c).is_none() && !c.is_empty());
+        return Some((name.to_string(), version, info.map(crate::escape::escape_str)));
+    }
+    None
+}
+
+/// SSH `softwareversion`: the name before the first separator followed by a digit; the
+/// version after it, or the first word of the comment (`WeOnlyDo 1.2.7`).
+fn ssh_product(
+    software: &str,
+    comment: Option<&str>,
+    words: &GenericWords,
+) -> Option<(String, Option<String>)> {
+    let bytes = software.as_bytes();
+    let split = (1..bytes.len()).find(|&i| {
+        bytes[i].is_ascii_digit()
+            && (matches!(bytes[i - 1], b'_' | b'-' | b'/')
+                || (matches!(bytes[i - 1], b'v' | b'V')
+                    && i >= 2
+                    && matches!(bytes[i - 2], b'_' | b'-' | b'/')))
+    });
+    let (name, version) = match split {
+        Some(i) => {
+            let name = software[..i].trim_end_matches(['_', '-', '/', 'v', 'V']);
+            (name, clean_version(&software[i..]))
+        }
+        // `name_build` where the build is a hash, not a version: the name alone.
+        None => match software.split_once(['_', '-']) {
+            Some((name, build)) if build.chars().any(|c| c.is_ascii_digit()) => (name, None),
+            _ => (
+                software,
+                // `WeOnlyDo 1.2.7`: a dotted version as the first word of the comment.
+                comment
+                    .and_then(|c| c.split_whitespace().next())
+                    .filter(|w| w.contains('.'))
+                    .and_then(clean_version),
+            ),
+        },
+    };
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) || !plausible_product(name, words) {
+        return None;
+    }
+    Some((name.to_string(), version))
+}
+
+/// Which service a greeting belongs to, from its reply code and keywords.
+fn greeting_service(code: &str, text: &str, words: &GenericWords) -> Option<String> {
+    match code {
+        "+OK" => return Some("pop3".into()),
+        "* OK" | "* PREAUTH" => return Some("imap".into()),
+        _ => {}
+    }
+    // A keyword inside a word counts (`ProFTPD`, `vsFTPd` say FTP); the first word wins.
+    let upper = text.to_ascii_uppercase();
+    upper
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .find_map(|w| {
+            words
+                .service_words
+                .iter()
+                .find(|(k, _)| w.contains(&k.to_ascii_uppercase()))
+        })
+        .map(|(_, s)| s.clone())
+}
+
+/// Strips punctuation a greeting wraps words in.
+fn bare(word: &str) -> &str {
+    word.trim_matches(|c: char| {
+        matches!(
+            c,
+            '(' | ')' | ',' | ';' | ':' | '"' | '\'' | '<' | '>' | '!' | '*'
+        )
+    })
+}
+
+/// `<product> [v|version] <version>` in one greeting line: the product is the run of name-like
+/// words before the version, back to a stop word; it must hold a word that names something.
+fn greeting_product(line: &str, words: &GenericWords) -> Option<(String, String)> {
+    let tokens: Vec<&str> = line.split_whitespace().collect();
+    for (i, raw) in tokens.iter().enumerate() {
+        // A version token: `1.2.3`, `v1.2`, `(Version 6.00LS)` …; never an address literal.
+        if raw.starts_with('[') || i == 0 {
+            continue;
+        }
+        let t = bare(raw);
+        let (t, prefixed) = match t.strip_prefix(['v', 'V']) {
+            Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => (rest, true),
+            _ => (t, false),
+        };
+        let Some(mut version) = clean_version(t) else {
+            continue;
+        };
+        let dotted = version
+            .split('.')
+            .take_while(|p| p.chars().next().is_some_and(|c| c.is_ascii_digit()))
+            .count()
+            >= 2;
+        let mut name_end = i;
+        let after_word = tokens[i - 1];
+        let by_word = ["version", "ver", "ver.", "release", "rel"]
+            .iter()
+            .any(|w| bare(after_word).eq_ignore_ascii_case(w));
+        if by_word {
+            name_end = i - 1;
+        }
+        if !(dotted || prefixed || by_word) || looks_like_host(&version) || version.contains(':') {
+            continue;
+        }
+        // Dates and times are not versions (2024.01.02 is rare as a version but common as a date).
+        if version
+            .split('.')
+            .next()
+            .is_some_and(|y| y.len() == 4 && (y.starts_with("19") || y.starts_with("20")))
+            && version.split('.').count() == 3
+        {
+            continue;
+        }
+        if let Some(next) = tokens.get(i + 1).map(|w| bare(w)) {
+            if listed(&words.version_suffix, next) {
+                version = format!("{version} {next}");
+            }
+        }
+        let mut run: Vec<(usize, &str)> = Vec::new();
+        let mut j = name_end;
+        while j > 0 && run.len() < 4 {
+            j -= 1;
+            let w = bare(tokens[j]);
+            let stop = w.is_empty()
+                || listed(&words.greeting_stop, w)
+                || looks_like_host(w)
+                || w.contains(['[', ']', '<', '>', '@', '=', '/'])
+                || !w.chars().any(|c| c.is_ascii_alphabetic())
+                || (tokens[j].ends_with([',', ';', '.', ':']) && !run.is_empty());
+            if stop {
+                break;
+            }
+            run.push((j, w));
+        }
+        run.reverse();
+        // The greeting's first word is usually the host name: never part of a longer name.
+        if run.len() > 1 && run[0].0 == 0 {
+            run.remove(0);
+        }
+        while run
+            .first()
+            .is_some_and(|(_, w)| listed(&words.greeting_generic, w))
+        {
+            run.remove(0);
+        }
+        if !run.iter().any(|(_, w)| !listed(&words.greeting_generic, w)) {
+            continue;
+        }
+        let name = run.iter().map(|(_, w)| *w).collect::<Vec<_>>().join(" ");
+        if plausible_product(&name, words) {
+            return Some((name, version));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::decode::decode;
+
+    fn words() -> GenericWords {
+        let mut problems = Vec::new();
+        let db = crate::fingerprint::Database::from_sources(
+            &crate::fingerprint::Database::shipped_sources(),
+            &mut problems,
+        );
+        db.generic
+    }
+
+    fn id(response: &str) -> Option<(String, String, String)> {
+        let d = decode(response.as_bytes());
+        identify(&d, None, &words()).map(|i| {
+            (
+                i.service,
+                i.product.unwrap_or_default(),
+                i.version.unwrap_or_default(),
+            )
+        })
+    }
+
+    fn ok(response: &str, service: &str, product: &str, version: &str) {
+        assert_eq!(
+            id(response),
+            Some((service.into(), product.into(), version.into())),
+            "{response:?}"
+        );
+    }
+
+    #[test]
+    fn http_server_tokens() {
+        ok(
+            "HTTP/1.1 200 OK\r\nServer: kangle/3.5.21.9\r\n\r\n",
+            "http",
+            "kangle",
+            "3.5.21.9",
+        );
+        ok(
+            "HTTP/1.1 200 OK\r\nServer: Jetty/4.0.1 (SunOS 5.8 sparc)\r\n\r\n",
+            "http",
+            "Jetty",
+            "4.0.1",
+        );
+        ok(
+            "HTTP/1.1 200 OK\r\nServer: Jetty(9.4.44.v20210927)\r\n\r\n",
+            "http",
+            "Jetty",
+            "9.4.44.v20210927",
+        );
+        ok(
+            "HTTP/1.1 200 OK\r\nServer: Linux/2.6 UPnP/1.0 Avtech/1.0\r\n\r\n",
+            "http",
+            "Avtech",
+            "1.0",
+        );
+        ok(
+            "HTTP/1.1 200 OK\r\nServer: TigerVNC/4.0\r\n\r\n",
+            "http",
+            "TigerVNC",
+            "4.0",
+        );
+        ok(
+            "HTTP/1.1 200 OK\r\nX-Powered-By: Express\r\n\r\n",
+            "http",
+            "Express",
+            "",
+        );
+    }
+
+    #[test]
+    fn http_counter_examples() {
+        for r in [
+            "HTTP/1.1 200 OK\r\nServer: Mini web server 1.0 ZTE corp 2005.\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nServer: httpd\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nServer: www.example.com\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nServer: UPnP/1.0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nX-Powered-By: PHP/8.1.2\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        ] {
+            assert_eq!(id(r), None, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn ssh_software() {
+        ok("SSH-2.0-WeOnlyDo 1.2.7\r\n", "ssh", "WeOnlyDo", "1.2.7");
+        ok("SSH-2.0-AsyncSSH_2.13.0\r\n", "ssh", "AsyncSSH", "2.13.0");
+        ok("SSH-2.0-ROSSSH\r\n", "ssh", "ROSSSH", "");
+        ok("SSH-2.0-libssh-0.9.6\r\n", "ssh", "libssh", "0.9.6");
+        ok("SSH-2.0-dropbear_2019.77.\r\n", "ssh", "dropbear", "2019.77");
+        ok("SSH-2.0-conker_df6142773d 396556d9f365\r\n", "ssh", "conker", "");
+        assert_eq!(id("SSH-2.0-9.99 FlowSsh: Bitvise\r\n"), None);
+    }
+
+    #[test]
+    fn greetings() {
+        ok(
+            "220 foo ESMTP CommuniGate Pro 4.3.12\r\n",
+            "smtp",
+            "CommuniGate Pro",
+            "4.3.12",
+        );
+        ok(
+            "220 mail.example.com ESMTP Exim 4.82 Tue, 01 Jan 2019 10:00:00 +0000\r\n",
+            "smtp",
+            "Exim",
+            "4.82",
+        );
+        ok(
+            "220 ProFTPD 1.3.5e Server (Debian) [::ffff:10.0.0.1]\r\n",
+            "ftp",
+            "ProFTPD",
+            "1.3.5e",
+        );
+        ok("220 (vsFTPd 3.0.3)\r\n", "ftp", "vsFTPd", "3.0.3");
+        ok(
+            "+OK Qpopper (version 4.0.5) at mail starting.\r\n",
+            "pop3",
+            "Qpopper",
+            "4.0.5",
+        );
+        ok(
+            "220 mail.example.com ESMTP Sendmail 8.14.4/8.14.4; Tue, 1 Jan 2019\r\n",
+            "smtp",
+            "Sendmail",
+            "8.14.4",
+        );
+    }
+
+    #[test]
+    fn greeting_counter_examples() {
+        for r in [
+            "220 host FTP server (Version 6.00LS) ready.\r\n",
+            "220 mail.example.com ESMTP ready at 2019.01.02\r\n",
+            "220 Welcome to the 1.2.3.4 FTP service\r\n",
+            "220 mail.example.com ESMTP [10.0.0.1]\r\n",
+            "220 Microsoft ESMTP MAIL Service, Version: 6.0.3790.4675 ready\r\n",
+            "+OK POP3 server ready <1234.5678@host>\r\n",
+            "220 ready\r\n",
+            "+OK POP3 [xxx.xxx.xxx.xxx] v2000.70 server ready\r\n",
+        ] {
+            assert_eq!(id(r), None, "{r:?}");
+        }
+    }
+}

