@@ -61,9 +61,8 @@ pub fn findings(detection: &Detection, db: &Database) -> Vec<Finding> {
         if !rule.probes.is_empty() && !probe.as_ref().is_some_and(|p| rule.probes.contains(p)) {
             continue;
         }
-        for caps in rule.regex.captures_iter(bytes) {
-            let Some(m) = caps.get(1) else { continue };
-            let evidence = escape_bytes(m.as_bytes());
+        for found in rule.find(bytes) {
+            let evidence = escape_bytes(&found.evidence);
             if out.iter().any(|f| f.id == rule.id && f.evidence == evidence) {
                 continue;
             }
@@ -78,14 +77,11 @@ pub fn findings(detection: &Detection, db: &Database) -> Vec<Finding> {
             out.push(Finding {
                 id: rule.id.clone(),
                 severity: rule.severity,
-                what: rule
-                    .what
-                    .expand(|i| caps.get(i).map(|m| m.as_bytes()))
-                    .unwrap_or_default(),
+                what: found.what,
                 location: Location {
                     probe: probe.clone(),
-                    field: rule.field.clone(),
-                    offset: m.start(),
+                    field: rule.label.clone(),
+                    offset: found.offset,
                 },
                 evidence,
                 fix,

@@ -141,3 +141,51 @@ fn no_detect_only_connects() {
     assert_eq!(v["service"]["product"], "OpenSSH");
     assert_eq!(v["service"]["version"], "9.6");
 }
+
+#[test]
+fn an_echo_service_is_named_echo_whatever_our_probe_looked_like() {
+    // inetd's echo (RFC 862): every byte comes back. Our HTTP probe echoed is not a web server,
+    // and no rule may claim our own bytes (it used to be called mongodb).
+    let port = serve(|mut conn| {
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = conn.read(&mut buf) {
+            if n == 0 || conn.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+    });
+    let v = scan_json(port, &[]);
+    let s = &v["service"];
+    assert_eq!((s["name"].as_str(), s["confidence"].as_str()), (Some("echo"), Some("soft")), "{v}");
+    assert!(s.get("product").is_none(), "{v}");
+}
+
+#[test]
+fn a_server_header_no_rule_knows_is_read_generically() {
+    let port = serve(|mut conn| {
+        let mut buf = [0u8; 1024];
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+        if conn.read(&mut buf).is_ok() {
+            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nServer: kangle/3.5.21.9\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let v = scan_json(port, &[]);
+    let s = &v["service"];
+    assert_eq!(
+        (s["name"].as_str(), s["product"].as_str(), s["version"].as_str(), s["confidence"].as_str()),
+        (Some("http"), Some("kangle"), Some("3.5.21.9"), Some("generic")),
+        "{v}"
+    );
+    // The table marks the claim and says what the mark means.
+    let p = port.to_string();
+    let out = portprobe(&["scan", "127.0.0.1", "-p", &p]);
+    let table = stdout(&out);
+    let row = table_row(&table, port).unwrap_or_else(|| panic!("no row for {port} in:\n{table}"));
+    assert_eq!(row[4..].join(" "), "kangle 3.5.21.9 *", "{table}");
+    assert!(
+        table.lines().any(|l| l
+            == "* generic: the product and version are read from the protocol's own grammar (a Server header, the SSH software version, a greeting); no rule vouches for them."),
+        "{table}"
+    );
+}

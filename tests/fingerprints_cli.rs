@@ -198,3 +198,49 @@ fn oversized_user_file_is_refused() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn check_refuses_rules_that_could_claim_web_servers_or_our_own_probes() {
+    let dir = temp_dir("precision");
+    let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    // The shape of the old linux-telnetd-issue rule: `.*?` skips to any mention of the OS.
+    write(
+        "a-telnet.toml",
+        "[[rule]]\nid = \"loose-telnet\"\nservice = \"telnet\"\nmatch = '(?s)^(?:\\xff[\\xfa-\\xfe].)*.*?Debian GNU/Linux (\\d+)'\nos = \"Debian $1\"\n[[rule.example]]\nresponse = '\\xff\\xfd\\x18\\r\\nDebian GNU/Linux 12\\r\\nhost login: '\n",
+    );
+    // A rule that matches the HTTP probe itself: an echo service would be named after it.
+    write(
+        "b-echo.toml",
+        "[[rule]]\nid = \"get-echo\"\nservice = \"gizmo\"\nmatch = '^GET / HTTP'\nproduct = \"Gizmo\"\n[[rule.example]]\nresponse = 'GET / HTTP/1.0\\r\\n'\nprobe = \"null\"\n",
+    );
+    write(
+        "c-field.toml",
+        "[[rule]]\nid = \"bad-field\"\nservice = \"http\"\nfield = \"http.header.Server\"\nmatch = 'x'\n[[rule.example]]\nresponse = 'x'\n",
+    );
+    let d = dir.to_str().unwrap();
+    let out = portprobe(&["fingerprints", "check", d]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    for want in [
+        format!("{d}/a-telnet.toml:4: rule 'loose-telnet' (service telnet) can match an HTTP response that quotes its example (line 7): anchor the pattern to the start of the service's own banner"),
+        format!("{d}/b-echo.toml:4: rule 'get-echo' matches the payload of probe 'http-get' (our own bytes, as an echo service returns them)"),
+        format!("{d}/c-field.toml:5: rule 'bad-field': field 'http.header.Server' is not one a decoder produces (http.version, http.status, http.reason, http.realm, http.cookies, http.title, http.body, ssh.protocol, ssh.software, ssh.comment, greeting.code, greeting.text, or http.header.NAME in lower case)"),
+    ] {
+        assert!(lines.contains(&want.as_str()), "missing line {want:?} in:\n{err}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn match_shows_the_decoded_fields() {
+    let out = match_stdin(
+        b"HTTP/1.1 401 Unauthorized\r\nServer: Boa/0.94.14rc21\r\nWWW-Authenticate: Basic realm=\"DCS-932L\"\r\n\r\n",
+        &["--probe", "http-get", "--json"],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["protocol"], "http");
+    assert_eq!(v["fields"]["http.header.server"], "Boa/0.94.14rc21");
+    assert_eq!(v["fields"]["http.realm"], "DCS-932L");
+    assert_eq!(v["fields"]["http.status"], "401");
+}

@@ -45,6 +45,14 @@ pub fn clean_version(raw: &str) -> Option<String> {
     (v.starts_with(|c: char| c.is_ascii_digit()) && v.len() <= 40).then(|| v.to_string())
 }
 
+/// Mostly digits and dots, as versions are (`9.2p1`, `2019.77.uag`, `0.9.60`), not a random
+/// token that happens to start with a digit (`39EVDB8f6LZ`).
+fn version_like(v: &str) -> bool {
+    let letters = v.chars().filter(|c| c.is_ascii_alphabetic()).count();
+    let digits = v.chars().filter(|c| c.is_ascii_digit()).count();
+    letters <= 5 && digits >= letters && (v.contains('.') || v.len() <= 6)
+}
+
 /// A name that reads like a host name (`mail.example.com`) or an address.
 fn looks_like_host(word: &str) -> bool {
     let parts: Vec<&str> = word.split('.').collect();
@@ -75,10 +83,11 @@ fn text(b: &[u8]) -> Option<&str> {
 pub fn identify(decoded: &Decoded<'_>, service: Option<&str>, words: &GenericWords) -> Option<Identity> {
     let (service, product, version, info) = match decoded.protocol {
         Protocol::Http => {
+            // A header sent twice (a proxy's and the origin's): the first that names a product.
             let (p, v, i) = decoded
                 .get("http.header.server")
                 .and_then(text)
-                .and_then(|s| http_product(s, words))
+                .and_then(|s| s.lines().find_map(|one| http_product(one, words)))
                 .or_else(|| {
                     decoded
                         .get("http.header.x-powered-by")
@@ -164,6 +173,12 @@ fn http_items(value: &str) -> Option<Vec<Item<'_>>> {
         }
         items.push(Item::Product(name, version));
     }
+    // `Web++ 1.0.1`: a name and a dotted version, not RFC-shaped but unambiguous.
+    if let [Item::Product(name, None), Item::Product(version, None)] = items.as_slice() {
+        if version.contains('.') && clean_version(version).is_some_and(|v| v == *version && version_like(&v)) {
+            return Some(vec![Item::Product(name, Some(version))]);
+        }
+    }
     // Bare words one after another ("Mini web server 1.0 ZTE corp") are prose, not products.
     let bare = items
         .windows(2)
@@ -217,7 +232,13 @@ fn ssh_product(
     let (name, version) = match split {
         Some(i) => {
             let name = software[..i].trim_end_matches(['_', '-', '/', 'v', 'V']);
-            (name, clean_version(&software[i..]))
+            let version = clean_version(&software[i..]);
+            // `Dh-v39EVDB8f6LZ`: a random token (some appliances randomise the string), not a
+            // name and a version; claim nothing.
+            if version.as_deref().is_some_and(|v| !version_like(v)) {
+                return None;
+            }
+            (name, version)
         }
         // `name_build` where the build is a hash, not a version: the name alone.
         None => match software.split_once(['_', '-']) {
@@ -272,6 +293,19 @@ fn bare(word: &str) -> &str {
 /// words before the version, back to a stop word; it must hold a word that names something.
 fn greeting_product(line: &str, words: &GenericWords) -> Option<(String, String)> {
     let tokens: Vec<&str> = line.split_whitespace().collect();
+    // A product token as HTTP writes them (`FreePOPs/0.0.99`, `Haraka/2.8.28`).
+    for raw in &tokens {
+        let Some((name, version)) = bare(raw).split_once('/') else { continue };
+        let named = name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
+            && !listed(&words.greeting_generic, name)
+            && !listed(&words.greeting_stop, name);
+        if let Some(v) = clean_version(version).filter(|v| named && v.contains('.') && version_like(v)) {
+            if plausible_product(name, words) {
+                return Some((name.to_string(), v));
+            }
+        }
+    }
     for (i, raw) in tokens.iter().enumerate() {
         // A version token: `1.2.3`, `v1.2`, `(Version 6.00LS)` …; never an address literal.
         if raw.starts_with('[') || i == 0 {
@@ -358,18 +392,18 @@ mod tests {
     use super::*;
     use crate::fingerprint::decode::decode;
 
-    fn words() -> GenericWords {
-        let mut problems = Vec::new();
-        let db = crate::fingerprint::Database::from_sources(
-            &crate::fingerprint::Database::shipped_sources(),
-            &mut problems,
-        );
-        db.generic
+    fn words() -> &'static GenericWords {
+        static WORDS: std::sync::OnceLock<GenericWords> = std::sync::OnceLock::new();
+        WORDS.get_or_init(|| {
+            let mut problems = Vec::new();
+            let sources = crate::fingerprint::Database::shipped_sources();
+            crate::fingerprint::Database::from_sources(&sources, &mut problems).generic
+        })
     }
 
     fn id(response: &str) -> Option<(String, String, String)> {
         let d = decode(response.as_bytes());
-        identify(&d, None, &words()).map(|i| {
+        identify(&d, None, words()).map(|i| {
             (
                 i.service,
                 i.product.unwrap_or_default(),
@@ -449,6 +483,7 @@ mod tests {
         ok("SSH-2.0-dropbear_2019.77.\r\n", "ssh", "dropbear", "2019.77");
         ok("SSH-2.0-conker_df6142773d 396556d9f365\r\n", "ssh", "conker", "");
         assert_eq!(id("SSH-2.0-9.99 FlowSsh: Bitvise\r\n"), None);
+        assert_eq!(id("SSH-2.0-Dh-v39EVDB8f6LZ\r\n"), None);
     }
 
     #[test]
@@ -500,5 +535,14 @@ mod tests {
         ] {
             assert_eq!(id(r), None, "{r:?}");
         }
+    }
+
+    #[test]
+    fn shapes_beyond_the_grammar() {
+        ok("HTTP/1.1 200 OK\r\nServer: Web++ 1.0.1\r\n\r\n", "http", "Web++", "1.0.1");
+        ok("HTTP/1.1 200 OK\r\nServer: Foo\r\nServer: Bar/2.1\r\n\r\n", "http", "Foo", "");
+        ok("+OK FreePOPs/0.0.99 pop3 server ready\r\n", "pop3", "FreePOPs", "0.0.99");
+        assert_eq!(id("HTTP/1.1 200 OK\r\nServer: MinIO Console\r\n\r\n"), None);
+        assert_eq!(id("220 mail.example.com ESMTP Postfix/2.1 is not a version here 1\r\n").map(|t| t.1), Some("Postfix".into()));
     }
 }

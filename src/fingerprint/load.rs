@@ -81,7 +81,8 @@ struct RawDisclosure {
     #[serde(rename = "match")]
     pattern: Spanned<String>,
     what: String,
-    field: String,
+    field: Option<String>,
+    label: String,
     #[serde(default)]
     counter: Vec<Spanned<String>>,
     #[serde(default)]
@@ -401,6 +402,10 @@ fn disclosure(cx: &mut Ctx, d: RawDisclosure) -> Option<DisclosureRule> {
         );
         return None;
     }
+    if let Some(field) = d.field.as_deref().filter(|f| !super::decode::is_known_field(f)) {
+        cx.problem(at, format!("disclosure '{id}': field '{field}' is not one a decoder produces"));
+        return None;
+    }
     let mut examples = Vec::new();
     for ex in d.example {
         match (unescape(ex.response.get_ref()), unescape(&ex.evidence)) {
@@ -421,6 +426,7 @@ fn disclosure(cx: &mut Ctx, d: RawDisclosure) -> Option<DisclosureRule> {
         regex,
         what,
         field: d.field,
+        label: d.label,
         examples,
         counters,
         file: cx.file.to_string(),

@@ -242,11 +242,7 @@ impl Matcher {
         }
         for d in &self.db.disclosures {
             for (response, evidence, line) in &d.examples {
-                let got = d
-                    .regex
-                    .captures(response)
-                    .and_then(|c| c.get(1))
-                    .map(|m| m.as_bytes().to_vec());
+                let got = d.find(response).into_iter().next().map(|f| f.evidence);
                 if got.as_deref() != Some(evidence.as_slice()) {
                     problems.push(Problem {
                         file: d.file.clone(),
@@ -261,7 +257,7 @@ impl Matcher {
                 }
             }
             for (bytes, line) in &d.counters {
-                if d.regex.is_match(bytes) {
+                if !d.find(bytes).is_empty() {
                     problems.push(Problem {
                         file: d.file.clone(),
                         line: *line,

@@ -184,12 +184,59 @@ pub struct DisclosureRule {
     pub source: DisclosureSource,
     pub regex: Regex,
     pub what: Template,
-    pub field: String,
+    /// The decoded field the pattern reads (`http.header.server`); `None`: the raw answer.
+    pub field: Option<String>,
+    /// Where in the answer, for people ("Server header").
+    pub label: String,
     /// (response, expected evidence, line)
     pub examples: Vec<(Vec<u8>, Vec<u8>, usize)>,
     pub counters: Vec<(Vec<u8>, usize)>,
     pub file: String,
     pub line: usize,
+}
+
+/// One disclosure found in an answer: the evidence, its byte offset in the answer, the sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disclosed {
+    pub evidence: Vec<u8>,
+    pub offset: usize,
+    pub what: String,
+}
+
+impl DisclosureRule {
+    /// Every disclosure of this rule in `answer`, reading the rule's field when it names one.
+    /// Offsets are into `answer`: a field value that was rebuilt (joined header lines) is
+    /// located by its evidence.
+    pub fn find(&self, answer: &[u8]) -> Vec<Disclosed> {
+        let decoded;
+        let (hay, base) = match &self.field {
+            None => (answer, Some(0)),
+            Some(f) => {
+                decoded = decode::decode(answer);
+                let Some(v) = decoded.get(f) else { return Vec::new() };
+                let start = v.as_ptr() as usize;
+                let within = start >= answer.as_ptr() as usize && start + v.len() <= answer.as_ptr() as usize + answer.len();
+                (v, within.then(|| start - answer.as_ptr() as usize))
+            }
+        };
+        let mut out = Vec::new();
+        for caps in self.regex.captures_iter(hay) {
+            let Some(m) = caps.get(1) else { continue };
+            let offset = match base {
+                Some(b) => b + m.start(),
+                None => answer
+                    .windows(m.len().max(1))
+                    .position(|w| w == m.as_bytes())
+                    .unwrap_or(0),
+            };
+            out.push(Disclosed {
+                evidence: m.as_bytes().to_vec(),
+                offset,
+                what: self.what.expand(|i| caps.get(i).map(|m| m.as_bytes())).unwrap_or_default(),
+            });
+        }
+        out
+    }
 }
 
 /// How to make a service say less, for a topic and (optionally) a product.
