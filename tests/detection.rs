@@ -157,7 +157,11 @@ fn an_echo_service_is_named_echo_whatever_our_probe_looked_like() {
     });
     let v = scan_json(port, &[]);
     let s = &v["service"];
-    assert_eq!((s["name"].as_str(), s["confidence"].as_str()), (Some("echo"), Some("soft")), "{v}");
+    assert_eq!(
+        (s["name"].as_str(), s["confidence"].as_str()),
+        (Some("echo"), Some("soft")),
+        "{v}"
+    );
     assert!(s.get("product").is_none(), "{v}");
 }
 
@@ -167,13 +171,19 @@ fn a_server_header_no_rule_knows_is_read_generically() {
         let mut buf = [0u8; 1024];
         let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
         if conn.read(&mut buf).is_ok() {
-            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nServer: kangle/3.5.21.9\r\nContent-Length: 0\r\n\r\n");
+            let _ =
+                conn.write_all(b"HTTP/1.1 200 OK\r\nServer: kangle/3.5.21.9\r\nContent-Length: 0\r\n\r\n");
         }
     });
     let v = scan_json(port, &[]);
     let s = &v["service"];
     assert_eq!(
-        (s["name"].as_str(), s["product"].as_str(), s["version"].as_str(), s["confidence"].as_str()),
+        (
+            s["name"].as_str(),
+            s["product"].as_str(),
+            s["version"].as_str(),
+            s["confidence"].as_str()
+        ),
         (Some("http"), Some("kangle"), Some("3.5.21.9"), Some("generic")),
         "{v}"
     );

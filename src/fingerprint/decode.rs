@@ -86,6 +86,14 @@ impl Name<'_> {
     }
 }
 
+/// A field's name as [`Decoded::entries`] gives it.
+#[derive(Debug, Clone, Copy)]
+pub enum Key<'a> {
+    Fixed(&'static str),
+    /// A header's name as sent (any case); its field is `http.header.` + the name lower-cased.
+    Header(&'a [u8]),
+}
+
 /// A response split into fields.
 #[derive(Debug, Clone)]
 pub struct Decoded<'a> {
@@ -100,6 +108,17 @@ impl<'a> Decoded<'a> {
             .iter()
             .find(|(n, _)| n.is(name))
             .map(|(_, v)| v.as_ref())
+    }
+
+    /// Every field, named without allocating: a fixed name, or a header's name as sent.
+    pub fn entries(&self) -> impl Iterator<Item = (Key<'_>, &[u8])> {
+        self.fields.iter().map(|(n, v)| {
+            let key = match n {
+                Name::Fixed(f) => Key::Fixed(f),
+                Name::Header(h) => Key::Header(h),
+            };
+            (key, v.as_ref())
+        })
     }
 
     /// Every field with its name, in the order the decoder found them.

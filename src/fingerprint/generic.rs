@@ -175,7 +175,8 @@ fn http_items(value: &str) -> Option<Vec<Item<'_>>> {
     }
     // `Web++ 1.0.1`: a name and a dotted version, not RFC-shaped but unambiguous.
     if let [Item::Product(name, None), Item::Product(version, None)] = items.as_slice() {
-        if version.contains('.') && clean_version(version).is_some_and(|v| v == *version && version_like(&v)) {
+        if version.contains('.') && clean_version(version).is_some_and(|v| v == *version && version_like(&v))
+        {
             return Some(vec![Item::Product(name, Some(version))]);
         }
     }
@@ -295,9 +296,13 @@ fn greeting_product(line: &str, words: &GenericWords) -> Option<(String, String)
     let tokens: Vec<&str> = line.split_whitespace().collect();
     // A product token as HTTP writes them (`FreePOPs/0.0.99`, `Haraka/2.8.28`).
     for raw in &tokens {
-        let Some((name, version)) = bare(raw).split_once('/') else { continue };
+        let Some((name, version)) = bare(raw).split_once('/') else {
+            continue;
+        };
         let named = name.starts_with(|c: char| c.is_ascii_alphabetic())
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
             && !listed(&words.greeting_generic, name)
             && !listed(&words.greeting_stop, name);
         if let Some(v) = clean_version(version).filter(|v| named && v.contains('.') && version_like(v)) {
@@ -539,10 +544,28 @@ mod tests {
 
     #[test]
     fn shapes_beyond_the_grammar() {
-        ok("HTTP/1.1 200 OK\r\nServer: Web++ 1.0.1\r\n\r\n", "http", "Web++", "1.0.1");
-        ok("HTTP/1.1 200 OK\r\nServer: Foo\r\nServer: Bar/2.1\r\n\r\n", "http", "Foo", "");
-        ok("+OK FreePOPs/0.0.99 pop3 server ready\r\n", "pop3", "FreePOPs", "0.0.99");
+        ok(
+            "HTTP/1.1 200 OK\r\nServer: Web++ 1.0.1\r\n\r\n",
+            "http",
+            "Web++",
+            "1.0.1",
+        );
+        ok(
+            "HTTP/1.1 200 OK\r\nServer: Foo\r\nServer: Bar/2.1\r\n\r\n",
+            "http",
+            "Foo",
+            "",
+        );
+        ok(
+            "+OK FreePOPs/0.0.99 pop3 server ready\r\n",
+            "pop3",
+            "FreePOPs",
+            "0.0.99",
+        );
         assert_eq!(id("HTTP/1.1 200 OK\r\nServer: MinIO Console\r\n\r\n"), None);
-        assert_eq!(id("220 mail.example.com ESMTP Postfix/2.1 is not a version here 1\r\n").map(|t| t.1), Some("Postfix".into()));
+        assert_eq!(
+            id("220 mail.example.com ESMTP Postfix/2.1 is not a version here 1\r\n").map(|t| t.1),
+            Some("Postfix".into())
+        );
     }
 }

@@ -403,7 +403,10 @@ fn disclosure(cx: &mut Ctx, d: RawDisclosure) -> Option<DisclosureRule> {
         return None;
     }
     if let Some(field) = d.field.as_deref().filter(|f| !super::decode::is_known_field(f)) {
-        cx.problem(at, format!("disclosure '{id}': field '{field}' is not one a decoder produces"));
+        cx.problem(
+            at,
+            format!("disclosure '{id}': field '{field}' is not one a decoder produces"),
+        );
         return None;
     }
     let mut examples = Vec::new();

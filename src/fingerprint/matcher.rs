@@ -3,27 +3,60 @@
 //! hard rule (in database order) wins; without one, generic identification reads the
 //! protocol's grammar; a soft rule (service only) comes last.
 
-use regex::bytes::{Captures, RegexSet, RegexSetBuilder};
+use std::collections::HashMap;
 
-use super::decode::{decode, Decoded, Protocol};
+use regex::bytes::Captures;
+
+use super::decode::{decode, Decoded, Key, Protocol};
+use super::prefilter::Prefilter;
 use super::{generic, Confidence, Database, Identity, OsRule, Problem, RawFields, Rule, Templates};
-
-/// Compiled size limit of one combined prefilter.
-const SET_SIZE_LIMIT: usize = 256 << 20;
 
 /// The rules that read one field (or the raw response), with their prefilter.
 struct Group {
-    field: Option<String>,
     /// Indices into `db.rules`, in database order.
     rules: Vec<usize>,
-    /// `None` if the set could not be built within limits: then each rule is tried in turn.
-    set: Option<RegexSet>,
+    prefilter: Prefilter,
+}
+
+impl Group {
+    fn new(rules: Vec<usize>, db: &Database) -> Group {
+        let patterns: Vec<&str> = rules.iter().map(|&i| db.rules[i].pattern.as_str()).collect();
+        let prefilter = Prefilter::new(&patterns);
+        Group { rules, prefilter }
+    }
+
+    /// Pushes (rule, value) for every rule of this group whose pattern matches `hay`.
+    fn matches<'h>(&self, db: &Database, hay: &'h [u8], out: &mut Vec<(usize, &'h [u8])>) {
+        let mut found = Vec::new();
+        self.prefilter
+            .matches(hay, &|k| &db.rules[self.rules[k]].regex, &mut found);
+        out.extend(found.into_iter().map(|k| (self.rules[k], hay)));
+    }
 }
 
 /// A database ready to identify responses.
 pub struct Matcher {
     pub db: Database,
-    groups: Vec<Group>,
+    /// Raw rules by the grammar of the response they may read: `[Raw, Http, Ssh, Greeting]`.
+    raw: [Group; 4],
+    /// Field rules, one group per field.
+    fields: Vec<Group>,
+    /// Fixed field names (`ssh.software`) and header names (lower case) to their group.
+    by_field: HashMap<String, usize>,
+    by_header: HashMap<Vec<u8>, usize>,
+}
+
+fn raw_slot(p: Protocol) -> usize {
+    match p {
+        Protocol::Raw => 0,
+        Protocol::Http => 1,
+        Protocol::Ssh => 2,
+        Protocol::Greeting => 3,
+    }
+}
+
+fn is_header(field: Option<&str>) -> bool {
+    field.is_some_and(|f| f.starts_with(super::decode::HEADER_PREFIX))
 }
 
 fn expand_all(t: &Templates, caps: &Captures, service: &str) -> Identity {
@@ -54,54 +87,91 @@ fn cpe_vendor(cpe: &str) -> Option<String> {
 
 impl Matcher {
     pub fn new(db: Database) -> Matcher {
-        let mut groups: Vec<Group> = Vec::new();
+        let mut raw: [Vec<usize>; 4] = Default::default();
+        let mut field_rules: Vec<(String, Vec<usize>)> = Vec::new();
         for (i, rule) in db.rules.iter().enumerate() {
-            match groups.iter_mut().find(|g| g.field == rule.field) {
-                Some(g) => g.rules.push(i),
-                None => groups.push(Group {
-                    field: rule.field.clone(),
-                    rules: vec![i],
-                    set: None,
-                }),
+            match &rule.field {
+                None => {
+                    // A raw rule reads any unrecognised response, and responses of the
+                    // grammars its own examples are in (see Rule::reads).
+                    raw[0].push(i);
+                    for p in [Protocol::Http, Protocol::Ssh, Protocol::Greeting] {
+                        if rule.reads(p) {
+                            raw[raw_slot(p)].push(i);
+                        }
+                    }
+                }
+                Some(f) => match field_rules.iter_mut().find(|(name, _)| name == f) {
+                    Some((_, rules)) => rules.push(i),
+                    None => field_rules.push((f.clone(), vec![i])),
+                },
             }
         }
-        for g in &mut groups {
-            g.set = RegexSetBuilder::new(g.rules.iter().map(|&i| db.rules[i].pattern.as_str()))
-                .unicode(false)
-                .size_limit(SET_SIZE_LIMIT)
-                .dfa_size_limit(SET_SIZE_LIMIT)
-                .build()
-                .ok();
+        let mut fields = Vec::new();
+        let mut by_field = HashMap::new();
+        let mut by_header = HashMap::new();
+        for (name, rules) in field_rules {
+            match name.strip_prefix(super::decode::HEADER_PREFIX) {
+                Some(h) => by_header.insert(h.as_bytes().to_vec(), fields.len()),
+                None => by_field.insert(name.clone(), fields.len()),
+            };
+            fields.push(Group::new(rules, &db));
         }
-        Matcher { db, groups }
+        let raw = raw.map(|rules| Group::new(rules, &db));
+        Matcher {
+            db,
+            raw,
+            fields,
+            by_field,
+            by_header,
+        }
     }
 
-    /// The bytes a rule reads in a decoded response.
-    fn haystack<'a>(field: Option<&str>, response: &'a [u8], decoded: &'a Decoded<'_>) -> Option<&'a [u8]> {
-        match field {
+    /// The values a rule reads: a header sent several times is read one line at a time, so an
+    /// anchored pattern sees each `Server:` (a proxy's and the origin's) on its own.
+    fn values<'a>(field: Option<&str>, response: &'a [u8], decoded: &'a Decoded<'_>) -> Vec<&'a [u8]> {
+        let value = match field {
             None => Some(response),
             Some(f) => decoded.get(f),
+        };
+        match value {
+            None => Vec::new(),
+            Some(v) if is_header(field) && v.contains(&b'\n') => v.split(|&b| b == b'\n').collect(),
+            Some(v) => vec![v],
         }
     }
 
-    /// Candidate rules (indices, database order) whose pattern matches their field.
-    fn candidates(&self, response: &[u8], decoded: &Decoded<'_>) -> Vec<usize> {
+    /// Candidate rules (database order) whose pattern matches their field, with the value it
+    /// matched in.
+    fn candidates<'a>(&self, response: &'a [u8], decoded: &'a Decoded<'_>) -> Vec<(usize, &'a [u8])> {
         let mut out = Vec::new();
-        for g in &self.groups {
-            let Some(hay) = Self::haystack(g.field.as_deref(), response, decoded) else {
+        self.raw[raw_slot(decoded.protocol)].matches(&self.db, response, &mut out);
+        let mut lower = [0u8; 64];
+        for (key, value) in decoded.entries() {
+            let group = match key {
+                Key::Fixed(name) => self.by_field.get(name),
+                Key::Header(h) if h.len() <= lower.len() => {
+                    for (d, s) in lower.iter_mut().zip(h) {
+                        *d = s.to_ascii_lowercase();
+                    }
+                    self.by_header.get(&lower[..h.len()])
+                }
+                Key::Header(_) => None,
+            };
+            let Some(g) = group.map(|&g| &self.fields[g]) else {
                 continue;
             };
-            match &g.set {
-                Some(set) => out.extend(set.matches(hay).into_iter().map(|k| g.rules[k])),
-                None => out.extend(
-                    g.rules
-                        .iter()
-                        .copied()
-                        .filter(|&i| self.db.rules[i].regex.is_match(hay)),
-                ),
+            if matches!(key, Key::Header(_)) && value.contains(&b'\n') {
+                for line in value.split(|&b| b == b'\n') {
+                    g.matches(&self.db, line, &mut out);
+                }
+            } else {
+                g.matches(&self.db, value, &mut out);
             }
         }
-        out.sort_unstable();
+        // Database order decides; for one rule, the first value it matched.
+        out.sort_by_key(|&(rule, _)| rule);
+        out.dedup_by_key(|&mut (rule, _)| rule);
         out
     }
 
@@ -112,24 +182,28 @@ impl Matcher {
             return None;
         }
         let decoded = decode(response);
-        let mut soft: Option<Identity> = None;
-        for i in self.candidates(response, &decoded) {
+        let candidates = self.candidates(response, &decoded);
+        let usable = |&&(i, _): &&(usize, &[u8])| self.db.rules[i].applies_to(probe);
+        // Hard rules first (database order): the first that matches names the product, and
+        // soft rules are only read when none does.
+        for &(i, hay) in candidates
+            .iter()
+            .filter(usable)
+            .filter(|(i, _)| !self.db.rules[*i].soft)
+        {
             let rule = &self.db.rules[i];
-            if !rule.applies_to(probe) || !rule.reads(decoded.protocol) || (rule.soft && soft.is_some()) {
-                continue;
+            if let Some(caps) = rule.regex.captures(hay) {
+                return Some(self.identity(rule, &caps));
             }
-            let Some(hay) = Self::haystack(rule.field.as_deref(), response, &decoded) else {
-                continue;
-            };
-            let Some(caps) = rule.regex.captures(hay) else {
-                continue;
-            };
-            let id = self.identity(rule, &caps);
-            if !rule.soft {
-                return Some(id);
-            }
-            soft = Some(id);
         }
+        let soft = candidates
+            .iter()
+            .filter(usable)
+            .filter(|(i, _)| self.db.rules[*i].soft)
+            .find_map(|&(i, hay)| {
+                let rule = &self.db.rules[i];
+                rule.regex.captures(hay).map(|caps| self.identity(rule, &caps))
+            });
         let service = soft.as_ref().map(|s| s.service.as_str());
         if let Some(mut id) = generic::identify(&decoded, service, &self.db.generic) {
             if let Some(s) = &soft {
@@ -297,8 +371,9 @@ impl Matcher {
 fn rule_matches(rule: &Rule, response: &[u8]) -> bool {
     let decoded = decode(response);
     rule.reads(decoded.protocol)
-        && Matcher::haystack(rule.field.as_deref(), response, &decoded)
-            .is_some_and(|h| rule.regex.is_match(h))
+        && Matcher::values(rule.field.as_deref(), response, &decoded)
+            .into_iter()
+            .any(|h| rule.regex.is_match(h))
 }
 
 impl Matcher {

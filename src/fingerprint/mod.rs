@@ -6,6 +6,7 @@ pub mod decode;
 pub mod generic;
 pub mod load;
 pub mod matcher;
+pub mod prefilter;
 pub mod template;
 
 use std::path::Path;
@@ -213,9 +214,12 @@ impl DisclosureRule {
             None => (answer, Some(0)),
             Some(f) => {
                 decoded = decode::decode(answer);
-                let Some(v) = decoded.get(f) else { return Vec::new() };
+                let Some(v) = decoded.get(f) else {
+                    return Vec::new();
+                };
                 let start = v.as_ptr() as usize;
-                let within = start >= answer.as_ptr() as usize && start + v.len() <= answer.as_ptr() as usize + answer.len();
+                let within = start >= answer.as_ptr() as usize
+                    && start + v.len() <= answer.as_ptr() as usize + answer.len();
                 (v, within.then(|| start - answer.as_ptr() as usize))
             }
         };
@@ -232,7 +236,10 @@ impl DisclosureRule {
             out.push(Disclosed {
                 evidence: m.as_bytes().to_vec(),
                 offset,
-                what: self.what.expand(|i| caps.get(i).map(|m| m.as_bytes())).unwrap_or_default(),
+                what: self
+                    .what
+                    .expand(|i| caps.get(i).map(|m| m.as_bytes()))
+                    .unwrap_or_default(),
             });
         }
         out
