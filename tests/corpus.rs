@@ -273,5 +273,5 @@ fn corpus_recall_and_wrong_claims() {
     );
 }
 
-const PRODUCT_FLOOR: f64 = 0.0;
-const VERSION_FLOOR: f64 = 0.0;
+const PRODUCT_FLOOR: f64 = 95.0;
+const VERSION_FLOOR: f64 = 90.0;
