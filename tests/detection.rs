@@ -171,8 +171,7 @@ fn a_server_header_no_rule_knows_is_read_generically() {
         let mut buf = [0u8; 1024];
         let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
         if conn.read(&mut buf).is_ok() {
-            let _ =
-                conn.write_all(b"HTTP/1.1 200 OK\r\nServer: kangle/3.5.21.9\r\nContent-Length: 0\r\n\r\n");
+            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nServer: Zorblax/7.3.1\r\nContent-Length: 0\r\n\r\n");
         }
     });
     let v = scan_json(port, &[]);
@@ -184,7 +183,7 @@ fn a_server_header_no_rule_knows_is_read_generically() {
             s["version"].as_str(),
             s["confidence"].as_str()
         ),
-        (Some("http"), Some("kangle"), Some("3.5.21.9"), Some("generic")),
+        (Some("http"), Some("Zorblax"), Some("7.3.1"), Some("generic")),
         "{v}"
     );
     // The table marks the claim and says what the mark means.
@@ -192,7 +191,7 @@ fn a_server_header_no_rule_knows_is_read_generically() {
     let out = portprobe(&["scan", "127.0.0.1", "-p", &p]);
     let table = stdout(&out);
     let row = table_row(&table, port).unwrap_or_else(|| panic!("no row for {port} in:\n{table}"));
-    assert_eq!(row[4..].join(" "), "kangle 3.5.21.9 *", "{table}");
+    assert_eq!(row[4..].join(" "), "Zorblax 7.3.1 *", "{table}");
     assert!(
         table.lines().any(|l| l
             == "* generic: the product and version are read from the protocol's own grammar (a Server header, the SSH software version, a greeting); no rule vouches for them."),

@@ -23,6 +23,25 @@ fn service(ports: &HashMap<u64, Value>, port: u64) -> &Value {
     &v["service"]
 }
 
+/// Compares one field of one port's service and records a mismatch instead of failing at once,
+/// so one run shows every daemon that is named wrong.
+fn expect(
+    mismatches: &mut Vec<String>,
+    ports: &HashMap<u64, Value>,
+    port: u64,
+    field: &str,
+    want: Option<&str>,
+) {
+    let v = &ports[&port];
+    let got = match field {
+        "state" | "banner" => v[field].as_str(),
+        _ => v["service"][field].as_str(),
+    };
+    if got != want {
+        mismatches.push(format!("port {port} {field}: got {got:?}, want {want:?} in {v}"));
+    }
+}
+
 #[test]
 fn one_scan_names_every_daemon_with_product_and_version() {
     if !require_testbed("testbed_daemons") {
@@ -33,95 +52,104 @@ fn one_scan_names_every_daemon_with_product_and_version() {
     let ports = by_port(&out);
     assert_eq!(ports.len(), 10, "{}", stdout(&out));
     let debian = format!("Debian {}", debian_major());
+    let mut m = Vec::new();
+    for port in ports.keys() {
+        expect(&mut m, &ports, *port, "state", Some("open"));
+    }
 
     let (ssh, ssh_rev) = deb_version("openssh-server");
-    let s = service(&ports, 22);
-    assert_eq!(
-        (s["name"].as_str(), s["product"].as_str()),
-        (Some("ssh"), Some("OpenSSH"))
-    );
-    assert_eq!(s["version"], ssh.as_str());
-    assert_eq!(s["revision"], format!("Debian {ssh_rev}"));
-    assert_eq!(s["os"], debian.as_str());
-    assert_eq!(s["confidence"], "hard");
-    assert!(ports[&22]["banner"]
+    let ssh_revision = format!("Debian {ssh_rev}");
+    for (field, want) in [
+        ("name", "ssh"),
+        ("product", "OpenSSH"),
+        ("version", ssh.as_str()),
+        ("revision", ssh_revision.as_str()),
+        ("os", debian.as_str()),
+        ("confidence", "hard"),
+    ] {
+        expect(&mut m, &ports, 22, field, Some(want));
+    }
+    if !ports[&22]["banner"]
         .as_str()
-        .unwrap()
-        .starts_with("SSH-2.0-OpenSSH_"));
+        .is_some_and(|b| b.starts_with("SSH-2.0-OpenSSH_"))
+    {
+        m.push(format!("port 22 banner: {}", ports[&22]["banner"]));
+    }
 
     let (nginx, _) = deb_version("nginx");
-    let s = service(&ports, 80);
-    assert_eq!(
-        (s["name"].as_str(), s["product"].as_str()),
-        (Some("http"), Some("nginx"))
-    );
-    assert_eq!(s["version"], nginx.as_str());
-    assert_eq!(s["cpe"][0], format!("cpe:2.3:a:f5:nginx:{nginx}:*:*:*:*:*:*:*"));
+    for (field, want) in [
+        ("name", "http"),
+        ("product", "nginx"),
+        ("version", nginx.as_str()),
+    ] {
+        expect(&mut m, &ports, 80, field, Some(want));
+    }
+    let cpe = format!("cpe:2.3:a:f5:nginx:{nginx}:*:*:*:*:*:*:*");
+    if ports[&80]["service"]["cpe"][0].as_str() != Some(cpe.as_str()) {
+        m.push(format!(
+            "port 80 cpe: {} (want {cpe})",
+            ports[&80]["service"]["cpe"]
+        ));
+    }
 
     let (vsftpd, _) = deb_version("vsftpd");
-    let s = service(&ports, 21);
-    assert_eq!(
-        (s["name"].as_str(), s["product"].as_str()),
-        (Some("ftp"), Some("vsftpd"))
-    );
-    assert_eq!(s["version"], vsftpd.as_str());
+    for (field, want) in [
+        ("name", "ftp"),
+        ("product", "vsftpd"),
+        ("version", vsftpd.as_str()),
+    ] {
+        expect(&mut m, &ports, 21, field, Some(want));
+    }
 
-    let s = service(&ports, 25);
-    assert_eq!(
-        (s["name"].as_str(), s["product"].as_str()),
-        (Some("smtp"), Some("Postfix smtpd"))
-    );
-    assert_eq!(s["hostname"], "mail.testbed.example");
-    assert!(
-        s.get("version").is_none(),
-        "Postfix discloses no version by default: {s}"
-    );
+    for (field, want) in [
+        ("name", Some("smtp")),
+        ("product", Some("Postfix")),
+        ("hostname", Some("mail.testbed.example")),
+    ] {
+        expect(&mut m, &ports, 25, field, want);
+    }
+    // Postfix discloses no version by default.
+    expect(&mut m, &ports, 25, "version", None);
 
-    let s = service(&ports, 143);
-    assert_eq!(
-        (s["name"].as_str(), s["product"].as_str()),
-        (Some("imap"), Some("Dovecot imapd"))
-    );
-    let s = service(&ports, 110);
-    assert_eq!(
-        (s["name"].as_str(), s["product"].as_str()),
-        (Some("pop3"), Some("Dovecot pop3d"))
-    );
+    for (port, service) in [(143, "imap"), (110, "pop3")] {
+        expect(&mut m, &ports, port, "name", Some(service));
+        expect(&mut m, &ports, port, "product", Some("Dovecot"));
+    }
 
     let (maria, maria_rev) = deb_version("mariadb-server");
-    let s = service(&ports, 3306);
-    assert_eq!(
-        (s["name"].as_str(), s["product"].as_str()),
-        (Some("mysql"), Some("MariaDB"))
-    );
-    assert_eq!(s["version"], maria.as_str());
-    assert_eq!(s["revision"], maria_rev.as_str());
-    assert!(
-        ports[&3306]["banner_hex"].is_string(),
-        "binary greeting comes with hex"
-    );
+    for (field, want) in [
+        ("name", "mysql"),
+        ("product", "MariaDB"),
+        ("version", maria.as_str()),
+        ("revision", maria_rev.as_str()),
+    ] {
+        expect(&mut m, &ports, 3306, field, Some(want));
+    }
+    if !ports[&3306]["banner_hex"].is_string() {
+        m.push("port 3306: a binary greeting comes with banner_hex".into());
+    }
 
-    let s = service(&ports, 5432);
-    assert_eq!(
-        (s["name"].as_str(), s["product"].as_str()),
-        (Some("postgresql"), Some("PostgreSQL DB"))
-    );
+    expect(&mut m, &ports, 5432, "name", Some("postgresql"));
+    expect(&mut m, &ports, 5432, "product", Some("PostgreSQL DB"));
 
     let (redis, _) = deb_version("redis-server");
-    let s = service(&ports, 6379);
-    assert_eq!(
-        (s["name"].as_str(), s["product"].as_str()),
-        (Some("redis"), Some("Redis key-value store"))
-    );
-    assert_eq!(s["version"], redis.as_str());
+    for (field, want) in [
+        ("name", "redis"),
+        ("product", "Redis key-value store"),
+        ("version", redis.as_str()),
+    ] {
+        expect(&mut m, &ports, 6379, field, Some(want));
+    }
 
     let (memcached, _) = deb_version("memcached");
-    let s = service(&ports, 11211);
-    assert_eq!(
-        (s["name"].as_str(), s["product"].as_str()),
-        (Some("memcached"), Some("memcached"))
-    );
-    assert_eq!(s["version"], memcached.as_str());
+    for (field, want) in [
+        ("name", "memcached"),
+        ("product", "memcached"),
+        ("version", memcached.as_str()),
+    ] {
+        expect(&mut m, &ports, 11211, field, Some(want));
+    }
+    assert!(m.is_empty(), "{} mismatch(es):\n{}", m.len(), m.join("\n"));
 }
 
 #[test]
