@@ -17,12 +17,6 @@ fn by_port(out: &std::process::Output) -> HashMap<u64, Value> {
         .collect()
 }
 
-fn service(ports: &HashMap<u64, Value>, port: u64) -> &Value {
-    let v = &ports[&port];
-    assert_eq!(v["state"], "open", "port {port}: {v}");
-    &v["service"]
-}
-
 /// Compares one field of one port's service and records a mismatch instead of failing at once,
 /// so one run shows every daemon that is named wrong.
 fn expect(
