@@ -99,7 +99,7 @@ def same_product(got, want, aliases):
 
 
 def same_version(got, want):
-    g, w = got.lower(), want.lower()
+    g, w = got.strip().lower(), want.strip().lower()
     if g == w:
         return True
     for a, b in ((g, w), (w, g)):
