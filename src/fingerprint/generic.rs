@@ -65,12 +65,45 @@ fn looks_like_host(word: &str) -> bool {
         || (parts.len() == 4 && parts.iter().all(|p| p.parse::<u8>().is_ok()))
 }
 
-/// A plausible product name: printable, has a letter, not too long, not a host.
+/// A plausible product name: printable, has a letter, not too long, not a host, not a
+/// placeholder (`XXXX`), not a random token (`Nz0V5W3`: letters and digits alternating, as
+/// some appliances randomise their banners), not made only of words that name nothing
+/// (`SSH_Server`).
 fn plausible_product(name: &str, words: &GenericWords) -> bool {
+    let placeholder = name
+        .chars()
+        .all(|c| matches!(c, 'x' | 'X' | '*' | '.' | '-' | '_'));
+    let b = name.as_bytes();
+    let switches = b
+        .windows(2)
+        .filter(|w| w[0].is_ascii_digit() != w[1].is_ascii_digit() && w.iter().all(u8::is_ascii_alphanumeric))
+        .count();
+    let parts: Vec<&str> = name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let fillers = parts.iter().all(|w| {
+        (parts.len() > 1 && listed(&words.not_product, w)) || {
+            // CamelCase made of filler words: `SshServer`.
+            let lower = w.to_ascii_lowercase();
+            [
+                "sshserver",
+                "sshd",
+                "sftpserver",
+                "ftpserver",
+                "webserver",
+                "mailserver",
+            ]
+            .contains(&lower.as_str())
+        }
+    });
     name.len() >= 2
         && name.len() <= 48
         && name.chars().any(|c| c.is_ascii_alphabetic())
         && name.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+        && !placeholder
+        && switches <= 2
+        && !fillers
         && !looks_like_host(name)
         && !listed(&words.not_product, name)
 }
@@ -243,7 +276,13 @@ fn ssh_product(
         }
         // `name_build` where the build is a hash, not a version: the name alone.
         None => match software.split_once(['_', '-']) {
-            Some((name, build)) if build.chars().any(|c| c.is_ascii_digit()) => (name, None),
+            // A build hash (`conker_df6142773d`) or a hidden version (`FortiSSH_x.x`).
+            Some((name, build))
+                if build.chars().any(|c| c.is_ascii_digit())
+                    || build.chars().all(|c| matches!(c, 'x' | 'X' | '.')) =>
+            {
+                (name, None)
+            }
             _ => (
                 software,
                 // `WeOnlyDo 1.2.7`: a dotted version as the first word of the comment.
@@ -567,5 +606,20 @@ mod tests {
             id("220 mail.example.com ESMTP Postfix/2.1 is not a version here 1\r\n").map(|t| t.1),
             Some("Postfix".into())
         );
+    }
+
+    #[test]
+    fn ssh_placeholders_and_random_tokens_are_not_products() {
+        for r in [
+            "SSH-2.0-xxxxxxx\r\n",
+            "SSH-2.0-XXXX\r\n",
+            "SSH-2.0-Nz0V5W3\r\n",
+            "SSH-2.0-SshServer\r\n",
+            "SSH-2.0-SSH_Server\r\n",
+        ] {
+            assert_eq!(id(r), None, "{r:?}");
+        }
+        ok("SSH-2.0-FortiSSH_x.x\r\n", "ssh", "FortiSSH", "");
+        ok("SSH-2.0-JSCH-0.1.54\r\n", "ssh", "JSCH", "0.1.54");
     }
 }
