@@ -239,7 +239,12 @@ fn http_product(value: &str, words: &GenericWords) -> Option<(String, Option<Str
             _ => None,
         };
         let version = match version {
-            Some(v) => clean_version(v),
+            // `3Com/v1.0`: a `v` before the number is not part of the version.
+            Some(v) => clean_version(
+                v.strip_prefix(['v', 'V'])
+                    .filter(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+                    .unwrap_or(v),
+            ),
             None => comment.and_then(clean_version),
         };
         let info = comment.filter(|c| clean_version(c).is_none() && !c.is_empty());
