@@ -348,11 +348,17 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
     }
 }
 
+/// Bounds of `--rate`, in connects per second.
+pub const MIN_RATE: f64 = 0.01;
+pub const MAX_RATE: f64 = 10_000_000.0;
+
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
-        Ok(r) if r.is_finite() && r > 0.0 && r <= 10_000_000.0 => Ok(r),
+        // Below 0.01/s the spacing between connects stops meaning anything (and a tiny
+        // value would overflow the pacer's Duration).
+        Ok(r) if r.is_finite() && (MIN_RATE..=MAX_RATE).contains(&r) => Ok(r),
         _ => Err(format!(
-            "invalid rate '{text}': give connects per second, a number above 0"
+            "invalid rate '{text}': give connects per second, from {MIN_RATE} to {MAX_RATE}"
         )),
     }
 }

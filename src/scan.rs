@@ -443,7 +443,8 @@ struct Pacer {
 impl Pacer {
     fn new(rate: f64) -> Self {
         Pacer {
-            interval: Duration::from_secs_f64(1.0 / rate),
+            // `--rate` is bounded by the parser; a value that still does not fit waits a day.
+            interval: Duration::try_from_secs_f64(1.0 / rate).unwrap_or(Duration::from_secs(86_400)),
             next: Instant::now(),
         }
     }

@@ -158,3 +158,56 @@ fn help_and_version_exit_0() {
         assert!(!stdout(&out).is_empty());
     }
 }
+
+/// The stderr line that starts with `prefix`, whole (so the test checks the entire message).
+fn line_starting(err: &str, prefix: &str) -> String {
+    err.lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting with {prefix:?} in {err:?}"))
+        .to_string()
+}
+
+#[test]
+fn tiny_rate_is_refused_not_a_panic() {
+    // Issue 11 item 9: 1e-19 connects per second overflowed a Duration and panicked.
+    for rate in ["1e-19", "0.001"] {
+        let out = portprobe(&["scan", "127.0.0.1", "-p", "1", "-z", "--rate", rate]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(
+            line_starting(&err, "error:"),
+            format!(
+                "error: invalid value '{rate}' for '--rate <N>': invalid rate '{rate}': give connects per second, from 0.01 to 10000000"
+            )
+        );
+    }
+}
+
+#[test]
+fn family_flag_contradicting_an_ip_literal_is_refused() {
+    if !require_namespaces("family_literal") {
+        return;
+    }
+    // Issue 11 item 19: `connect -4 ::1 7` connected over IPv6. Each command runs with a
+    // deadline, so the unfixed `listen` cannot hang the test.
+    let snippet = r#"
+        t() { timeout 5 "$PORTPROBE" "$@" </dev/null; echo "rc=$?"; }
+        t connect -4 ::1 7; t connect -6 127.0.0.1 7; t ping -4 ::1 -c 1
+        t scan -6 127.0.0.1 -p 7 -z; t scan -4 '[::1]:7' -z; t listen -4 '[::1]:7'"#;
+    let out = shell_in("netns.sh", snippet);
+    assert_eq!(
+        stdout(&out),
+        "rc=2\n".repeat(6),
+        "stderr: {}",
+        stderr(&out)
+    );
+    assert_eq!(
+        stderr(&out),
+        "portprobe: -4 asks for IPv4, but '::1' is an IPv6 address: drop -4 or give an IPv4 address\n\
+         portprobe: -6 asks for IPv6, but '127.0.0.1' is an IPv4 address: drop -6 or give an IPv6 address\n\
+         portprobe: -4 asks for IPv4, but '::1' is an IPv6 address: drop -4 or give an IPv4 address\n\
+         portprobe: -6 asks for IPv6, but '127.0.0.1' is an IPv4 address: drop -6 or give an IPv6 address\n\
+         portprobe: -4 asks for IPv4, but '[::1]:7' is an IPv6 address: drop -4 or give an IPv4 address\n\
+         portprobe: -4 asks for IPv4, but '[::1]:7' is an IPv6 address: drop -4 or give an IPv4 address\n"
+    );
+}
