@@ -28,7 +28,7 @@ use crate::ports::{PortError, PortSet};
 use crate::scan::{AuditPlan, DetectPlan, ScanPlan};
 use crate::session::{EofMode, SessionOptions};
 use crate::target::{
-    resolve, CidrIter, Family, HostSpec, ResolveError, Source, TargetError, TargetReader, TargetSpec,
+    resolve, CidrIter, Family, FamilyMismatch, HostSpec, ResolveError, Source, TargetError, TargetReader, TargetSpec,
 };
 use std::net::SocketAddr;
 
@@ -63,6 +63,8 @@ pub enum ConfigError {
     AuditNeedsDetection,
     #[error(transparent)]
     Baseline(#[from] BaselineError),
+    #[error(transparent)]
+    Family(#[from] FamilyMismatch),
     #[error("unknown probe '{given}': the database has {known}")]
     UnknownProbe { given: String, known: String },
 }
@@ -195,6 +197,9 @@ pub fn scan_plan(
             text: escape_str(text),
             source,
         })?;
+        if let HostSpec::Addr(ip) | HostSpec::Cidr { network: ip, .. } = spec.host {
+            family(args.family).check_literal(&ip, text)?;
+        }
         let hosts = match spec.host {
             HostSpec::Cidr { network, prefix } => {
                 let bits = if network.is_ipv4() { 32 } else { 128 };
@@ -284,7 +289,10 @@ pub fn ping_plan(args: &PingArgs) -> Result<PingPlan, ConfigError> {
         ports.push(80);
     }
     let (label, ip): (String, IpAddr) = match spec.host {
-        HostSpec::Addr(ip) => (ip.to_string(), ip),
+        HostSpec::Addr(ip) => {
+            family(args.family).check_literal(&ip, &args.host)?;
+            (ip.to_string(), ip)
+        }
         HostSpec::Name(name) => {
             let ips = resolve(&name, family(args.family), Duration::from_secs(10))?;
             (name, ips[0])
@@ -345,7 +353,10 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
         source,
     })?;
     let ip = match spec.host {
-        HostSpec::Addr(ip) => ip,
+        HostSpec::Addr(ip) => {
+            family(args.family).check_literal(&ip, &args.host)?;
+            ip
+        }
         HostSpec::Name(name) => {
             let ips = resolve(&name, family(args.family), Duration::from_secs(10))?;
             ips.first()
@@ -408,6 +419,7 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
 pub fn listen_plan(args: &ListenArgs) -> Result<ListenPlan, ConfigError> {
     let addr =
         listen_address(&args.address, args.family.ipv6).map_err(|e| ConfigError::Listen(e.to_string()))?;
+    family(args.family).check_literal(&addr.ip(), &args.address)?;
     let tls = if args.tls {
         let (chain, key) = match (&args.cert, &args.key) {
             (Some(cert), Some(key)) => load_key_pair(cert, key)?,

@@ -413,6 +413,16 @@ fn produce(targets: TargetReader, plan: &ScanPlan, txs: &[mpsc::Sender<Work>], c
                 continue;
             }
         };
+        let literal = match spec.host {
+            HostSpec::Addr(ip) | HostSpec::Cidr { network: ip, .. } => Some(ip),
+            HostSpec::Name(_) => None,
+        };
+        if let Some(Err(e)) = literal.map(|ip| plan.family.check_literal(&ip, &origin_text(&spec))) {
+            if !broadcast(txs, Work::Error(format!("{origin}: {e}"))) {
+                return;
+            }
+            continue;
+        }
         let keep_going = match spec.host {
             HostSpec::Addr(ip) => send_host(None, ip, spec.port),
             HostSpec::Cidr { network, prefix } => {
@@ -428,6 +438,20 @@ fn produce(targets: TargetReader, plan: &ScanPlan, txs: &[mpsc::Sender<Work>], c
         if !keep_going {
             return;
         }
+    }
+}
+
+/// The target as it would be typed, for messages.
+fn origin_text(spec: &crate::target::TargetSpec) -> String {
+    let host = match &spec.host {
+        HostSpec::Addr(ip) => ip.to_string(),
+        HostSpec::Cidr { network, prefix } => format!("{network}/{prefix}"),
+        HostSpec::Name(name) => name.clone(),
+    };
+    match spec.port {
+        Some(p) if host.contains(':') => format!("[{host}]:{p}"),
+        Some(p) => format!("{host}:{p}"),
+        None => host,
     }
 }
 

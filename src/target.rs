@@ -217,6 +217,25 @@ pub enum Family {
 }
 
 impl Family {
+    /// Refuses an address literal of the other family (`-4 ::1`): nc users expect the flag to
+    /// hold, and quietly ignoring it would connect over the family they excluded.
+    pub fn check_literal(self, ip: &IpAddr, typed: &str) -> Result<(), FamilyMismatch> {
+        if self.allows(ip) {
+            return Ok(());
+        }
+        let (flag, want, have) = if ip.is_ipv4() {
+            ("-6", "IPv6", "IPv4")
+        } else {
+            ("-4", "IPv4", "IPv6")
+        };
+        Err(FamilyMismatch {
+            flag,
+            want,
+            have,
+            typed: escape_str(typed),
+        })
+    }
+
     pub fn allows(self, ip: &IpAddr) -> bool {
         match self {
             Family::Any => true,
@@ -227,6 +246,16 @@ impl Family {
 }
 
 /// Why a name gave no address.
+/// `-4`/`-6` given with an address of the other family.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("{flag} asks for {want}, but '{typed}' is an {have} address: drop {flag} or give an {want} address")]
+pub struct FamilyMismatch {
+    flag: &'static str,
+    want: &'static str,
+    have: &'static str,
+    typed: String,
+}
+
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum ResolveError {
     #[error("cannot resolve '{name}': {reason}")]
