@@ -253,13 +253,13 @@ pub struct ConnectArgs {
     pub starttls: Option<crate::net::starttls::StartTls>,
     #[command(flatten)]
     pub tls_args: TlsArgs,
-    /// ALPN protocols to offer, comma-separated (h2,http/1.1)
+    /// ALPN protocols to offer, comma-separated (h2,http/1.1); implies --tls
     #[arg(long, value_name = "LIST")]
     pub alpn: Option<String>,
-    /// Refuse the connection unless the certificate is valid for the name
+    /// Refuse the connection unless the certificate is valid for the name (implies --tls)
     #[arg(long, conflicts_with = "insecure")]
     pub tls_verify: bool,
-    /// Do not warn about an untrusted certificate
+    /// Do not warn about an untrusted certificate (implies --tls)
     #[arg(long)]
     pub insecure: bool,
     /// Speak telnet: answer option negotiation, strip it from the output; raw terminal with
@@ -287,10 +287,10 @@ pub struct ListenArgs {
     /// Speak TLS (with --cert/--key, or a generated self-signed certificate)
     #[arg(long)]
     pub tls: bool,
-    /// PEM certificate chain for --tls
+    /// PEM certificate chain (implies --tls)
     #[arg(long, value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
-    /// PEM private key for --tls
+    /// PEM private key (implies --tls)
     #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
 }

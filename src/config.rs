@@ -380,7 +380,16 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
     if args.session.verbose && !args.db.fingerprints.is_empty() {
         session.identify = Some(Arc::new(load_matcher(&args.db)?));
     }
-    let tls = if args.tls || args.starttls.is_some() {
+    // Any TLS option implies TLS (as ncat's --ssl-verify does): a security option must never
+    // leave the session in plaintext without a word.
+    let t = &args.tls_args;
+    let tls_implied = args.tls_verify
+        || args.insecure
+        || args.alpn.is_some()
+        || t.ca_file.is_some()
+        || t.sni.is_some()
+        || t.no_sni;
+    let tls = if args.tls || args.starttls.is_some() || tls_implied {
         let settings = tls_settings(&args.tls_args)?;
         let mut client = settings.client;
         client.alpn = args
@@ -420,7 +429,9 @@ pub fn listen_plan(args: &ListenArgs) -> Result<ListenPlan, ConfigError> {
     let addr =
         listen_address(&args.address, args.family.ipv6).map_err(|e| ConfigError::Listen(e.to_string()))?;
     family(args.family).check_literal(&addr.ip(), &args.address)?;
-    let tls = if args.tls {
+    // --cert/--key imply --tls: serving plaintext with a certificate given would be a silent
+    // downgrade.
+    let tls = if args.tls || args.cert.is_some() || args.key.is_some() {
         let (chain, key) = match (&args.cert, &args.key) {
             (Some(cert), Some(key)) => load_key_pair(cert, key)?,
             _ => {

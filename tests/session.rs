@@ -447,3 +447,33 @@ fn local_address_and_port_and_max_conns() {
         stderr(&out)
     );
 }
+
+#[test]
+fn tls_options_imply_tls_never_plaintext_in_silence() {
+    if !require_namespaces("tls_implied") {
+        return;
+    }
+    // Issue 11 item 3: `--tls-verify` without `--tls` ran a plaintext session and exited 0, and
+    // `listen --cert/--key` without `--tls` served plaintext. As with ncat's --ssl-verify and
+    // --ssl-cert, the option implies TLS.
+    let snippet = r#"
+        d=$(mktemp -d)
+        socat -u TCP-LISTEN:7401,reuseaddr OPEN:$d/got,creat </dev/null & s=$!; sleep 0.3
+        echo secret | timeout 10 "$PORTPROBE" connect --tls-verify 127.0.0.1 7401 -w 1s 2>/dev/null
+        echo "verify rc=$?"; kill $s 2>/dev/null; wait $s 2>/dev/null
+        echo "plaintext seen: $(grep -c secret $d/got)"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+            -subj /CN=localhost -keyout $d/k.pem -out $d/c.pem 2>/dev/null
+        timeout 10 "$PORTPROBE" listen --cert $d/c.pem --key $d/k.pem 127.0.0.1:7402 > $d/out 2>/dev/null & l=$!
+        sleep 0.5
+        echo "over tls" | timeout 10 "$PORTPROBE" connect --tls --insecure 127.0.0.1 7402 -w 2s
+        echo "connect rc=$?"; wait $l; echo "listen rc=$?; got: $(cat $d/out)"
+        rm -rf "$d""#;
+    let out = shell_in("netns.sh", snippet);
+    assert_eq!(
+        stdout(&out),
+        "verify rc=1\nplaintext seen: 0\nconnect rc=0\nlisten rc=0; got: over tls\n",
+        "{}",
+        stderr(&out)
+    );
+}
