@@ -28,7 +28,8 @@ use crate::ports::{PortError, PortSet};
 use crate::scan::{AuditPlan, DetectPlan, ScanPlan};
 use crate::session::{EofMode, SessionOptions};
 use crate::target::{
-    resolve, CidrIter, Family, FamilyMismatch, HostSpec, ResolveError, Source, TargetError, TargetReader, TargetSpec,
+    resolve, CidrIter, Family, FamilyMismatch, HostSpec, ResolveError, Source, TargetError, TargetReader,
+    TargetSpec,
 };
 use std::net::SocketAddr;
 
@@ -219,16 +220,18 @@ pub fn scan_plan(
         sources.push(open_list(path)?);
         total = None;
     }
+    let concurrency = args
+        .concurrency
+        .map(|c| c as usize)
+        .unwrap_or_else(|| default_concurrency(nofile));
     let plan = ScanPlan {
         ports: Arc::new(ports),
         family: family(args.family),
         timeout: args.timeout.max(Duration::from_millis(1)),
         retries: args.retries,
-        concurrency: args
-            .concurrency
-            .map(|c| c as usize)
-            .unwrap_or_else(|| default_concurrency(nofile)),
-        workers: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+        concurrency,
+        // Never more workers than connections allowed: --concurrency is a global bound.
+        workers: std::thread::available_parallelism().map_or(1, |n| n.get().min(4).min(concurrency)),
         rate: args.rate,
         resolve_timeout: args.resolve_timeout,
         detect: if args.no_detect {

@@ -222,7 +222,11 @@ async fn drive(
     let exhausted = Rc::new(Cell::new(0u32));
     // The ports once, as a list: walking the bitmap for every host costs 65,536 checks each.
     let port_list: Arc<[u16]> = plan.ports.iter().collect();
-    let mut limit = (plan.concurrency / shard.of).max(1);
+    // --concurrency is a global bound: the workers split it (the plan has no more workers than
+    // connections allowed), the first ones taking the remainder.
+    let initial =
+        (plan.concurrency / shard.of + usize::from(shard.index < plan.concurrency % shard.of)).max(1);
+    let mut limit = initial;
     let mut pacer = plan.rate.map(|r| Pacer::new(r / shard.of as f64));
     let mut inflight = FuturesUnordered::new();
     let mut current: Option<CurrentHost> = None;
@@ -232,7 +236,7 @@ async fn drive(
     loop {
         if exhausted.take() > 0 {
             // Out of descriptors or ports: fewer connects in flight from now on.
-            limit = (limit - limit / 8 - 1).max(MIN_CONCURRENCY);
+            limit = (limit - limit / 8 - 1).max(MIN_CONCURRENCY.min(initial));
         }
         let mut pacer_wait = None;
         while inflight.len() < limit {

@@ -195,12 +195,7 @@ fn family_flag_contradicting_an_ip_literal_is_refused() {
         t connect -4 ::1 7; t connect -6 127.0.0.1 7; t ping -4 ::1 -c 1
         t scan -6 127.0.0.1 -p 7 -z; t scan -4 '[::1]:7' -z; t listen -4 '[::1]:7'"#;
     let out = shell_in("netns.sh", snippet);
-    assert_eq!(
-        stdout(&out),
-        "rc=2\n".repeat(6),
-        "stderr: {}",
-        stderr(&out)
-    );
+    assert_eq!(stdout(&out), "rc=2\n".repeat(6), "stderr: {}", stderr(&out));
     assert_eq!(
         stderr(&out),
         "portprobe: -4 asks for IPv4, but '::1' is an IPv6 address: drop -4 or give an IPv4 address\n\

@@ -327,3 +327,46 @@ fn tls_server_sending_a_megabyte_certificate_chain() {
     service_is_unknown_or(&v, &["ssl"]);
     connect_bounded(port, "--tls");
 }
+
+#[test]
+fn concurrency_one_is_one_connection_at_a_time() {
+    // Issue 11 item 16: --concurrency 1 allowed one connection per worker thread at once.
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let now = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let mut ports = Vec::new();
+    for _ in 0..4 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        ports.push(listener.local_addr().unwrap().port().to_string());
+        let (now, most) = (now.clone(), most.clone());
+        std::thread::spawn(move || {
+            for mut conn in listener.incoming().flatten() {
+                let (now, most) = (now.clone(), most.clone());
+                std::thread::spawn(move || {
+                    let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(n, Ordering::SeqCst);
+                    // Silent until the scanner hangs up, so detection holds the connection.
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                    let mut buf = [0u8; 4096];
+                    while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
+                    now.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+    }
+    let out = portprobe(&[
+        "scan",
+        "127.0.0.1",
+        "-p",
+        &ports.join(","),
+        "--concurrency",
+        "1",
+        "--detect-timeout",
+        "500ms",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_lines(&out).len(), 4);
+    assert_eq!(most.load(Ordering::SeqCst), 1, "connections at once");
+}
