@@ -22,10 +22,10 @@ fn main() -> ExitCode {
     let code = match portprobe::commands::run(cli) {
         Ok(outcome) => outcome.exit_code(),
         Err(e) => {
-            let err = anyhow::Error::from(e);
-            eprintln!("portprobe: {err:#}");
-            err.downcast_ref::<portprobe::commands::CommandError>()
-                .map_or(1, |e| e.exit_code())
+            // Every message already names its cause; printing the source chain too would say
+            // it twice ("No such file or directory: No such file or directory").
+            eprintln!("portprobe: {e}");
+            e.exit_code()
         }
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
