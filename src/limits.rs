@@ -23,6 +23,41 @@ pub fn raise_nofile_limit() -> u64 {
     lim.rlim_cur
 }
 
+/// Most bytes of a CA file, certificate chain or private key (real ones are a few KiB).
+pub const PEM_FILE_CAP: u64 = 4 << 20;
+/// Longest line of a baseline (one port's JSON record).
+pub const BASELINE_LINE_CAP: usize = 1 << 20;
+/// Most bytes of a baseline file in all.
+pub const BASELINE_FILE_CAP: u64 = 256 << 20;
+
+/// `4 MiB`, `512 KiB`, `100 bytes`: a size limit as people read it.
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// Reads a whole file of at most `cap` bytes. A directory, or anything larger (an endless
+/// device such as /dev/zero included), is an error instead of an allocation without end.
+pub fn read_capped(path: &std::path::Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.is_dir() {
+        return Err(std::io::Error::other("it is a directory"));
+    }
+    let mut bytes = Vec::new();
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(std::io::Error::other(format!(
+            "it is larger than {}",
+            human_size(cap)
+        )));
+    }
+    Ok(bytes)
+}
+
 /// Default number of connects in flight: what the descriptor limit allows after a reserve for
 /// stdio, the runtime and sessions, capped where more stops helping.
 pub fn default_concurrency(nofile: u64) -> usize {

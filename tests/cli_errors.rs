@@ -206,3 +206,28 @@ fn family_flag_contradicting_an_ip_literal_is_refused() {
          portprobe: -4 asks for IPv4, but '[::1]:7' is an IPv6 address: drop -4 or give an IPv4 address\n"
     );
 }
+
+#[test]
+fn endless_input_files_are_capped() {
+    if !require_namespaces("endless_files") {
+        return;
+    }
+    // Issue 11 item 13: /dev/zero as a baseline, CA file or certificate allocated until the
+    // process aborted. `ulimit -v` keeps an unfixed build from eating the machine.
+    let snippet = r#"
+        ulimit -v 2000000
+        t() { timeout 20 "$PORTPROBE" "$@" </dev/null; echo "rc=$?"; }
+        t audit 127.0.0.1 -p 1 --baseline /dev/zero
+        t connect --tls --ca-file /dev/zero 127.0.0.1 1
+        t listen --tls --cert /dev/zero --key /dev/zero 127.0.0.1:7
+        t scan 127.0.0.1 -p 1 --ca-file /dev/zero"#;
+    let out = shell_in("netns.sh", snippet);
+    assert_eq!(stdout(&out), "rc=2\n".repeat(4), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "portprobe: cannot read baseline '/dev/zero': line 1 is longer than 1 MiB\n\
+         portprobe: cannot read CA file '/dev/zero': it is larger than 4 MiB\n\
+         portprobe: cannot read certificate or key '/dev/zero': it is larger than 4 MiB\n\
+         portprobe: cannot read CA file '/dev/zero': it is larger than 4 MiB\n"
+    );
+}
