@@ -12,6 +12,7 @@ use crate::cli::{
 };
 use crate::config::{self, ConfigError};
 use crate::endpoint::{self, EndpointError};
+use crate::escape::TerminalSafe;
 use crate::limits::raise_nofile_limit;
 use crate::report::{self, audit::AuditSink, jsonl::JsonlSink, table::TableSink, Reporter, Sink};
 use crate::session::{RawTerminal, SessionEnd};
@@ -112,12 +113,16 @@ fn scan_command(args: &ScanArgs, audit_command: bool) -> Result<Outcome, Command
     let signal = watch_signals_in_background(cancel.clone())?;
     let stdout = BufWriter::with_capacity(64 * 1024, io::stdout());
     let mut sink: Box<dyn Sink> = if audit_command {
-        Box::new(AuditSink::new(stdout, opts.json))
+        if opts.json {
+            Box::new(AuditSink::new(stdout, true))
+        } else {
+            Box::new(AuditSink::new(TerminalSafe(stdout), false))
+        }
     } else if opts.json {
         Box::new(JsonlSink::new(stdout, opts.open_only))
     } else {
         Box::new(TableSink::new(
-            stdout,
+            TerminalSafe(stdout),
             opts.verbose,
             opts.open_only,
             plan.detect.is_some(),
@@ -202,7 +207,7 @@ fn match_command(args: &MatchArgs) -> Result<Outcome, CommandError> {
     if args.json {
         writeln!(out, "{}", offline::match_json(&report)).map_err(CommandError::Output)?;
     } else {
-        offline::print_match(&report, &mut out).map_err(CommandError::Output)?;
+        offline::print_match(&report, &mut TerminalSafe(&mut out)).map_err(CommandError::Output)?;
     }
     Ok(if report.identity.is_some() {
         Outcome::Success
@@ -222,7 +227,7 @@ fn check_command(args: &CheckArgs) -> Result<Outcome, CommandError> {
         .map(|_| Outcome::Success),
         Err(problems) => {
             for p in &problems {
-                eprintln!("{p}");
+                eprintln!("{}", crate::escape::for_terminal(&p.to_string()));
             }
             writeln!(out, "fingerprints check: {} problem(s)", problems.len()).map(|_| Outcome::Negative)
         }
@@ -234,7 +239,7 @@ fn check_command(args: &CheckArgs) -> Result<Outcome, CommandError> {
 fn session_outcome(end: Result<SessionEnd, EndpointError>, signal: &AtomicI32) -> Outcome {
     match end {
         Err(e) => {
-            eprintln!("portprobe: {e}");
+            crate::escape::say(&e);
             Outcome::Negative
         }
         Ok(SessionEnd::Interrupted) => Outcome::Interrupted(match signal.load(Ordering::SeqCst) {

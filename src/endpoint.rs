@@ -12,6 +12,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::escape::say;
 use crate::net::connect::{connect, ConnectOptions, PortState, Reason};
 use crate::net::starttls::{self, StartTls};
 use crate::net::tls::{NameChoice, TlsClient, TlsFacts};
@@ -138,7 +139,8 @@ pub async fn connect_and_run(
             addr,
             message: e.to_string(),
         })?;
-    report_tls(&facts, plan.verbose, tls.insecure);
+    // With --tls-verify a bad certificate is an error below; a warning first would say it twice.
+    report_tls(&facts, plan.verbose, tls.insecure || tls.verify);
     let v = &facts.verification;
     if tls.verify && !v.is_valid() {
         return Err(EndpointError::Untrusted {
@@ -153,22 +155,22 @@ pub async fn connect_and_run(
 
 fn report_tls(facts: &TlsFacts, verbose: bool, insecure: bool) {
     if verbose {
-        eprintln!("portprobe: TLS {}", facts.summary());
+        say(format!("TLS {}", facts.summary()));
         if let Some(leaf) = facts.chain.first() {
-            eprintln!(
-                "portprobe: certificate {}; issuer {}; valid until {} ({} days); sha256 {}",
+            say(format!(
+                "certificate {}; issuer {}; valid until {} ({} days); sha256 {}",
                 leaf.subject, leaf.issuer, leaf.not_after, leaf.days_left, leaf.sha256
-            );
+            ));
         }
     }
     let v = &facts.verification;
     if !v.is_valid() && !insecure {
-        eprintln!(
-            "portprobe: warning: certificate {} for {} ({}); --tls-verify refuses it, --insecure silences this",
+        say(format!(
+            "warning: certificate {} for {} ({}); --tls-verify refuses it, --insecure silences this",
             v.status, v.name, v.detail
-        );
+        ));
     } else if verbose {
-        eprintln!("portprobe: certificate {} for {}", v.status, v.name);
+        say(format!("certificate {} for {}", v.status, v.name));
     }
 }
 

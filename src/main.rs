@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         Err(e) => {
             // Every message already names its cause; printing the source chain too would say
             // it twice ("No such file or directory: No such file or directory").
-            eprintln!("portprobe: {e}");
+            portprobe::escape::say(&e);
             e.exit_code()
         }
     };

@@ -182,19 +182,6 @@ fn to_crlf(input: &[u8], last_cr: &mut bool, out: &mut Vec<u8>) {
     }
 }
 
-/// Escapes received bytes for display: newlines and tabs stay, other controls become `\xNN`.
-pub fn escape_for_display(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    for &b in input {
-        match b {
-            b'\n' | b'\t' | 0x20..=0x7e => out.push(b),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            _ => out.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
-        }
-    }
-    out
-}
-
 /// Runs the session over `stream` until it ends; see [`SessionEnd`].
 pub async fn run<S>(stream: S, opts: &SessionOptions, cancel: &CancellationToken) -> SessionEnd
 where
@@ -247,7 +234,7 @@ where
                 };
                 if !opts.send_only && !data.is_empty() {
                     let shown = if opts.escape_output {
-                        escape_for_display(&data)
+                        crate::escape::escape_for_display(&data)
                     } else {
                         data
                     };
@@ -409,7 +396,7 @@ fn announce(matcher: &Matcher, first: &[u8]) {
         } else {
             format!("{}, {line}", id.service)
         };
-        eprintln!("portprobe: server identifies as {what}");
+        crate::escape::say(format!("server identifies as {what}"));
     }
 }
 
@@ -463,13 +450,5 @@ mod tests {
         to_crlf(b"a\nb\r\nc\r", &mut last, &mut out);
         to_crlf(b"\nd\n", &mut last, &mut out);
         assert_eq!(out, b"a\r\nb\r\nc\r\nd\r\n");
-    }
-
-    #[test]
-    fn display_escaping() {
-        assert_eq!(
-            escape_for_display(b"ok\n\x1b[31m\r\xff"),
-            b"ok\n\\x1b[31m\\r\\xff"
-        );
     }
 }

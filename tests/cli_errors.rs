@@ -231,3 +231,56 @@ fn endless_input_files_are_capped() {
          portprobe: cannot read CA file '/dev/zero': it is larger than 4 MiB\n"
     );
 }
+
+#[test]
+fn outside_text_in_messages_and_tables_is_escaped() {
+    if !require_namespaces("escape_everywhere") {
+        return;
+    }
+    // Issue 11 item 4: the port part of a target from stdin, the -p value, fingerprint file
+    // names and contents in `fingerprints check`, and a rule's service/product text in the
+    // table, `match` and `connect -v` reached the terminal raw (bidi controls included).
+    let snippet = r#"
+        d=$(mktemp -d)
+        printf '127.0.0.1:\x1b]0;PWNED\x07\n' | "$PORTPROBE" scan - -p 1 -z; echo "rc=$?"
+        "$PORTPROBE" scan 127.0.0.1 -p "$(printf '\xe2\x80\xae22')" -z; echo "rc=$?"
+        mkdir $d/bad $d/good
+        printf '[[rule]]\nid = "r\xe2\x80\x8b"\nservice = "x"\nmatch = "^("\n' > "$d/bad/a$(printf '\x1b[31m').toml"
+        printf '[[rule]]\nid = "evil"\nservice = "x\\u202ey"\nproduct = "P\\u001b]0;T\\u0007"\nmatch = "^HELLO"\n[[rule.example]]\nresponse = "HELLO"\nproduct = "P\\u001b]0;T\\u0007"\n' > $d/good/r.toml
+        "$PORTPROBE" fingerprints check $d/bad 2>&1 | sed "s|$d|D|"
+        echo HELLO | "$PORTPROBE" match --fingerprints $d/good | head -2
+        socat TCP-LISTEN:7600,reuseaddr,fork SYSTEM:'echo HELLO; sleep 1' & s=$!; sleep 0.3
+        "$PORTPROBE" scan 127.0.0.1 -p 7600 --fingerprints $d/good | grep 7600/tcp
+        "$PORTPROBE" connect 127.0.0.1 7600 -v --fingerprints $d/good </dev/null 2>&1 >/dev/null | grep identifies
+        kill $s; rm -rf $d"#;
+    let out = shell_in("netns.sh", snippet);
+    let help = "use a port (22), a range (20-25), a list (22,80,443) or - for all ports";
+    let expected_err = format!(
+        "portprobe: stdin:1: invalid port in target '127.0.0.1:\\x1b]0;PWNED\\x07': '\\x1b]0;PWNED\\x07' is not a port: {help}\n\
+         portprobe: invalid --ports: '\\xe2\\x80\\xae22' is not a port: {help}\n"
+    );
+    assert_eq!(stderr(&out), expected_err);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "rc=2", "{text}");
+    assert_eq!(lines[1], "rc=2", "{text}");
+    assert!(
+        lines.contains(&"D/bad/a\\x1b[31m.toml:4: rule 'r\\xe2\\x80\\x8b': invalid regex: regex parse error:     ^(      ^ error: unclosed group"),
+        "{text}"
+    );
+    assert!(lines.contains(&"service:  x\\xe2\\x80\\xaey"), "{text}");
+    assert!(lines.contains(&"product:  P\\x1b]0;T\\x07"), "{text}");
+    let row = lines.iter().find(|l| l.starts_with("7600/tcp")).expect("row");
+    assert!(
+        row.contains(" x\\xe2\\x80\\xaey ") && row.ends_with("P\\x1b]0;T\\x07"),
+        "{row}"
+    );
+    assert!(
+        lines.contains(&"portprobe: server identifies as x\\xe2\\x80\\xaey, P\\x1b]0;T\\x07"),
+        "{text}"
+    );
+    assert!(
+        !text.bytes().any(|b| b == 0x1b || b == 0x07 || b >= 0x80),
+        "raw bytes: {text:?}"
+    );
+}

@@ -355,9 +355,11 @@ fn verification(name: &str, verdict: Result<(), rustls::Error>, leaf: Option<&Ce
     }
     Verification {
         status: status.to_string(),
-        name: name.to_string(),
+        name: crate::escape::escape_str(name),
         problems,
-        detail,
+        // rustls quotes the certificate's names (SANs) here: outside text, escaped once for
+        // both the terminal and the JSON `tls.verification.detail`.
+        detail: crate::escape::escape_str(&detail),
     }
 }
 
