@@ -119,26 +119,27 @@ pub async fn connect_and_run(
         return Ok(session::run(stream, &plan.session, cancel).await);
     };
     let deadline = Instant::now() + plan.timeout;
+    // The dialogue and the handshake end at a signal too, not only at the -w deadline.
     if let Some(proto) = tls.starttls {
-        starttls::upgrade(&mut stream, proto, deadline)
-            .await
-            .map_err(|e| EndpointError::StartTls {
+        tokio::select! {
+            r = starttls::upgrade(&mut stream, proto, deadline) => r.map_err(|e| EndpointError::StartTls {
                 addr,
                 proto,
                 message: e.to_string(),
-            })?;
+            })?,
+            _ = cancel.cancelled() => return Ok(SessionEnd::Interrupted),
+        };
         if plan.verbose {
             eprintln!("portprobe: STARTTLS ({proto}) accepted");
         }
     }
-    let (tls_stream, facts) = tls
-        .client
-        .handshake(stream, &tls.names, deadline)
-        .await
-        .map_err(|e| EndpointError::Tls {
+    let (tls_stream, facts) = tokio::select! {
+        r = tls.client.handshake(stream, &tls.names, deadline) => r.map_err(|e| EndpointError::Tls {
             addr,
             message: e.to_string(),
-        })?;
+        })?,
+        _ = cancel.cancelled() => return Ok(SessionEnd::Interrupted),
+    };
     // With --tls-verify a bad certificate is an error below; a warning first would say it twice.
     report_tls(&facts, plan.verbose, tls.insecure || tls.verify);
     let v = &facts.verification;
@@ -230,8 +231,12 @@ pub async fn listen_and_run(
         None => Ok(session::run(stream, &plan.session, cancel).await),
         Some(config) => {
             let acceptor = tokio_rustls::TlsAcceptor::from(config.clone());
-            let tls = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
-                .await
+            let handshake = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream));
+            let tls = tokio::select! {
+                r = handshake => r,
+                _ = cancel.cancelled() => return Ok(SessionEnd::Interrupted),
+            };
+            let tls = tls
                 .map_err(|_| EndpointError::Tls {
                     addr: peer,
                     message: "TLS handshake timed out".into(),

@@ -477,3 +477,25 @@ fn tls_options_imply_tls_never_plaintext_in_silence() {
         stderr(&out)
     );
 }
+
+#[test]
+fn signals_end_a_tls_handshake_or_starttls_dialogue() {
+    if !require_namespaces("tls_signals") {
+        return;
+    }
+    // Issue 11 item 7: SIGINT/SIGTERM were ignored during a TLS handshake or a STARTTLS
+    // dialogue (exit only at the -w deadline, with 1 instead of 130/143).
+    let snippet = r#"
+        socat TCP-LISTEN:7700,reuseaddr,fork SYSTEM:'sleep 30' >/dev/null 2>&1 & s=$!; sleep 0.3
+        t() { sig=$1; shift; timeout 15 "$PORTPROBE" "$@" </dev/null 2>/dev/null & p=$!; sleep 0.7; kill -$sig $p; wait $p; echo "rc=$?"; }
+        t INT connect --tls 127.0.0.1 7700 -w 12s
+        t TERM connect --starttls smtp 127.0.0.1 7700 -w 12s
+        timeout 15 "$PORTPROBE" listen --tls 127.0.0.1:7701 </dev/null 2>/dev/null & l=$!; sleep 0.5
+        socat -u EXEC:'sleep 30' TCP:127.0.0.1:7701 >/dev/null 2>&1 & c=$!; sleep 0.5
+        kill -TERM $l; wait $l; echo "rc=$?"; kill $c $s"#;
+    let start = std::time::Instant::now();
+    let out = shell_in("netns.sh", snippet);
+    assert_eq!(stdout(&out), "rc=130\nrc=143\nrc=143\n", "{}", stderr(&out));
+    // A bounded wait, not a speed claim: the -w deadline (12 s) must not be what ended them.
+    assert!(start.elapsed() < Duration::from_secs(10), "{:?}", start.elapsed());
+}
