@@ -156,12 +156,16 @@ pub fn run(
 ) -> io::Result<()> {
     let workers = plan.workers.max(1);
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers).map(|_| mpsc::channel::<Work>(64)).unzip();
+    // Target reading and name resolution block (a pipe that never ends, /dev/zero), so they
+    // live on a thread of their own that is not joined after a signal: it may sit in read(2).
+    let producer = {
+        let cancel = cancel.clone();
+        let (family, resolve_timeout) = (plan.family, plan.resolve_timeout);
+        std::thread::Builder::new()
+            .name("targets".into())
+            .spawn(move || produce(targets, family, resolve_timeout, &senders, &cancel))?
+    };
     std::thread::scope(|scope| {
-        let producer = {
-            let cancel = cancel.clone();
-            // Target reading and name resolution block, so they live on their own thread.
-            scope.spawn(move || produce(targets, plan, &senders, &cancel))
-        };
         let handles: Vec<_> = receivers
             .into_iter()
             .enumerate()
@@ -188,8 +192,13 @@ pub fn run(
                 result = outcome;
             }
         }
-        cancel.cancel(); // the workers are done; let the producer stop reading targets
-        let _ = producer.join();
+        if cancel.is_cancelled() {
+            // Interrupted or failed: the producer stops at its next send; do not wait for it.
+            drop(producer);
+        } else {
+            // The workers saw the end of the work, so the producer is done.
+            let _ = producer.join();
+        }
         result
     })
 }
@@ -396,7 +405,13 @@ fn broadcast(txs: &[mpsc::Sender<Work>], work: Work) -> bool {
     delivered
 }
 
-fn produce(targets: TargetReader, plan: &ScanPlan, txs: &[mpsc::Sender<Work>], cancel: &CancellationToken) {
+fn produce(
+    targets: TargetReader,
+    family: Family,
+    resolve_timeout: Duration,
+    txs: &[mpsc::Sender<Work>],
+    cancel: &CancellationToken,
+) {
     let mut next_id = 0u64;
     let mut send_host = |name: Option<String>, ip: IpAddr, port: Option<u16>| -> bool {
         next_id += 1;
@@ -421,7 +436,7 @@ fn produce(targets: TargetReader, plan: &ScanPlan, txs: &[mpsc::Sender<Work>], c
             HostSpec::Addr(ip) | HostSpec::Cidr { network: ip, .. } => Some(ip),
             HostSpec::Name(_) => None,
         };
-        if let Some(Err(e)) = literal.map(|ip| plan.family.check_literal(&ip, &origin_text(&spec))) {
+        if let Some(Err(e)) = literal.map(|ip| family.check_literal(&ip, &origin_text(&spec))) {
             if !broadcast(txs, Work::Error(format!("{origin}: {e}"))) {
                 return;
             }
@@ -432,7 +447,7 @@ fn produce(targets: TargetReader, plan: &ScanPlan, txs: &[mpsc::Sender<Work>], c
             HostSpec::Cidr { network, prefix } => {
                 CidrIter::new(network, prefix).all(|ip| send_host(None, ip, spec.port))
             }
-            HostSpec::Name(name) => match resolve(&name, plan.family, plan.resolve_timeout) {
+            HostSpec::Name(name) => match resolve(&name, family, resolve_timeout) {
                 Ok(ips) => ips
                     .into_iter()
                     .all(|ip| send_host(Some(name.clone()), ip, spec.port)),

@@ -65,3 +65,21 @@ fn sigterm_mid_scan_flushes_complete_json_lines() {
         serde_json::from_str::<serde_json::Value>(l).unwrap();
     }
 }
+
+#[test]
+fn signals_end_a_scan_whose_target_input_blocks() {
+    if !require_namespaces("blocked_input") {
+        return;
+    }
+    // Issue 11 item 5: `sleep 60 | portprobe scan - -p 1` and `scan -iL /dev/zero` kept running
+    // after SIGINT/SIGTERM. Each must be gone within 5 s of the signal (a generous bound).
+    let snippet = r#"
+        d=$(mktemp -d); mkfifo $d/f
+        ended() { p=$1; for i in $(seq 50); do kill -0 $p 2>/dev/null || break; sleep 0.1; done
+            if kill -0 $p 2>/dev/null; then echo "still running"; kill -9 $p; fi; wait $p; echo "rc=$?"; }
+        "$PORTPROBE" scan - -p 1 -z < $d/f >/dev/null & p=$!; exec 3>$d/f; sleep 0.5; kill -INT $p; ended $p; exec 3>&-
+        "$PORTPROBE" scan -iL /dev/zero -p 1 -z >/dev/null & p=$!; sleep 0.5; kill -TERM $p; ended $p
+        rm -rf $d"#;
+    let out = shell_in("netns.sh", snippet);
+    assert_eq!(stdout(&out), "rc=130\nrc=143\n", "{}", stderr(&out));
+}
