@@ -250,6 +250,11 @@ fn session_outcome(end: Result<SessionEnd, EndpointError>, signal: &AtomicI32) -
             eprintln!("portprobe: idle timeout: nothing sent or received");
             Outcome::Negative
         }
+        Ok(SessionEnd::OutputFailed(code)) => {
+            let why = code.map_or_else(|| io::Error::other("stdout closed"), io::Error::from_raw_os_error);
+            crate::escape::say(format!("cannot write output: {why}"));
+            Outcome::Negative
+        }
         Ok(SessionEnd::SendFailed) => {
             eprintln!("portprobe: the connection failed while sending (reset by the peer?)");
             Outcome::Negative

@@ -339,6 +339,7 @@ pub fn session_options(
         escape_output: args.escape,
         telnet,
         interactive,
+        end_when_peer_closes: false,
         identify: if args.verbose {
             Some(Arc::new(load_matcher(&DatabaseArgs {
                 fingerprints: Vec::new(),
@@ -463,6 +464,10 @@ pub fn listen_plan(args: &ListenArgs) -> Result<ListenPlan, ConfigError> {
         max_conns: args.max_conns as usize,
         verbose: args.session.verbose,
         tls,
-        session: session_options(&args.session, false, false)?,
+        session: SessionOptions {
+            // Each -k connection ends when its client leaves; stdin goes on for the others.
+            end_when_peer_closes: args.keep_open,
+            ..session_options(&args.session, false, false)?
+        },
     })
 }

@@ -15,7 +15,14 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse_from(normalize_args(std::env::args_os())) {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
+            // --help and --version write to stdout: a failed write is an error, not success.
+            let printed = e
+                .print()
+                .and_then(|_| std::io::Write::flush(&mut std::io::stdout()));
+            if let (Err(err), false) = (printed, e.use_stderr()) {
+                portprobe::escape::say(format!("cannot write output: {err}"));
+                return ExitCode::from(1);
+            }
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
