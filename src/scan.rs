@@ -275,7 +275,12 @@ async fn drive(
             let exhausted = exhausted.clone();
             inflight.push(async move {
                 let addr = SocketAddr::new(host.ip, port);
-                let (outcome, stream) = match probe(addr, &opts, plan.retries, &exhausted).await {
+                // A connect still in flight at a signal is unknown: it is dropped.
+                let attempt = tokio::select! {
+                    a = probe(addr, &opts, plan.retries, &exhausted) => a,
+                    _ = cancel.cancelled() => return None,
+                };
+                let (outcome, stream) = match attempt {
                     Ok((probed, stream)) => (Ok(probed), stream),
                     Err(e) => (Err(e), None),
                 };
@@ -293,7 +298,12 @@ async fn drive(
                             &d.limits,
                             d.tls.as_ref(),
                         ));
-                        Some(Box::new(detection.await))
+                        // At a signal an open port is still reported (open, its reason), without
+                        // the detection that did not finish.
+                        tokio::select! {
+                            d = detection => Some(Box::new(d)),
+                            _ = cancel.cancelled() => None,
+                        }
                     }
                     _ => None,
                 };
@@ -314,13 +324,13 @@ async fn drive(
                     }
                     _ => None,
                 };
-                PortResult {
+                Some(PortResult {
                     host,
                     port,
                     outcome,
                     service,
                     findings,
-                }
+                })
             });
         }
         if current.is_none() && no_more_work && inflight.is_empty() {
@@ -329,8 +339,23 @@ async fn drive(
         let want_work = current.is_none() && !no_more_work && inflight.len() < limit;
         tokio::select! {
             biased;
-            _ = cancel.cancelled() => return Ok(()),
-            Some(result) = inflight.next(), if !inflight.is_empty() => report(Event::Port(result))?,
+            _ = cancel.cancelled() => {
+                // Every probe in flight ends at once on cancellation; report what was known.
+                let drain = async {
+                    while let Some(result) = inflight.next().await {
+                        if let Some(r) = result {
+                            report(Event::Port(r))?;
+                        }
+                    }
+                    Ok::<(), io::Error>(())
+                };
+                return tokio::time::timeout(Duration::from_secs(2), drain).await.unwrap_or(Ok(()));
+            }
+            Some(result) = inflight.next(), if !inflight.is_empty() => {
+                if let Some(r) = result {
+                    report(Event::Port(r))?;
+                }
+            }
             work = work_rx.recv(), if want_work => match work {
                 None => no_more_work = true,
                 // Every worker sees every item; one of them reports input errors.

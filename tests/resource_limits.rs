@@ -83,3 +83,30 @@ fn signals_end_a_scan_whose_target_input_blocks() {
     let out = shell_in("netns.sh", snippet);
     assert_eq!(stdout(&out), "rc=130\nrc=143\n", "{}", stderr(&out));
 }
+
+#[test]
+fn sigint_during_detection_keeps_the_open_port() {
+    if !require_namespaces("sigint_detection") {
+        return;
+    }
+    // Issue 11 item 6: a port that connected but was still in detection produced no JSON line
+    // and the table said "Ports: 0 open".
+    let snippet = r#"
+        socat TCP-LISTEN:7900,reuseaddr,fork SYSTEM:'sleep 6' >/dev/null 2>&1 & s=$!; sleep 0.3
+        "$PORTPROBE" scan 127.0.0.1 -p 7900 --json --detect-timeout 20s & p=$!; sleep 1; kill -INT $p; wait $p; echo "rc=$?"
+        f=$(mktemp); "$PORTPROBE" scan 127.0.0.1 -p 7900 --detect-timeout 20s > $f & p=$!; sleep 1; kill -TERM $p; wait $p
+        grep -E '^(7900/tcp|Ports:)' $f; rm -f $f; kill $s"#;
+    let out = shell_in("netns.sh", snippet);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(lines[0]).expect("a JSON line");
+    assert_eq!(
+        (v["port"].as_u64(), v["state"].as_str(), v["reason"].as_str()),
+        (Some(7900), Some("open"), Some("syn-ack")),
+        "{v}"
+    );
+    assert_eq!(lines[1], "rc=130");
+    assert!(lines[2].starts_with("7900/tcp  open "), "{text}");
+    assert_eq!(lines[3], "Ports: 1 open, 0 closed, 0 filtered", "{text}");
+}
