@@ -291,6 +291,7 @@ pub fn ping_plan(args: &PingArgs) -> Result<PingPlan, ConfigError> {
     if ports.is_empty() {
         ports.push(80);
     }
+    let mut others = Vec::new();
     let (label, ip): (String, IpAddr) = match spec.host {
         HostSpec::Addr(ip) => {
             family(args.family).check_literal(&ip, &args.host)?;
@@ -298,7 +299,12 @@ pub fn ping_plan(args: &PingArgs) -> Result<PingPlan, ConfigError> {
         }
         HostSpec::Name(name) => {
             let ips = resolve(&name, family(args.family), Duration::from_secs(10))?;
-            (name, ips[0])
+            let first = *ips.first().ok_or(ResolveError::NoAddress {
+                name: name.clone(),
+                family: "IP",
+            })?;
+            others = ips[1..].to_vec();
+            (name, first)
         }
         HostSpec::Cidr { network, prefix } => {
             if prefix == if network.is_ipv4() { 32 } else { 128 } {
@@ -312,6 +318,7 @@ pub fn ping_plan(args: &PingArgs) -> Result<PingPlan, ConfigError> {
     Ok(PingPlan {
         label,
         ip,
+        others,
         ports,
         count: args.count,
         interval: args.interval,
@@ -356,19 +363,30 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
         text: escape_str(&args.host),
         source,
     })?;
-    let ip = match spec.host {
+    let mut ips = match spec.host {
         HostSpec::Addr(ip) => {
             family(args.family).check_literal(&ip, &args.host)?;
-            ip
+            vec![ip]
         }
-        HostSpec::Name(name) => {
-            let ips = resolve(&name, family(args.family), Duration::from_secs(10))?;
-            ips.first()
-                .copied()
-                .ok_or(ResolveError::NoAddress { name, family: "IP" })?
-        }
+        HostSpec::Name(name) => resolve(&name, family(args.family), Duration::from_secs(10))?,
         HostSpec::Cidr { .. } => return Err(ConfigError::PingCidr(escape_str(&args.host))),
     };
+    // A source address binds the family: only that family's addresses can be tried.
+    if let Some(src) = args.source {
+        ips.retain(|ip| ip.is_ipv4() == src.is_ipv4());
+    }
+    let ip = *ips.first().ok_or_else(|| ResolveError::NoAddress {
+        name: escape_str(&args.host),
+        family: if args.source.is_some_and(|s| s.is_ipv4()) {
+            "IPv4"
+        } else {
+            "IPv6"
+        },
+    })?;
+    if args.source.is_none() && args.source_port.is_some() {
+        // A bare source port binds the unspecified address of the first address's family.
+        ips.retain(|i| i.is_ipv4() == ip.is_ipv4());
+    }
     let bind = match (args.source, args.source_port) {
         (None, None) => None,
         (src, port) => {
@@ -418,6 +436,7 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
     };
     Ok(ConnectPlan {
         addr: SocketAddr::new(ip, args.port),
+        addrs: ips.iter().map(|&ip| SocketAddr::new(ip, args.port)).collect(),
         host: args.host.clone(),
         timeout: args.wait.max(Duration::from_millis(1)),
         bind,

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::escape::say;
-use crate::net::connect::{connect, ConnectOptions, PortState, Reason};
+use crate::net::connect::{connect_first, ConnectOptions, PortState, Reason};
 use crate::net::starttls::{self, StartTls};
 use crate::net::tls::{NameChoice, TlsClient, TlsFacts};
 use crate::session::{self, SessionEnd, SessionOptions};
@@ -59,7 +59,10 @@ fn secs(d: Duration) -> String {
 
 /// How to reach the server.
 pub struct ConnectPlan {
+    /// The first address of the host (for messages before connecting).
     pub addr: SocketAddr,
+    /// Every address to try, in the resolver's order (an IP literal has one).
+    pub addrs: Vec<SocketAddr>,
     /// The name the user typed (for SNI and messages).
     pub host: String,
     pub timeout: Duration,
@@ -84,16 +87,26 @@ pub async fn connect_and_run(
     plan: &ConnectPlan,
     cancel: &CancellationToken,
 ) -> Result<SessionEnd, EndpointError> {
-    let addr = plan.addr;
     let opts = ConnectOptions {
         timeout: plan.timeout,
         zero_linger: plan.zero,
         bind: plan.bind,
     };
-    let attempt = tokio::select! {
-        a = connect(addr, &opts) => a.map_err(|e| EndpointError::Local { addr, message: e.to_string() })?,
+    // Every address of the name, in turn (Happy Eyeballs); errors name the first address.
+    let first = tokio::select! {
+        a = connect_first(&plan.addrs, &opts) => a,
         _ = cancel.cancelled() => return Ok(SessionEnd::Interrupted),
     };
+    let (addr, attempt) = first.unwrap_or((
+        plan.addr,
+        Err(crate::net::connect::LocalError::Other(std::io::Error::other(
+            "no address to connect to",
+        ))),
+    ));
+    let attempt = attempt.map_err(|e| EndpointError::Local {
+        addr,
+        message: e.to_string(),
+    })?;
     let mut stream = match (attempt.state, attempt.reason, attempt.stream) {
         (PortState::Open, _, Some(s)) => s,
         (PortState::Closed, _, _) => return Err(EndpointError::Closed { addr }),

@@ -574,3 +574,35 @@ fn a_failed_write_of_received_data_is_an_error() {
     let line = "portprobe: cannot write output: No space left on device (os error 28)\n";
     assert_eq!(stderr(&out), line.repeat(3));
 }
+
+#[test]
+fn connect_and_ping_fall_back_to_the_next_address_of_a_name() {
+    if !require_namespaces("happy_eyeballs") {
+        return;
+    }
+    // Issue 11 item 18: only the first address of a name was used, so a dual-stack name whose
+    // first address refuses failed where nc succeeds. The name lives in a private /etc/hosts
+    // (a mount namespace of the test's own); only the other address listens.
+    let snippet = r#"
+        h=$(mktemp); printf '::1 dual.test\n127.0.0.1 dual.test\n' > $h; mount --bind $h /etc/hosts
+        first=$(getent ahosts dual.test | head -1 | cut -d' ' -f1)
+        if [ "$first" = "::1" ]; then other=127.0.0.1; listen=TCP4-LISTEN; else other=::1; listen=TCP6-LISTEN; fi
+        socat $listen:7960,reuseaddr,fork SYSTEM:"echo hello from $other" >/dev/null 2>&1 & s=$!; sleep 0.3
+        "$PORTPROBE" connect dual.test 7960 -w 2s </dev/null | sed "s/$other/OTHER/"; echo "connect rc=${PIPESTATUS[0]}"
+        "$PORTPROBE" ping dual.test -p 7960 -c 1 --json | grep -c '"result":"connected"'; echo "ping rc=${PIPESTATUS[0]}"
+        kill $s; umount /etc/hosts; rm -f $h"#;
+    let out = Command::new("unshare")
+        .args(["-rmn"])
+        .arg(testbed("netns.sh"))
+        .args(["bash", "-c", snippet])
+        .env("PORTPROBE", bin())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&out),
+        "hello from OTHER\nconnect rc=0\n1\nping rc=0\n",
+        "{}",
+        stderr(&out)
+    );
+}
