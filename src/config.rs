@@ -231,7 +231,11 @@ pub fn scan_plan(
         retries: args.retries,
         concurrency,
         // Never more workers than connections allowed: --concurrency is a global bound.
-        workers: std::thread::available_parallelism().map_or(1, |n| n.get().min(4).min(concurrency)),
+        workers: crate::limits::scan_workers(
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            nofile,
+        )
+        .min(concurrency),
         rate: args.rate,
         resolve_timeout: args.resolve_timeout,
         detect: if args.no_detect {

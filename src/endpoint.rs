@@ -360,15 +360,10 @@ async fn keep_open(listener: TcpListener, plan: &ListenPlan, cancel: &Cancellati
     .await;
     sessions.abort_all();
     drop(sessions);
-    let session::StdoutWriter { tx, thread } = stdout;
+    let session::StdoutWriter { tx, done } = stdout;
     drop(tx);
-    let written = tokio::time::timeout(
-        Duration::from_secs(5),
-        tokio::task::spawn_blocking(move || thread.join()),
-    )
-    .await;
-    match written {
-        Ok(Ok(Ok(result))) => session::with_output_result(end, result),
+    match tokio::time::timeout(Duration::from_secs(5), done).await {
+        Ok(Ok(result)) => session::with_output_result(end, result),
         _ => end,
     }
 }

@@ -150,11 +150,15 @@ pub type ReportFn<'a> = dyn Fn(Event) -> io::Result<()> + Sync + 'a;
 /// pair across cores rather than handed between threads per result.
 pub fn run(
     plan: &ScanPlan,
+    runtimes: Vec<tokio::runtime::Runtime>,
     targets: TargetReader,
     report: &ReportFn<'_>,
     cancel: &CancellationToken,
 ) -> io::Result<()> {
-    let workers = plan.workers.max(1);
+    let workers = runtimes.len();
+    if workers == 0 {
+        return Err(io::Error::other("no worker runtime"));
+    }
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers).map(|_| mpsc::channel::<Work>(64)).unzip();
     // Target reading and name resolution block (a pipe that never ends, /dev/zero), so they
     // live on a thread of their own that is not joined after a signal: it may sit in read(2).
@@ -168,26 +172,32 @@ pub fn run(
     std::thread::scope(|scope| {
         let handles: Vec<_> = receivers
             .into_iter()
+            .zip(runtimes)
             .enumerate()
-            .map(|(index, mut rx)| {
-                scope.spawn(move || -> io::Result<()> {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()?;
-                    let shard = Shard { index, of: workers };
-                    let result = rt.block_on(drive(plan, shard, &mut rx, report, cancel));
-                    if result.is_err() {
-                        cancel.cancel(); // an output error ends every worker and the producer
-                    }
-                    result
-                })
+            .map(|(index, (mut rx, rt))| {
+                std::thread::Builder::new()
+                    .name(format!("scan-{index}"))
+                    .spawn_scoped(scope, move || -> io::Result<()> {
+                        let shard = Shard { index, of: workers };
+                        let result = rt.block_on(drive(plan, shard, &mut rx, report, cancel));
+                        if result.is_err() {
+                            cancel.cancel(); // an output error ends every worker and the producer
+                        }
+                        result
+                    })
             })
             .collect();
         let mut result = Ok(());
         for handle in handles {
-            let outcome = handle
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("scan worker panicked")));
+            let outcome = match handle {
+                Ok(h) => h
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("scan worker panicked"))),
+                Err(e) => {
+                    cancel.cancel(); // its share of the work would never be done
+                    Err(e)
+                }
+            };
             if result.is_ok() {
                 result = outcome;
             }
@@ -201,6 +211,20 @@ pub fn run(
         }
         result
     })
+}
+
+/// The workers' event loops, built before the scan starts: as many as asked, fewer when the
+/// descriptors run out (each needs a few), never none without an error.
+pub fn worker_runtimes(wanted: usize) -> io::Result<Vec<tokio::runtime::Runtime>> {
+    let mut runtimes = Vec::with_capacity(wanted);
+    for _ in 0..wanted.max(1) {
+        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => runtimes.push(rt),
+            Err(e) if runtimes.is_empty() => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(runtimes)
 }
 
 /// Which of the (host, port) pairs a worker probes: every `of`-th, starting at `index`.

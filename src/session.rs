@@ -137,25 +137,28 @@ pub(crate) fn stdin_reader() -> std::io::Result<mpsc::Receiver<Vec<u8>>> {
 /// is gone or a write fails (its error is the answer: received data could not be delivered).
 pub(crate) struct StdoutWriter {
     pub tx: mpsc::Sender<Vec<u8>>,
-    pub thread: std::thread::JoinHandle<std::io::Result<()>>,
+    /// The writer's answer once it ends (a channel, not a join: joining would need a thread).
+    pub done: oneshot::Receiver<std::io::Result<()>>,
 }
 
 /// Writes to stdout on a thread. `failed` hears of a write error as soon as it happens.
 pub(crate) fn stdout_writer(failed: Option<oneshot::Sender<()>>) -> std::io::Result<StdoutWriter> {
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(4);
-    let thread = std::thread::Builder::new().name("stdout".into()).spawn(move || {
+    let (done_tx, done) = oneshot::channel();
+    std::thread::Builder::new().name("stdout".into()).spawn(move || {
         let mut out = std::io::stdout().lock();
         while let Some(chunk) = rx.blocking_recv() {
             if let Err(e) = out.write_all(&chunk).and_then(|_| out.flush()) {
                 if let Some(f) = failed {
                     let _ = f.send(());
                 }
-                return Err(e);
+                let _ = done_tx.send(Err(e));
+                return;
             }
         }
-        Ok(())
+        let _ = done_tx.send(Ok(()));
     })?;
-    Ok(StdoutWriter { tx, thread })
+    Ok(StdoutWriter { tx, done })
 }
 
 /// The end of a session whose stdout writer ended with `written`: a failed write wins over
@@ -227,12 +230,7 @@ where
     };
     let end = run_with(stream, opts, cancel, stdin, stdout.tx).await;
     // Everything is written (or the write failed) before the session says how it ended.
-    let thread = stdout.thread;
-    let written = tokio::task::spawn_blocking(move || thread.join())
-        .await
-        .ok()
-        .and_then(|r| r.ok())
-        .unwrap_or(Ok(()));
+    let written = stdout.done.await.unwrap_or(Ok(()));
     with_output_result(end, written)
 }
 

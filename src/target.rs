@@ -271,13 +271,20 @@ pub enum ResolveError {
 pub fn resolve(name: &str, family: Family, deadline: Duration) -> Result<Vec<IpAddr>, ResolveError> {
     let (tx, rx) = mpsc::channel();
     let owned = name.to_string();
-    std::thread::spawn(move || {
-        let _ = tx.send(
-            (owned.as_str(), 0)
-                .to_socket_addrs()
-                .map(|a| a.collect::<Vec<_>>()),
-        );
-    });
+    // getaddrinfo blocks without a deadline, so it runs on a thread we can stop waiting for.
+    std::thread::Builder::new()
+        .name("resolve".into())
+        .spawn(move || {
+            let _ = tx.send(
+                (owned.as_str(), 0)
+                    .to_socket_addrs()
+                    .map(|a| a.collect::<Vec<_>>()),
+            );
+        })
+        .map_err(|e| ResolveError::Failed {
+            name: escape_str(name),
+            reason: format!("cannot start a thread: {e}"),
+        })?;
     let answer = rx.recv_timeout(deadline).map_err(|_| ResolveError::Timeout {
         name: name.to_string(),
         seconds: deadline.as_secs(),
