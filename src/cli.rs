@@ -78,10 +78,10 @@ pub struct MatchArgs {
 /// Options shared by commands that resolve names.
 #[derive(Debug, Args, Clone, Copy)]
 pub struct FamilyArgs {
-    /// Use IPv4 addresses only (for names)
+    /// Use IPv4 addresses only (of names; an IPv6 address given is refused)
     #[arg(short = '4', conflicts_with = "ipv6")]
     pub ipv4: bool,
-    /// Use IPv6 addresses only (for names)
+    /// Use IPv6 addresses only (of names; an IPv4 address given is refused)
     #[arg(short = '6')]
     pub ipv6: bool,
 }
