@@ -3,7 +3,7 @@
 //! disclosure rules and fixes in `fingerprints/`. Also the baseline of a previous run.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use serde::Serialize;
@@ -113,34 +113,77 @@ pub enum BaselineError {
 }
 
 impl Baseline {
+    /// Reads a baseline as a stream of JSON lines: each line is capped (1 MiB) and so is the
+    /// whole file (256 MiB), and every record is checked (address, port range, findings array).
     pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
+        use crate::limits::{human_size, BASELINE_FILE_CAP, BASELINE_LINE_CAP};
         let shown = escape_bytes(path.display().to_string().as_bytes());
-        let file = std::fs::File::open(path).map_err(|source| BaselineError::Read {
+        let read_err = |source: std::io::Error| BaselineError::Read {
             path: shown.clone(),
             source,
-        })?;
+        };
+        let file = std::fs::File::open(path).map_err(read_err)?;
+        if file.metadata().map_err(read_err)?.is_dir() {
+            return Err(read_err(std::io::Error::other("it is a directory")));
+        }
+        let mut reader = BufReader::new(file.take(BASELINE_FILE_CAP + 1));
         let mut known = HashSet::new();
-        for (i, line) in BufReader::new(file).lines().enumerate() {
-            let line = line.map_err(|source| BaselineError::Read {
-                path: shown.clone(),
-                source,
-            })?;
-            if line.trim().is_empty() {
+        let mut total = 0u64;
+        let mut line = Vec::new();
+        for number in 1.. {
+            line.clear();
+            let n = (&mut reader)
+                .take(BASELINE_LINE_CAP as u64 + 1)
+                .read_until(b'\n', &mut line)
+                .map_err(read_err)?;
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+            if total > BASELINE_FILE_CAP {
+                return Err(read_err(std::io::Error::other(format!(
+                    "it is larger than {}",
+                    human_size(BASELINE_FILE_CAP)
+                ))));
+            }
+            if line.len() > BASELINE_LINE_CAP && !line.ends_with(b"\n") {
+                return Err(read_err(std::io::Error::other(format!(
+                    "line {number} is longer than {}",
+                    human_size(BASELINE_LINE_CAP as u64)
+                ))));
+            }
+            let text = String::from_utf8_lossy(&line);
+            if text.trim().is_empty() {
                 continue;
             }
             let bad = |reason: String| BaselineError::Parse {
                 path: shown.clone(),
-                line: i + 1,
+                line: number,
                 reason,
             };
-            let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
+            let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
             let (Some(ip), Some(port)) = (v["ip"].as_str(), v["port"].as_u64()) else {
                 return Err(bad("missing ip or port".into()));
             };
-            for f in v["findings"].as_array().into_iter().flatten() {
-                if let (Some(id), Some(evidence)) = (f["id"].as_str(), f["evidence"].as_str()) {
-                    known.insert((ip.to_string(), port as u16, id.to_string(), evidence.to_string()));
-                }
+            if ip.parse::<std::net::IpAddr>().is_err() {
+                return Err(bad(format!(
+                    "ip '{}' is not an IP address",
+                    escape_bytes(ip.as_bytes())
+                )));
+            }
+            let Some(port) = u16::try_from(port).ok().filter(|&p| p != 0) else {
+                return Err(bad(format!("port {port} is out of range: ports are 1-65535")));
+            };
+            let findings = match &v["findings"] {
+                serde_json::Value::Null => &[][..],
+                serde_json::Value::Array(list) => &list[..],
+                _ => return Err(bad("findings is not an array".into())),
+            };
+            for (i, f) in findings.iter().enumerate() {
+                let (Some(id), Some(evidence)) = (f["id"].as_str(), f["evidence"].as_str()) else {
+                    return Err(bad(format!("finding {} has no id or evidence string", i + 1)));
+                };
+                known.insert((ip.to_string(), port, id.to_string(), evidence.to_string()));
             }
         }
         Ok(Baseline { known })

@@ -78,10 +78,10 @@ pub struct MatchArgs {
 /// Options shared by commands that resolve names.
 #[derive(Debug, Args, Clone, Copy)]
 pub struct FamilyArgs {
-    /// Use IPv4 addresses only (for names)
+    /// Use IPv4 addresses only (of names; an IPv6 address given is refused)
     #[arg(short = '4', conflicts_with = "ipv6")]
     pub ipv4: bool,
-    /// Use IPv6 addresses only (for names)
+    /// Use IPv6 addresses only (of names; an IPv4 address given is refused)
     #[arg(short = '6')]
     pub ipv6: bool,
 }
@@ -253,13 +253,13 @@ pub struct ConnectArgs {
     pub starttls: Option<crate::net::starttls::StartTls>,
     #[command(flatten)]
     pub tls_args: TlsArgs,
-    /// ALPN protocols to offer, comma-separated (h2,http/1.1)
+    /// ALPN protocols to offer, comma-separated (h2,http/1.1); implies --tls
     #[arg(long, value_name = "LIST")]
     pub alpn: Option<String>,
-    /// Refuse the connection unless the certificate is valid for the name
+    /// Refuse the connection unless the certificate is valid for the name (implies --tls)
     #[arg(long, conflicts_with = "insecure")]
     pub tls_verify: bool,
-    /// Do not warn about an untrusted certificate
+    /// Do not warn about an untrusted certificate (implies --tls)
     #[arg(long)]
     pub insecure: bool,
     /// Speak telnet: answer option negotiation, strip it from the output; raw terminal with
@@ -287,10 +287,10 @@ pub struct ListenArgs {
     /// Speak TLS (with --cert/--key, or a generated self-signed certificate)
     #[arg(long)]
     pub tls: bool,
-    /// PEM certificate chain for --tls
+    /// PEM certificate chain (implies --tls)
     #[arg(long, value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
-    /// PEM private key for --tls
+    /// PEM private key (implies --tls)
     #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
 }
@@ -348,11 +348,17 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
     }
 }
 
+/// Bounds of `--rate`, in connects per second.
+pub const MIN_RATE: f64 = 0.01;
+pub const MAX_RATE: f64 = 10_000_000.0;
+
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
-        Ok(r) if r.is_finite() && r > 0.0 && r <= 10_000_000.0 => Ok(r),
+        // Below 0.01/s the spacing between connects stops meaning anything (and a tiny
+        // value would overflow the pacer's Duration).
+        Ok(r) if r.is_finite() && (MIN_RATE..=MAX_RATE).contains(&r) => Ok(r),
         _ => Err(format!(
-            "invalid rate '{text}': give connects per second, a number above 0"
+            "invalid rate '{text}': give connects per second, from {MIN_RATE} to {MAX_RATE}"
         )),
     }
 }

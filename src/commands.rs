@@ -12,6 +12,7 @@ use crate::cli::{
 };
 use crate::config::{self, ConfigError};
 use crate::endpoint::{self, EndpointError};
+use crate::escape::TerminalSafe;
 use crate::limits::raise_nofile_limit;
 use crate::report::{self, audit::AuditSink, jsonl::JsonlSink, table::TableSink, Reporter, Sink};
 use crate::session::{RawTerminal, SessionEnd};
@@ -51,6 +52,10 @@ pub enum CommandError {
     Usage(#[from] ConfigError),
     #[error("cannot start: {0}")]
     Runtime(io::Error),
+    #[error("cannot start a thread: {0} (is the memory limit, ulimit -v, too low?)")]
+    Thread(io::Error),
+    #[error("cannot start: {0}")]
+    Limit(String),
     #[error("cannot write output: {0}")]
     Output(io::Error),
     #[error("cannot read {what}: {source}")]
@@ -61,12 +66,18 @@ impl CommandError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CommandError::Usage(_) | CommandError::Input { .. } => 2,
-            CommandError::Runtime(_) | CommandError::Output(_) => 1,
+            CommandError::Runtime(_)
+            | CommandError::Thread(_)
+            | CommandError::Limit(_)
+            | CommandError::Output(_) => 1,
         }
     }
 }
 
 pub fn run(cli: Cli) -> Result<Outcome, CommandError> {
+    if let Some(problem) = crate::limits::address_space_problem() {
+        return Err(CommandError::Limit(problem));
+    }
     match cli.command {
         Command::Scan(args) => scan_command(&args, false),
         Command::Audit(args) => scan_command(&args, true),
@@ -107,17 +118,34 @@ fn watch_signals(rt: &tokio::runtime::Runtime, token: CancellationToken) -> Arc<
 
 fn scan_command(args: &ScanArgs, audit_command: bool) -> Result<Outcome, CommandError> {
     let nofile = raise_nofile_limit();
-    let (plan, targets, opts) = config::scan_plan(args, nofile, audit_command)?;
+    // Descriptors open before we add any: what a too-low limit message counts from.
+    let base = crate::limits::open_descriptors().unwrap_or(3);
+    let fd_problem = || crate::limits::descriptor_problem(nofile, base);
+    let (mut plan, targets, opts) = config::scan_plan(args, nofile, audit_command)?;
     let cancel = CancellationToken::new();
-    let signal = watch_signals_in_background(cancel.clone())?;
+    let signal = watch_signals_in_background(cancel.clone(), fd_problem)?;
+    // Event loops and descriptors are checked before any packet: at a low `ulimit -n` the scan
+    // runs with fewer workers, and below what it needs it says so instead of losing ports.
+    let runtimes = scan::worker_runtimes(plan.workers).map_err(|e| match e.raw_os_error() {
+        Some(libc::EMFILE) | Some(libc::ENFILE) => CommandError::Limit(fd_problem()),
+        _ => CommandError::Runtime(e),
+    })?;
+    plan.workers = runtimes.len();
+    if let Some(problem) = crate::limits::descriptors_left_problem(nofile, base) {
+        return Err(CommandError::Limit(problem));
+    }
     let stdout = BufWriter::with_capacity(64 * 1024, io::stdout());
     let mut sink: Box<dyn Sink> = if audit_command {
-        Box::new(AuditSink::new(stdout, opts.json))
+        if opts.json {
+            Box::new(AuditSink::new(stdout, true))
+        } else {
+            Box::new(AuditSink::new(TerminalSafe(stdout), false))
+        }
     } else if opts.json {
         Box::new(JsonlSink::new(stdout, opts.open_only))
     } else {
         Box::new(TableSink::new(
-            stdout,
+            TerminalSafe(stdout),
             opts.verbose,
             opts.open_only,
             plan.detect.is_some(),
@@ -132,7 +160,7 @@ fn scan_command(args: &ScanArgs, audit_command: bool) -> Result<Outcome, Command
         Ok(mut r) => r.handle(event),
         Err(_) => Err(io::Error::other("report failed")),
     };
-    scan::run(&plan, targets, &report, &cancel).map_err(CommandError::Output)?;
+    scan::run(&plan, runtimes, targets, &report, &cancel).map_err(CommandError::Output)?;
     let code = signal.load(Ordering::SeqCst);
     let summary = reporter
         .into_inner()
@@ -156,10 +184,21 @@ fn scan_command(args: &ScanArgs, audit_command: bool) -> Result<Outcome, Command
 }
 
 /// Watches for SIGINT/SIGTERM on a thread of its own (the scan's threads run their own loops).
-fn watch_signals_in_background(cancel: CancellationToken) -> Result<Arc<AtomicI32>, CommandError> {
-    let rt = current_thread_runtime()?;
+fn watch_signals_in_background(
+    cancel: CancellationToken,
+    fd_problem: impl Fn() -> String,
+) -> Result<Arc<AtomicI32>, CommandError> {
+    let rt = current_thread_runtime().map_err(|e| match e {
+        CommandError::Runtime(e) if matches!(e.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE)) => {
+            CommandError::Limit(fd_problem())
+        }
+        e => e,
+    })?;
     let code = watch_signals(&rt, cancel.clone());
-    std::thread::spawn(move || rt.block_on(cancel.cancelled()));
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || rt.block_on(cancel.cancelled()))
+        .map_err(CommandError::Thread)?;
     Ok(code)
 }
 
@@ -202,7 +241,7 @@ fn match_command(args: &MatchArgs) -> Result<Outcome, CommandError> {
     if args.json {
         writeln!(out, "{}", offline::match_json(&report)).map_err(CommandError::Output)?;
     } else {
-        offline::print_match(&report, &mut out).map_err(CommandError::Output)?;
+        offline::print_match(&report, &mut TerminalSafe(&mut out)).map_err(CommandError::Output)?;
     }
     Ok(if report.identity.is_some() {
         Outcome::Success
@@ -222,7 +261,7 @@ fn check_command(args: &CheckArgs) -> Result<Outcome, CommandError> {
         .map(|_| Outcome::Success),
         Err(problems) => {
             for p in &problems {
-                eprintln!("{p}");
+                eprintln!("{}", crate::escape::for_terminal(&p.to_string()));
             }
             writeln!(out, "fingerprints check: {} problem(s)", problems.len()).map(|_| Outcome::Negative)
         }
@@ -234,7 +273,7 @@ fn check_command(args: &CheckArgs) -> Result<Outcome, CommandError> {
 fn session_outcome(end: Result<SessionEnd, EndpointError>, signal: &AtomicI32) -> Outcome {
     match end {
         Err(e) => {
-            eprintln!("portprobe: {e}");
+            crate::escape::say(&e);
             Outcome::Negative
         }
         Ok(SessionEnd::Interrupted) => Outcome::Interrupted(match signal.load(Ordering::SeqCst) {
@@ -243,6 +282,11 @@ fn session_outcome(end: Result<SessionEnd, EndpointError>, signal: &AtomicI32) -
         }),
         Ok(SessionEnd::Idle) => {
             eprintln!("portprobe: idle timeout: nothing sent or received");
+            Outcome::Negative
+        }
+        Ok(SessionEnd::OutputFailed(code)) => {
+            let why = code.map_or_else(|| io::Error::other("stdout closed"), io::Error::from_raw_os_error);
+            crate::escape::say(format!("cannot write output: {why}"));
             Outcome::Negative
         }
         Ok(SessionEnd::SendFailed) => {

@@ -28,7 +28,8 @@ use crate::ports::{PortError, PortSet};
 use crate::scan::{AuditPlan, DetectPlan, ScanPlan};
 use crate::session::{EofMode, SessionOptions};
 use crate::target::{
-    resolve, CidrIter, Family, HostSpec, ResolveError, Source, TargetError, TargetReader, TargetSpec,
+    resolve, CidrIter, Family, FamilyMismatch, HostSpec, ResolveError, Source, TargetError, TargetReader,
+    TargetSpec,
 };
 use std::net::SocketAddr;
 
@@ -63,6 +64,8 @@ pub enum ConfigError {
     AuditNeedsDetection,
     #[error(transparent)]
     Baseline(#[from] BaselineError),
+    #[error(transparent)]
+    Family(#[from] FamilyMismatch),
     #[error("unknown probe '{given}': the database has {known}")]
     UnknownProbe { given: String, known: String },
 }
@@ -195,6 +198,9 @@ pub fn scan_plan(
             text: escape_str(text),
             source,
         })?;
+        if let HostSpec::Addr(ip) | HostSpec::Cidr { network: ip, .. } = spec.host {
+            family(args.family).check_literal(&ip, text)?;
+        }
         let hosts = match spec.host {
             HostSpec::Cidr { network, prefix } => {
                 let bits = if network.is_ipv4() { 32 } else { 128 };
@@ -214,16 +220,22 @@ pub fn scan_plan(
         sources.push(open_list(path)?);
         total = None;
     }
+    let concurrency = args
+        .concurrency
+        .map(|c| c as usize)
+        .unwrap_or_else(|| default_concurrency(nofile));
     let plan = ScanPlan {
         ports: Arc::new(ports),
         family: family(args.family),
         timeout: args.timeout.max(Duration::from_millis(1)),
         retries: args.retries,
-        concurrency: args
-            .concurrency
-            .map(|c| c as usize)
-            .unwrap_or_else(|| default_concurrency(nofile)),
-        workers: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+        concurrency,
+        // Never more workers than connections allowed: --concurrency is a global bound.
+        workers: crate::limits::scan_workers(
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            nofile,
+        )
+        .min(concurrency),
         rate: args.rate,
         resolve_timeout: args.resolve_timeout,
         detect: if args.no_detect {
@@ -283,11 +295,20 @@ pub fn ping_plan(args: &PingArgs) -> Result<PingPlan, ConfigError> {
     if ports.is_empty() {
         ports.push(80);
     }
+    let mut others = Vec::new();
     let (label, ip): (String, IpAddr) = match spec.host {
-        HostSpec::Addr(ip) => (ip.to_string(), ip),
+        HostSpec::Addr(ip) => {
+            family(args.family).check_literal(&ip, &args.host)?;
+            (ip.to_string(), ip)
+        }
         HostSpec::Name(name) => {
             let ips = resolve(&name, family(args.family), Duration::from_secs(10))?;
-            (name, ips[0])
+            let first = *ips.first().ok_or(ResolveError::NoAddress {
+                name: name.clone(),
+                family: "IP",
+            })?;
+            others = ips[1..].to_vec();
+            (name, first)
         }
         HostSpec::Cidr { network, prefix } => {
             if prefix == if network.is_ipv4() { 32 } else { 128 } {
@@ -301,6 +322,7 @@ pub fn ping_plan(args: &PingArgs) -> Result<PingPlan, ConfigError> {
     Ok(PingPlan {
         label,
         ip,
+        others,
         ports,
         count: args.count,
         interval: args.interval,
@@ -328,6 +350,7 @@ pub fn session_options(
         escape_output: args.escape,
         telnet,
         interactive,
+        end_when_peer_closes: false,
         identify: if args.verbose {
             Some(Arc::new(load_matcher(&DatabaseArgs {
                 fingerprints: Vec::new(),
@@ -344,16 +367,30 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
         text: escape_str(&args.host),
         source,
     })?;
-    let ip = match spec.host {
-        HostSpec::Addr(ip) => ip,
-        HostSpec::Name(name) => {
-            let ips = resolve(&name, family(args.family), Duration::from_secs(10))?;
-            ips.first()
-                .copied()
-                .ok_or(ResolveError::NoAddress { name, family: "IP" })?
+    let mut ips = match spec.host {
+        HostSpec::Addr(ip) => {
+            family(args.family).check_literal(&ip, &args.host)?;
+            vec![ip]
         }
+        HostSpec::Name(name) => resolve(&name, family(args.family), Duration::from_secs(10))?,
         HostSpec::Cidr { .. } => return Err(ConfigError::PingCidr(escape_str(&args.host))),
     };
+    // A source address binds the family: only that family's addresses can be tried.
+    if let Some(src) = args.source {
+        ips.retain(|ip| ip.is_ipv4() == src.is_ipv4());
+    }
+    let ip = *ips.first().ok_or_else(|| ResolveError::NoAddress {
+        name: escape_str(&args.host),
+        family: if args.source.is_some_and(|s| s.is_ipv4()) {
+            "IPv4"
+        } else {
+            "IPv6"
+        },
+    })?;
+    if args.source.is_none() && args.source_port.is_some() {
+        // A bare source port binds the unspecified address of the first address's family.
+        ips.retain(|i| i.is_ipv4() == ip.is_ipv4());
+    }
     let bind = match (args.source, args.source_port) {
         (None, None) => None,
         (src, port) => {
@@ -369,7 +406,16 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
     if args.session.verbose && !args.db.fingerprints.is_empty() {
         session.identify = Some(Arc::new(load_matcher(&args.db)?));
     }
-    let tls = if args.tls || args.starttls.is_some() {
+    // Any TLS option implies TLS (as ncat's --ssl-verify does): a security option must never
+    // leave the session in plaintext without a word.
+    let t = &args.tls_args;
+    let tls_implied = args.tls_verify
+        || args.insecure
+        || args.alpn.is_some()
+        || t.ca_file.is_some()
+        || t.sni.is_some()
+        || t.no_sni;
+    let tls = if args.tls || args.starttls.is_some() || tls_implied {
         let settings = tls_settings(&args.tls_args)?;
         let mut client = settings.client;
         client.alpn = args
@@ -394,6 +440,7 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
     };
     Ok(ConnectPlan {
         addr: SocketAddr::new(ip, args.port),
+        addrs: ips.iter().map(|&ip| SocketAddr::new(ip, args.port)).collect(),
         host: args.host.clone(),
         timeout: args.wait.max(Duration::from_millis(1)),
         bind,
@@ -408,7 +455,10 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
 pub fn listen_plan(args: &ListenArgs) -> Result<ListenPlan, ConfigError> {
     let addr =
         listen_address(&args.address, args.family.ipv6).map_err(|e| ConfigError::Listen(e.to_string()))?;
-    let tls = if args.tls {
+    family(args.family).check_literal(&addr.ip(), &args.address)?;
+    // --cert/--key imply --tls: serving plaintext with a certificate given would be a silent
+    // downgrade.
+    let tls = if args.tls || args.cert.is_some() || args.key.is_some() {
         let (chain, key) = match (&args.cert, &args.key) {
             (Some(cert), Some(key)) => load_key_pair(cert, key)?,
             _ => {
@@ -437,6 +487,10 @@ pub fn listen_plan(args: &ListenArgs) -> Result<ListenPlan, ConfigError> {
         max_conns: args.max_conns as usize,
         verbose: args.session.verbose,
         tls,
-        session: session_options(&args.session, false, false)?,
+        session: SessionOptions {
+            // Each -k connection ends when its client leaves; stdin goes on for the others.
+            end_when_peer_closes: args.keep_open,
+            ..session_options(&args.session, false, false)?
+        },
     })
 }

@@ -6,16 +6,16 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::net::connect::{connect, ConnectOptions, PortState, Reason};
+use crate::escape::say;
+use crate::net::connect::{connect_first, ConnectOptions, PortState, Reason};
 use crate::net::starttls::{self, StartTls};
 use crate::net::tls::{NameChoice, TlsClient, TlsFacts};
-use crate::session::{self, SessionEnd, SessionOptions, CHUNK};
+use crate::session::{self, SessionEnd, SessionOptions};
 
 /// Why a connect or listen did not give a session.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +59,10 @@ fn secs(d: Duration) -> String {
 
 /// How to reach the server.
 pub struct ConnectPlan {
+    /// The first address of the host (for messages before connecting).
     pub addr: SocketAddr,
+    /// Every address to try, in the resolver's order (an IP literal has one).
+    pub addrs: Vec<SocketAddr>,
     /// The name the user typed (for SNI and messages).
     pub host: String,
     pub timeout: Duration,
@@ -84,16 +87,26 @@ pub async fn connect_and_run(
     plan: &ConnectPlan,
     cancel: &CancellationToken,
 ) -> Result<SessionEnd, EndpointError> {
-    let addr = plan.addr;
     let opts = ConnectOptions {
         timeout: plan.timeout,
         zero_linger: plan.zero,
         bind: plan.bind,
     };
-    let attempt = tokio::select! {
-        a = connect(addr, &opts) => a.map_err(|e| EndpointError::Local { addr, message: e.to_string() })?,
+    // Every address of the name, in turn (Happy Eyeballs); errors name the first address.
+    let first = tokio::select! {
+        a = connect_first(&plan.addrs, &opts) => a,
         _ = cancel.cancelled() => return Ok(SessionEnd::Interrupted),
     };
+    let (addr, attempt) = first.unwrap_or((
+        plan.addr,
+        Err(crate::net::connect::LocalError::Other(std::io::Error::other(
+            "no address to connect to",
+        ))),
+    ));
+    let attempt = attempt.map_err(|e| EndpointError::Local {
+        addr,
+        message: e.to_string(),
+    })?;
     let mut stream = match (attempt.state, attempt.reason, attempt.stream) {
         (PortState::Open, _, Some(s)) => s,
         (PortState::Closed, _, _) => return Err(EndpointError::Closed { addr }),
@@ -118,27 +131,29 @@ pub async fn connect_and_run(
         return Ok(session::run(stream, &plan.session, cancel).await);
     };
     let deadline = Instant::now() + plan.timeout;
+    // The dialogue and the handshake end at a signal too, not only at the -w deadline.
     if let Some(proto) = tls.starttls {
-        starttls::upgrade(&mut stream, proto, deadline)
-            .await
-            .map_err(|e| EndpointError::StartTls {
+        tokio::select! {
+            r = starttls::upgrade(&mut stream, proto, deadline) => r.map_err(|e| EndpointError::StartTls {
                 addr,
                 proto,
                 message: e.to_string(),
-            })?;
+            })?,
+            _ = cancel.cancelled() => return Ok(SessionEnd::Interrupted),
+        };
         if plan.verbose {
             eprintln!("portprobe: STARTTLS ({proto}) accepted");
         }
     }
-    let (tls_stream, facts) = tls
-        .client
-        .handshake(stream, &tls.names, deadline)
-        .await
-        .map_err(|e| EndpointError::Tls {
+    let (tls_stream, facts) = tokio::select! {
+        r = tls.client.handshake(stream, &tls.names, deadline) => r.map_err(|e| EndpointError::Tls {
             addr,
             message: e.to_string(),
-        })?;
-    report_tls(&facts, plan.verbose, tls.insecure);
+        })?,
+        _ = cancel.cancelled() => return Ok(SessionEnd::Interrupted),
+    };
+    // With --tls-verify a bad certificate is an error below; a warning first would say it twice.
+    report_tls(&facts, plan.verbose, tls.insecure || tls.verify);
     let v = &facts.verification;
     if tls.verify && !v.is_valid() {
         return Err(EndpointError::Untrusted {
@@ -153,22 +168,22 @@ pub async fn connect_and_run(
 
 fn report_tls(facts: &TlsFacts, verbose: bool, insecure: bool) {
     if verbose {
-        eprintln!("portprobe: TLS {}", facts.summary());
+        say(format!("TLS {}", facts.summary()));
         if let Some(leaf) = facts.chain.first() {
-            eprintln!(
-                "portprobe: certificate {}; issuer {}; valid until {} ({} days); sha256 {}",
+            say(format!(
+                "certificate {}; issuer {}; valid until {} ({} days); sha256 {}",
                 leaf.subject, leaf.issuer, leaf.not_after, leaf.days_left, leaf.sha256
-            );
+            ));
         }
     }
     let v = &facts.verification;
     if !v.is_valid() && !insecure {
-        eprintln!(
-            "portprobe: warning: certificate {} for {} ({}); --tls-verify refuses it, --insecure silences this",
+        say(format!(
+            "warning: certificate {} for {} ({}); --tls-verify refuses it, --insecure silences this",
             v.status, v.name, v.detail
-        );
+        ));
     } else if verbose {
-        eprintln!("portprobe: certificate {} for {}", v.status, v.name);
+        say(format!("certificate {} for {}", v.status, v.name));
     }
 }
 
@@ -214,7 +229,9 @@ pub async fn listen_and_run(
         eprintln!("portprobe: listening on {local}");
     }
     if plan.keep_open {
-        return Ok(keep_open(listener, plan, cancel).await);
+        // Sessions are single-threaded futures (not Send): -k runs them on a local set.
+        let local = tokio::task::LocalSet::new();
+        return Ok(local.run_until(keep_open(listener, plan, cancel)).await);
     }
     let (stream, peer) = tokio::select! {
         a = listener.accept() => a.map_err(|e| EndpointError::Bind { addr: plan.addr, message: e.to_string() })?,
@@ -228,8 +245,12 @@ pub async fn listen_and_run(
         None => Ok(session::run(stream, &plan.session, cancel).await),
         Some(config) => {
             let acceptor = tokio_rustls::TlsAcceptor::from(config.clone());
-            let tls = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
-                .await
+            let handshake = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream));
+            let tls = tokio::select! {
+                r = handshake => r,
+                _ = cancel.cancelled() => return Ok(SessionEnd::Interrupted),
+            };
+            let tls = tls
                 .map_err(|_| EndpointError::Tls {
                     addr: peer,
                     message: "TLS handshake timed out".into(),
@@ -243,126 +264,142 @@ pub async fn listen_and_run(
     }
 }
 
-/// `-k`: every connection's input goes to stdout; stdin goes to every connection. A client that
-/// falls behind stdin by more than the buffer misses that data (it is told on stderr).
+/// `-k`: every connection's input goes to stdout; stdin goes to every connection. Each
+/// connection runs the same session pump as a single `listen` (so `--escape`, `-C`, `-i`,
+/// `--send-only` apply to each); `--max-conns` is a semaphore whose permit each connection
+/// holds until it ends. A client that falls behind stdin by more than the buffer misses that
+/// data (it is told on stderr).
 async fn keep_open(listener: TcpListener, plan: &ListenPlan, cancel: &CancellationToken) -> SessionEnd {
+    let (out_failed_tx, mut out_failed) = tokio::sync::oneshot::channel::<()>();
+    let stdout = match session::stdout_writer(Some(out_failed_tx)) {
+        Ok(w) => w,
+        Err(e) => return SessionEnd::OutputFailed(e.raw_os_error()),
+    };
     let (stdin_tx, _) = broadcast::channel::<Arc<Vec<u8>>>(256);
-    let (stdout_tx, stdout_rx) = mpsc::channel::<Vec<u8>>(16);
-    let stdout_thread = std::thread::spawn(move || {
-        use std::io::Write;
-        let mut rx = stdout_rx;
-        let mut out = std::io::stdout().lock();
-        while let Some(chunk) = rx.blocking_recv() {
-            if out.write_all(&chunk).and_then(|_| out.flush()).is_err() {
-                return;
-            }
-        }
-    });
+    // Set once stdin has ended, so a client that arrives later is half-closed at once.
+    let stdin_ended = Arc::new(std::sync::atomic::AtomicBool::new(false));
     if !plan.session.recv_only {
-        let tx = stdin_tx.clone();
-        std::thread::spawn(move || {
-            use std::io::Read;
-            let mut stdin = std::io::stdin().lock();
-            let mut buf = vec![0u8; CHUNK];
-            while let Ok(n) = stdin.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let _ = tx.send(Arc::new(buf[..n].to_vec()));
+        let (tx, ended) = (stdin_tx.clone(), stdin_ended.clone());
+        let spawned = std::thread::Builder::new().name("stdin".into()).spawn(move || {
+            while let Some(chunk) = session::read_stdin_chunk() {
+                let _ = tx.send(Arc::new(chunk));
             }
+            ended.store(true, std::sync::atomic::Ordering::SeqCst);
             let _ = tx.send(Arc::new(Vec::new())); // empty chunk: stdin ended
         });
+        if let Err(e) = spawned {
+            return SessionEnd::OutputFailed(e.raw_os_error());
+        }
     }
-    let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let permits = Arc::new(Semaphore::new(plan.max_conns));
+    let mut sessions = tokio::task::JoinSet::new();
     let end = loop {
         let (stream, peer) = tokio::select! {
-            a = listener.accept() => match a { Ok(a) => a, Err(_) => continue },
             _ = cancel.cancelled() => break SessionEnd::Interrupted,
+            _ = &mut out_failed => break SessionEnd::OutputFailed(None),
+            // Reap finished sessions so the set does not grow with every client served.
+            Some(_) = sessions.join_next(), if !sessions.is_empty() => continue,
+            a = listener.accept() => match a { Ok(a) => a, Err(_) => continue },
         };
-        if active.load(std::sync::atomic::Ordering::SeqCst) >= plan.max_conns {
-            eprintln!(
-                "portprobe: {peer}: refused, --max-conns {} reached",
-                plan.max_conns
-            );
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            say(format!("{peer}: refused, --max-conns {} reached", plan.max_conns));
             drop(stream);
             continue;
-        }
+        };
         if plan.verbose {
-            eprintln!("portprobe: connection from {peer}");
+            say(format!("connection from {peer}"));
         }
-        active.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let (rx, out, active, tls, send_only) = (
-            stdin_tx.subscribe(),
-            stdout_tx.clone(),
-            active.clone(),
+        let stdin = if plan.session.recv_only {
+            None
+        } else {
+            Some(forward_stdin(
+                stdin_tx.subscribe(),
+                stdin_ended.load(std::sync::atomic::Ordering::SeqCst),
+                peer,
+            ))
+        };
+        let (out, opts, tls, cancel) = (
+            stdout.tx.clone(),
+            plan.session.clone(),
             plan.tls.clone(),
-            plan.session.send_only,
+            cancel.clone(),
         );
-        tokio::spawn(async move {
-            match tls {
-                None => serve_one(stream, rx, out, send_only, peer).await,
+        sessions.spawn_local(async move {
+            let _permit = permit; // released when this connection ends, however it ends
+            let end = match tls {
+                None => session::run_with(stream, &opts, &cancel, stdin, out).await,
                 Some(config) => {
                     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-                    if let Ok(Ok(s)) =
-                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
-                    {
-                        serve_one(s, rx, out, send_only, peer).await;
+                    let handshake = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream));
+                    tokio::select! {
+                        r = handshake => match r {
+                            Ok(Ok(s)) => session::run_with(s, &opts, &cancel, stdin, out).await,
+                            Ok(Err(e)) => {
+                                say(format!("{peer}: TLS handshake failed: {e}"));
+                                return;
+                            }
+                            Err(_) => {
+                                say(format!("{peer}: TLS handshake timed out"));
+                                return;
+                            }
+                        },
+                        _ = cancel.cancelled() => return,
                     }
                 }
+            };
+            if end == SessionEnd::Idle {
+                say(format!("{peer}: idle timeout: nothing sent or received; closed"));
             }
-            active.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         });
     };
-    drop(stdout_tx);
-    let _ = tokio::task::spawn_blocking(move || stdout_thread.join()).await;
-    end
+    // Sessions see the cancellation (or their stdout is gone) and end promptly; give them a
+    // bounded time to finish, then let the writer drain what they sent.
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while sessions.join_next().await.is_some() {}
+    })
+    .await;
+    sessions.abort_all();
+    drop(sessions);
+    let session::StdoutWriter { tx, done } = stdout;
+    drop(tx);
+    match tokio::time::timeout(Duration::from_secs(5), done).await {
+        Ok(Ok(result)) => session::with_output_result(end, result),
+        _ => end,
+    }
 }
 
-async fn serve_one<S>(
-    stream: S,
-    mut stdin: broadcast::Receiver<Arc<Vec<u8>>>,
-    stdout: mpsc::Sender<Vec<u8>>,
-    send_only: bool,
+/// Feeds one `-k` connection from the shared stdin broadcast; the channel ends at stdin EOF
+/// (at once when stdin had ended before the client came).
+fn forward_stdin(
+    mut rx: broadcast::Receiver<Arc<Vec<u8>>>,
+    already_ended: bool,
     peer: SocketAddr,
-) where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
-{
-    let (mut rd, mut wr) = tokio::io::split(stream);
-    let up = async move {
+) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, out) = mpsc::channel::<Vec<u8>>(4);
+    if already_ended {
+        return out;
+    }
+    tokio::task::spawn_local(async move {
         loop {
-            match stdin.recv().await {
-                Ok(chunk) if chunk.is_empty() => {
-                    let _ = wr.shutdown().await;
-                    return;
-                }
+            let chunk = tokio::select! {
+                c = rx.recv() => c,
+                _ = tx.closed() => return, // the session ended
+            };
+            match chunk {
+                Ok(chunk) if chunk.is_empty() => return,
                 Ok(chunk) => {
-                    if wr.write_all(&chunk).await.is_err() {
+                    if tx.send(chunk.to_vec()).await.is_err() {
                         return;
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
-                    eprintln!("portprobe: {peer}: too slow, missed {n} chunks of stdin");
+                    say(format!("{peer}: too slow, missed {n} chunks of stdin"));
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             }
         }
-    };
-    let down = async move {
-        let mut buf = vec![0u8; CHUNK];
-        while let Ok(n) = rd.read(&mut buf).await {
-            if n == 0 {
-                break;
-            }
-            if !send_only && stdout.send(buf[..n].to_vec()).await.is_err() {
-                break;
-            }
-        }
-    };
-    // The connection is done when the client closes; what we still had to send is moot.
-    tokio::select! {
-        _ = down => {}
-        _ = async { up.await; std::future::pending::<()>().await } => {}
-    }
+    });
+    out
 }
 
 #[cfg(test)]

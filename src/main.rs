@@ -15,17 +15,24 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse_from(normalize_args(std::env::args_os())) {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
+            // --help and --version write to stdout: a failed write is an error, not success.
+            let printed = e
+                .print()
+                .and_then(|_| std::io::Write::flush(&mut std::io::stdout()));
+            if let (Err(err), false) = (printed, e.use_stderr()) {
+                portprobe::escape::say(format!("cannot write output: {err}"));
+                return ExitCode::from(1);
+            }
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
     let code = match portprobe::commands::run(cli) {
         Ok(outcome) => outcome.exit_code(),
         Err(e) => {
-            let err = anyhow::Error::from(e);
-            eprintln!("portprobe: {err:#}");
-            err.downcast_ref::<portprobe::commands::CommandError>()
-                .map_or(1, |e| e.exit_code())
+            // Every message already names its cause; printing the source chain too would say
+            // it twice ("No such file or directory: No such file or directory").
+            portprobe::escape::say(&e);
+            e.exit_code()
         }
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))

@@ -8,13 +8,15 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::net::connect::{connect, ConnectOptions, PortState, Reason};
+use crate::net::connect::{connect_first, ConnectOptions, LocalError, PortState, Reason};
 
 /// What to ping and how.
 #[derive(Debug, Clone)]
 pub struct PingPlan {
     pub label: String,
     pub ip: IpAddr,
+    /// The name's other addresses: tried in turn (Happy Eyeballs) when `ip` does not connect.
+    pub others: Vec<IpAddr>,
     pub ports: Vec<u16>,
     /// Rounds to run; 0 runs until cancelled.
     pub count: u64,
@@ -108,19 +110,30 @@ pub async fn run(
         out.flush()?;
     }
     let mut seq = 0u64;
+    let mut current = plan.ip;
     'rounds: while plan.count == 0 || seq < plan.count {
         seq += 1;
         for st in stats.iter_mut() {
-            let addr = SocketAddr::new(plan.ip, st.port);
-            let attempt = tokio::select! {
-                a = connect(addr, &opts) => a,
+            // The address that answered last comes first; the others follow in turn.
+            let mut addrs = vec![SocketAddr::new(current, st.port)];
+            addrs.extend(
+                std::iter::once(plan.ip)
+                    .chain(plan.others.iter().copied())
+                    .filter(|&ip| ip != current)
+                    .map(|ip| SocketAddr::new(ip, st.port)),
+            );
+            let (addr, attempt) = tokio::select! {
+                a = connect_first(&addrs, &opts) => a.unwrap_or((addrs[0], Err(LocalError::Other(io::Error::other("no address"))))),
                 _ = cancel.cancelled() => break 'rounds,
             };
+            if matches!(&attempt, Ok(a) if a.state == PortState::Open) {
+                current = addr.ip();
+            }
             st.attempts += 1;
             let mut rec = AttemptRecord {
                 r#type: "attempt",
                 host: &plan.label,
-                ip: plan.ip.to_string(),
+                ip: addr.ip().to_string(),
                 port: st.port,
                 seq,
                 result: "error",
@@ -172,7 +185,7 @@ pub async fn run(
                 serde_json::to_writer(&mut *out, &rec)?;
                 writeln!(out)?;
             } else {
-                writeln!(out, "{}  seq={seq}  {text}", SocketAddr::new(plan.ip, st.port))?;
+                writeln!(out, "{}  seq={seq}  {text}", addr)?;
             }
             out.flush()?;
         }

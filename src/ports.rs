@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use thiserror::Error;
 
+use crate::escape::escape_str;
+
 const HELP: &str = "use a port (22), a range (20-25), a list (22,80,443) or - for all ports";
 
 /// What was wrong with a port specification.
@@ -98,11 +100,11 @@ impl fmt::Debug for PortSet {
 pub fn parse_port(text: &str) -> Result<u16, PortError> {
     let text = text.trim();
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(PortError::NotAPort(text.to_string()));
+        return Err(PortError::NotAPort(escape_str(text)));
     }
     match text.parse::<u32>() {
         Ok(n) if (1..=65535).contains(&n) => Ok(n as u16),
-        _ => Err(PortError::OutOfRange(text.to_string())),
+        _ => Err(PortError::OutOfRange(escape_str(text))),
     }
 }
 
@@ -126,14 +128,14 @@ impl FromStr for PortSet {
                 Some((start, end)) => {
                     let (start, end) = (start.trim(), end.trim());
                     if end.is_empty() {
-                        return Err(PortError::OpenEnd(item.into(), start.into()));
+                        return Err(PortError::OpenEnd(escape_str(item), escape_str(start)));
                     }
                     if start.is_empty() {
-                        return Err(PortError::OpenStart(item.into(), end.into()));
+                        return Err(PortError::OpenStart(escape_str(item), escape_str(end)));
                     }
                     let (lo, hi) = (parse_port(start)?, parse_port(end)?);
                     if lo > hi {
-                        return Err(PortError::Backwards(item.into(), lo, hi));
+                        return Err(PortError::Backwards(escape_str(item), lo, hi));
                     }
                     set.insert_range(lo, hi);
                 }

@@ -150,48 +150,81 @@ pub type ReportFn<'a> = dyn Fn(Event) -> io::Result<()> + Sync + 'a;
 /// pair across cores rather than handed between threads per result.
 pub fn run(
     plan: &ScanPlan,
+    runtimes: Vec<tokio::runtime::Runtime>,
     targets: TargetReader,
     report: &ReportFn<'_>,
     cancel: &CancellationToken,
 ) -> io::Result<()> {
-    let workers = plan.workers.max(1);
+    let workers = runtimes.len();
+    if workers == 0 {
+        return Err(io::Error::other("no worker runtime"));
+    }
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers).map(|_| mpsc::channel::<Work>(64)).unzip();
+    // Target reading and name resolution block (a pipe that never ends, /dev/zero), so they
+    // live on a thread of their own that is not joined after a signal: it may sit in read(2).
+    let producer = {
+        let cancel = cancel.clone();
+        let (family, resolve_timeout) = (plan.family, plan.resolve_timeout);
+        std::thread::Builder::new()
+            .name("targets".into())
+            .spawn(move || produce(targets, family, resolve_timeout, &senders, &cancel))?
+    };
     std::thread::scope(|scope| {
-        let producer = {
-            let cancel = cancel.clone();
-            // Target reading and name resolution block, so they live on their own thread.
-            scope.spawn(move || produce(targets, plan, &senders, &cancel))
-        };
         let handles: Vec<_> = receivers
             .into_iter()
+            .zip(runtimes)
             .enumerate()
-            .map(|(index, mut rx)| {
-                scope.spawn(move || -> io::Result<()> {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()?;
-                    let shard = Shard { index, of: workers };
-                    let result = rt.block_on(drive(plan, shard, &mut rx, report, cancel));
-                    if result.is_err() {
-                        cancel.cancel(); // an output error ends every worker and the producer
-                    }
-                    result
-                })
+            .map(|(index, (mut rx, rt))| {
+                std::thread::Builder::new()
+                    .name(format!("scan-{index}"))
+                    .spawn_scoped(scope, move || -> io::Result<()> {
+                        let shard = Shard { index, of: workers };
+                        let result = rt.block_on(drive(plan, shard, &mut rx, report, cancel));
+                        if result.is_err() {
+                            cancel.cancel(); // an output error ends every worker and the producer
+                        }
+                        result
+                    })
             })
             .collect();
         let mut result = Ok(());
         for handle in handles {
-            let outcome = handle
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("scan worker panicked")));
+            let outcome = match handle {
+                Ok(h) => h
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("scan worker panicked"))),
+                Err(e) => {
+                    cancel.cancel(); // its share of the work would never be done
+                    Err(e)
+                }
+            };
             if result.is_ok() {
                 result = outcome;
             }
         }
-        cancel.cancel(); // the workers are done; let the producer stop reading targets
-        let _ = producer.join();
+        if cancel.is_cancelled() {
+            // Interrupted or failed: the producer stops at its next send; do not wait for it.
+            drop(producer);
+        } else {
+            // The workers saw the end of the work, so the producer is done.
+            let _ = producer.join();
+        }
         result
     })
+}
+
+/// The workers' event loops, built before the scan starts: as many as asked, fewer when the
+/// descriptors run out (each needs a few), never none without an error.
+pub fn worker_runtimes(wanted: usize) -> io::Result<Vec<tokio::runtime::Runtime>> {
+    let mut runtimes = Vec::with_capacity(wanted);
+    for _ in 0..wanted.max(1) {
+        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => runtimes.push(rt),
+            Err(e) if runtimes.is_empty() => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(runtimes)
 }
 
 /// Which of the (host, port) pairs a worker probes: every `of`-th, starting at `index`.
@@ -222,7 +255,11 @@ async fn drive(
     let exhausted = Rc::new(Cell::new(0u32));
     // The ports once, as a list: walking the bitmap for every host costs 65,536 checks each.
     let port_list: Arc<[u16]> = plan.ports.iter().collect();
-    let mut limit = (plan.concurrency / shard.of).max(1);
+    // --concurrency is a global bound: the workers split it (the plan has no more workers than
+    // connections allowed), the first ones taking the remainder.
+    let initial =
+        (plan.concurrency / shard.of + usize::from(shard.index < plan.concurrency % shard.of)).max(1);
+    let mut limit = initial;
     let mut pacer = plan.rate.map(|r| Pacer::new(r / shard.of as f64));
     let mut inflight = FuturesUnordered::new();
     let mut current: Option<CurrentHost> = None;
@@ -232,7 +269,7 @@ async fn drive(
     loop {
         if exhausted.take() > 0 {
             // Out of descriptors or ports: fewer connects in flight from now on.
-            limit = (limit - limit / 8 - 1).max(MIN_CONCURRENCY);
+            limit = (limit - limit / 8 - 1).max(MIN_CONCURRENCY.min(initial));
         }
         let mut pacer_wait = None;
         while inflight.len() < limit {
@@ -262,7 +299,12 @@ async fn drive(
             let exhausted = exhausted.clone();
             inflight.push(async move {
                 let addr = SocketAddr::new(host.ip, port);
-                let (outcome, stream) = match probe(addr, &opts, plan.retries, &exhausted).await {
+                // A connect still in flight at a signal is unknown: it is dropped.
+                let attempt = tokio::select! {
+                    a = probe(addr, &opts, plan.retries, &exhausted) => a,
+                    _ = cancel.cancelled() => return None,
+                };
+                let (outcome, stream) = match attempt {
                     Ok((probed, stream)) => (Ok(probed), stream),
                     Err(e) => (Err(e), None),
                 };
@@ -280,7 +322,12 @@ async fn drive(
                             &d.limits,
                             d.tls.as_ref(),
                         ));
-                        Some(Box::new(detection.await))
+                        // At a signal an open port is still reported (open, its reason), without
+                        // the detection that did not finish.
+                        tokio::select! {
+                            d = detection => Some(Box::new(d)),
+                            _ = cancel.cancelled() => None,
+                        }
                     }
                     _ => None,
                 };
@@ -301,13 +348,13 @@ async fn drive(
                     }
                     _ => None,
                 };
-                PortResult {
+                Some(PortResult {
                     host,
                     port,
                     outcome,
                     service,
                     findings,
-                }
+                })
             });
         }
         if current.is_none() && no_more_work && inflight.is_empty() {
@@ -316,8 +363,23 @@ async fn drive(
         let want_work = current.is_none() && !no_more_work && inflight.len() < limit;
         tokio::select! {
             biased;
-            _ = cancel.cancelled() => return Ok(()),
-            Some(result) = inflight.next(), if !inflight.is_empty() => report(Event::Port(result))?,
+            _ = cancel.cancelled() => {
+                // Every probe in flight ends at once on cancellation; report what was known.
+                let drain = async {
+                    while let Some(result) = inflight.next().await {
+                        if let Some(r) = result {
+                            report(Event::Port(r))?;
+                        }
+                    }
+                    Ok::<(), io::Error>(())
+                };
+                return tokio::time::timeout(Duration::from_secs(2), drain).await.unwrap_or(Ok(()));
+            }
+            Some(result) = inflight.next(), if !inflight.is_empty() => {
+                if let Some(r) = result {
+                    report(Event::Port(r))?;
+                }
+            }
             work = work_rx.recv(), if want_work => match work {
                 None => no_more_work = true,
                 // Every worker sees every item; one of them reports input errors.
@@ -392,7 +454,13 @@ fn broadcast(txs: &[mpsc::Sender<Work>], work: Work) -> bool {
     delivered
 }
 
-fn produce(targets: TargetReader, plan: &ScanPlan, txs: &[mpsc::Sender<Work>], cancel: &CancellationToken) {
+fn produce(
+    targets: TargetReader,
+    family: Family,
+    resolve_timeout: Duration,
+    txs: &[mpsc::Sender<Work>],
+    cancel: &CancellationToken,
+) {
     let mut next_id = 0u64;
     let mut send_host = |name: Option<String>, ip: IpAddr, port: Option<u16>| -> bool {
         next_id += 1;
@@ -413,12 +481,22 @@ fn produce(targets: TargetReader, plan: &ScanPlan, txs: &[mpsc::Sender<Work>], c
                 continue;
             }
         };
+        let literal = match spec.host {
+            HostSpec::Addr(ip) | HostSpec::Cidr { network: ip, .. } => Some(ip),
+            HostSpec::Name(_) => None,
+        };
+        if let Some(Err(e)) = literal.map(|ip| family.check_literal(&ip, &origin_text(&spec))) {
+            if !broadcast(txs, Work::Error(format!("{origin}: {e}"))) {
+                return;
+            }
+            continue;
+        }
         let keep_going = match spec.host {
             HostSpec::Addr(ip) => send_host(None, ip, spec.port),
             HostSpec::Cidr { network, prefix } => {
                 CidrIter::new(network, prefix).all(|ip| send_host(None, ip, spec.port))
             }
-            HostSpec::Name(name) => match resolve(&name, plan.family, plan.resolve_timeout) {
+            HostSpec::Name(name) => match resolve(&name, family, resolve_timeout) {
                 Ok(ips) => ips
                     .into_iter()
                     .all(|ip| send_host(Some(name.clone()), ip, spec.port)),
@@ -428,6 +506,20 @@ fn produce(targets: TargetReader, plan: &ScanPlan, txs: &[mpsc::Sender<Work>], c
         if !keep_going {
             return;
         }
+    }
+}
+
+/// The target as it would be typed, for messages.
+fn origin_text(spec: &crate::target::TargetSpec) -> String {
+    let host = match &spec.host {
+        HostSpec::Addr(ip) => ip.to_string(),
+        HostSpec::Cidr { network, prefix } => format!("{network}/{prefix}"),
+        HostSpec::Name(name) => name.clone(),
+    };
+    match spec.port {
+        Some(p) if host.contains(':') => format!("[{host}]:{p}"),
+        Some(p) => format!("{host}:{p}"),
+        None => host,
     }
 }
 
@@ -443,7 +535,8 @@ struct Pacer {
 impl Pacer {
     fn new(rate: f64) -> Self {
         Pacer {
-            interval: Duration::from_secs_f64(1.0 / rate),
+            // `--rate` is bounded by the parser; a value that still does not fit waits a day.
+            interval: Duration::try_from_secs_f64(1.0 / rate).unwrap_or(Duration::from_secs(86_400)),
             next: Instant::now(),
         }
     }

@@ -50,6 +50,8 @@ pub struct SessionOptions {
     pub interactive: bool,
     /// `-v`: identify the service from the first bytes it sends, and say so on stderr.
     pub identify: Option<Arc<Matcher>>,
+    /// `listen -k`: the session ends when the peer closes (stdin is shared and goes on).
+    pub end_when_peer_closes: bool,
 }
 
 impl Default for SessionOptions {
@@ -64,6 +66,7 @@ impl Default for SessionOptions {
             telnet: false,
             interactive: false,
             identify: None,
+            end_when_peer_closes: false,
         }
     }
 }
@@ -85,6 +88,8 @@ pub enum SessionEnd {
     Interrupted,
     /// The connection failed while sending (reset by the server).
     SendFailed,
+    /// Writing received data to stdout failed (the OS error code, when known): data was lost.
+    OutputFailed(Option<i32>),
 }
 
 /// The escape key of interactive sessions, as in telnet.
@@ -116,30 +121,53 @@ pub(crate) fn read_stdin_chunk() -> Option<Vec<u8>> {
 }
 
 /// Reads stdin on a thread; `None` on the channel means EOF (or a read error).
-fn stdin_reader() -> mpsc::Receiver<Vec<u8>> {
+pub(crate) fn stdin_reader() -> std::io::Result<mpsc::Receiver<Vec<u8>>> {
     let (tx, rx) = mpsc::channel::<Vec<u8>>(4);
-    std::thread::spawn(move || {
+    std::thread::Builder::new().name("stdin".into()).spawn(move || {
         while let Some(chunk) = read_stdin_chunk() {
             if tx.blocking_send(chunk).is_err() {
                 return;
             }
         }
-    });
-    rx
+    })?;
+    Ok(rx)
 }
 
-/// Writes to stdout on a thread; returns the sender and a handle that ends when all is written.
-fn stdout_writer() -> (mpsc::Sender<Vec<u8>>, std::thread::JoinHandle<()>) {
+/// The stdout side of sessions: a sender, and the writer thread, which ends when every sender
+/// is gone or a write fails (its error is the answer: received data could not be delivered).
+pub(crate) struct StdoutWriter {
+    pub tx: mpsc::Sender<Vec<u8>>,
+    /// The writer's answer once it ends (a channel, not a join: joining would need a thread).
+    pub done: oneshot::Receiver<std::io::Result<()>>,
+}
+
+/// Writes to stdout on a thread. `failed` hears of a write error as soon as it happens.
+pub(crate) fn stdout_writer(failed: Option<oneshot::Sender<()>>) -> std::io::Result<StdoutWriter> {
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(4);
-    let handle = std::thread::spawn(move || {
+    let (done_tx, done) = oneshot::channel();
+    std::thread::Builder::new().name("stdout".into()).spawn(move || {
         let mut out = std::io::stdout().lock();
         while let Some(chunk) = rx.blocking_recv() {
-            if out.write_all(&chunk).and_then(|_| out.flush()).is_err() {
-                return; // the reader went away: nothing more to show
+            if let Err(e) = out.write_all(&chunk).and_then(|_| out.flush()) {
+                if let Some(f) = failed {
+                    let _ = f.send(());
+                }
+                let _ = done_tx.send(Err(e));
+                return;
             }
         }
-    });
-    (tx, handle)
+        let _ = done_tx.send(Ok(()));
+    })?;
+    Ok(StdoutWriter { tx, done })
+}
+
+/// The end of a session whose stdout writer ended with `written`: a failed write wins over
+/// an ordinary end (data was lost), not over a signal.
+pub(crate) fn with_output_result(end: SessionEnd, written: std::io::Result<()>) -> SessionEnd {
+    match written {
+        Err(e) if end != SessionEnd::Interrupted => SessionEnd::OutputFailed(e.raw_os_error()),
+        _ => end,
+    }
 }
 
 /// Writes everything it is given to the connection, in order.
@@ -182,21 +210,40 @@ fn to_crlf(input: &[u8], last_cr: &mut bool, out: &mut Vec<u8>) {
     }
 }
 
-/// Escapes received bytes for display: newlines and tabs stay, other controls become `\xNN`.
-pub fn escape_for_display(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    for &b in input {
-        match b {
-            b'\n' | b'\t' | 0x20..=0x7e => out.push(b),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            _ => out.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
+/// Runs the session over `stream` with this process's stdin and stdout until it ends; see
+/// [`SessionEnd`].
+pub async fn run<S>(stream: S, opts: &SessionOptions, cancel: &CancellationToken) -> SessionEnd
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let stdin = if opts.recv_only {
+        None
+    } else {
+        match stdin_reader() {
+            Ok(rx) => Some(rx),
+            Err(e) => return SessionEnd::OutputFailed(e.raw_os_error()),
         }
-    }
-    out
+    };
+    let stdout = match stdout_writer(None) {
+        Ok(w) => w,
+        Err(e) => return SessionEnd::OutputFailed(e.raw_os_error()),
+    };
+    let end = run_with(stream, opts, cancel, stdin, stdout.tx).await;
+    // Everything is written (or the write failed) before the session says how it ended.
+    let written = stdout.done.await.unwrap_or(Ok(()));
+    with_output_result(end, written)
 }
 
-/// Runs the session over `stream` until it ends; see [`SessionEnd`].
-pub async fn run<S>(stream: S, opts: &SessionOptions, cancel: &CancellationToken) -> SessionEnd
+/// Runs the session over `stream` with the given stdin chunks (`None`: `--recv-only`; the
+/// channel's end is stdin EOF) and stdout sender: the one pump of `connect`, `listen` and each
+/// connection of `listen -k`, with every transform (`-C`, `--escape`, telnet, `-i`, `-q`).
+pub async fn run_with<S>(
+    stream: S,
+    opts: &SessionOptions,
+    cancel: &CancellationToken,
+    stdin: Option<mpsc::Receiver<Vec<u8>>>,
+    stdout_tx: mpsc::Sender<Vec<u8>>,
+) -> SessionEnd
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
@@ -204,7 +251,6 @@ where
     let (out_tx, out_rx) = mpsc::channel::<Out>(8);
     let (failed_tx, failed_rx) = oneshot::channel::<()>();
     let writer = tokio::spawn(connection_writer(wr, out_rx, failed_tx));
-    let (stdout_tx, stdout_thread) = stdout_writer();
     let activity = Rc::new(Cell::new(Instant::now()));
     let remote_echo = Rc::new(Cell::new(false));
 
@@ -247,12 +293,12 @@ where
                 };
                 if !opts.send_only && !data.is_empty() {
                     let shown = if opts.escape_output {
-                        escape_for_display(&data)
+                        crate::escape::escape_for_display(&data)
                     } else {
                         data
                     };
                     if stdout_tx.send(shown).await.is_err() {
-                        return SessionEnd::ServerClosed; // stdout is gone: nobody reads any more
+                        return SessionEnd::OutputFailed(None); // the stdout writer failed
                     }
                 }
                 // One chunk per turn, so a flood from the server cannot starve stdin or timers.
@@ -268,10 +314,9 @@ where
         let activity = activity.clone();
         let opts = opts.clone();
         async move {
-            if opts.recv_only {
+            let Some(mut stdin) = stdin else {
                 return std::future::pending::<(SessionEnd, Option<oneshot::Receiver<()>>)>().await;
-            }
-            let mut stdin = stdin_reader();
+            };
             let mut last_cr = false;
             while let Some(chunk) = stdin.recv().await {
                 activity.set(Instant::now());
@@ -365,7 +410,7 @@ where
                     server_done = true;
                     // A person at a terminal wants to know; a pipe still has data to deliver
                     // (the server may only have half-closed).
-                    if stdin_done || opts.interactive {
+                    if stdin_done || opts.interactive || opts.end_when_peer_closes {
                         break SessionEnd::ServerClosed;
                     }
                 }
@@ -390,7 +435,6 @@ where
         }
     };
     writer.abort();
-    let _ = tokio::task::spawn_blocking(move || stdout_thread.join()).await;
     end
 }
 
@@ -409,7 +453,7 @@ fn announce(matcher: &Matcher, first: &[u8]) {
         } else {
             format!("{}, {line}", id.service)
         };
-        eprintln!("portprobe: server identifies as {what}");
+        crate::escape::say(format!("server identifies as {what}"));
     }
 }
 
@@ -463,13 +507,5 @@ mod tests {
         to_crlf(b"a\nb\r\nc\r", &mut last, &mut out);
         to_crlf(b"\nd\n", &mut last, &mut out);
         assert_eq!(out, b"a\r\nb\r\nc\r\nd\r\n");
-    }
-
-    #[test]
-    fn display_escaping() {
-        assert_eq!(
-            escape_for_display(b"ok\n\x1b[31m\r\xff"),
-            b"ok\n\\x1b[31m\\r\\xff"
-        );
     }
 }

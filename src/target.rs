@@ -217,6 +217,25 @@ pub enum Family {
 }
 
 impl Family {
+    /// Refuses an address literal of the other family (`-4 ::1`): nc users expect the flag to
+    /// hold, and quietly ignoring it would connect over the family they excluded.
+    pub fn check_literal(self, ip: &IpAddr, typed: &str) -> Result<(), FamilyMismatch> {
+        if self.allows(ip) {
+            return Ok(());
+        }
+        let (flag, want, have) = if ip.is_ipv4() {
+            ("-6", "IPv6", "IPv4")
+        } else {
+            ("-4", "IPv4", "IPv6")
+        };
+        Err(FamilyMismatch {
+            flag,
+            want,
+            have,
+            typed: escape_str(typed),
+        })
+    }
+
     pub fn allows(self, ip: &IpAddr) -> bool {
         match self {
             Family::Any => true,
@@ -227,6 +246,16 @@ impl Family {
 }
 
 /// Why a name gave no address.
+/// `-4`/`-6` given with an address of the other family.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("{flag} asks for {want}, but '{typed}' is an {have} address: drop {flag} or give an {want} address")]
+pub struct FamilyMismatch {
+    flag: &'static str,
+    want: &'static str,
+    have: &'static str,
+    typed: String,
+}
+
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum ResolveError {
     #[error("cannot resolve '{name}': {reason}")]
@@ -242,13 +271,20 @@ pub enum ResolveError {
 pub fn resolve(name: &str, family: Family, deadline: Duration) -> Result<Vec<IpAddr>, ResolveError> {
     let (tx, rx) = mpsc::channel();
     let owned = name.to_string();
-    std::thread::spawn(move || {
-        let _ = tx.send(
-            (owned.as_str(), 0)
-                .to_socket_addrs()
-                .map(|a| a.collect::<Vec<_>>()),
-        );
-    });
+    // getaddrinfo blocks without a deadline, so it runs on a thread we can stop waiting for.
+    std::thread::Builder::new()
+        .name("resolve".into())
+        .spawn(move || {
+            let _ = tx.send(
+                (owned.as_str(), 0)
+                    .to_socket_addrs()
+                    .map(|a| a.collect::<Vec<_>>()),
+            );
+        })
+        .map_err(|e| ResolveError::Failed {
+            name: escape_str(name),
+            reason: format!("cannot start a thread: {e}"),
+        })?;
     let answer = rx.recv_timeout(deadline).map_err(|_| ResolveError::Timeout {
         name: name.to_string(),
         seconds: deadline.as_secs(),

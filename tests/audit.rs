@@ -209,3 +209,35 @@ fn scan_audit_adds_findings_to_scan_output() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("auditing needs service detection"));
 }
+
+#[test]
+fn baselines_are_validated_strictly() {
+    if !require_namespaces("baseline_strict") {
+        return;
+    }
+    // Issue 11 item 15: port 65558 was taken as 22 (65558 mod 65536) and suppressed the real
+    // port-22 finding; a `findings` that is not an array was accepted too.
+    let snippet = r#"
+        b=$(mktemp)
+        check() { printf '%s\n' "$1" > $b; "$PORTPROBE" audit 127.0.0.1 -p 1 --json --baseline $b 2>&1 | sed "s|$b|B|"; echo "rc=${PIPESTATUS[0]}"; }
+        check '{"ip":"127.0.0.1","port":65558,"findings":[{"id":"ssh-software-version","evidence":"OpenSSH_9.2p1"}]}'
+        check '{"ip":"127.0.0.1","port":22,"findings":{"id":"ssh-software-version","evidence":"x"}}'
+        check '{"ip":"127.0.0.1","port":22,"findings":[{"id":"ssh-software-version"}]}'
+        check '{"ip":"not-an-ip","port":22,"findings":[]}'
+        check '{"ip":"127.0.0.1","port":22,"findings":[]}'
+        rm -f $b"#;
+    let out = shell_in("netns.sh", snippet);
+    let prefix = "portprobe: baseline 'B' line 1: not a JSON object from `portprobe audit --json`:";
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "{prefix} port 65558 is out of range: ports are 1-65535\nrc=2\n\
+             {prefix} findings is not an array\nrc=2\n\
+             {prefix} finding 1 has no id or evidence string\nrc=2\n\
+             {prefix} ip 'not-an-ip' is not an IP address\nrc=2\n\
+             rc=0\n"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

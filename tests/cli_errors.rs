@@ -158,3 +158,129 @@ fn help_and_version_exit_0() {
         assert!(!stdout(&out).is_empty());
     }
 }
+
+/// The stderr line that starts with `prefix`, whole (so the test checks the entire message).
+fn line_starting(err: &str, prefix: &str) -> String {
+    err.lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting with {prefix:?} in {err:?}"))
+        .to_string()
+}
+
+#[test]
+fn tiny_rate_is_refused_not_a_panic() {
+    // Issue 11 item 9: 1e-19 connects per second overflowed a Duration and panicked.
+    for rate in ["1e-19", "0.001"] {
+        let out = portprobe(&["scan", "127.0.0.1", "-p", "1", "-z", "--rate", rate]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(
+            line_starting(&err, "error:"),
+            format!(
+                "error: invalid value '{rate}' for '--rate <N>': invalid rate '{rate}': give connects per second, from 0.01 to 10000000"
+            )
+        );
+    }
+}
+
+#[test]
+fn family_flag_contradicting_an_ip_literal_is_refused() {
+    if !require_namespaces("family_literal") {
+        return;
+    }
+    // Issue 11 item 19: `connect -4 ::1 7` connected over IPv6. Each command runs with a
+    // deadline, so the unfixed `listen` cannot hang the test.
+    let snippet = r#"
+        t() { timeout 5 "$PORTPROBE" "$@" </dev/null; echo "rc=$?"; }
+        t connect -4 ::1 7; t connect -6 127.0.0.1 7; t ping -4 ::1 -c 1
+        t scan -6 127.0.0.1 -p 7 -z; t scan -4 '[::1]:7' -z; t listen -4 '[::1]:7'"#;
+    let out = shell_in("netns.sh", snippet);
+    assert_eq!(stdout(&out), "rc=2\n".repeat(6), "stderr: {}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "portprobe: -4 asks for IPv4, but '::1' is an IPv6 address: drop -4 or give an IPv4 address\n\
+         portprobe: -6 asks for IPv6, but '127.0.0.1' is an IPv4 address: drop -6 or give an IPv6 address\n\
+         portprobe: -4 asks for IPv4, but '::1' is an IPv6 address: drop -4 or give an IPv4 address\n\
+         portprobe: -6 asks for IPv6, but '127.0.0.1' is an IPv4 address: drop -6 or give an IPv6 address\n\
+         portprobe: -4 asks for IPv4, but '[::1]:7' is an IPv6 address: drop -4 or give an IPv4 address\n\
+         portprobe: -4 asks for IPv4, but '[::1]:7' is an IPv6 address: drop -4 or give an IPv4 address\n"
+    );
+}
+
+#[test]
+fn endless_input_files_are_capped() {
+    if !require_namespaces("endless_files") {
+        return;
+    }
+    // Issue 11 item 13: /dev/zero as a baseline, CA file or certificate allocated until the
+    // process aborted. `ulimit -v` keeps an unfixed build from eating the machine.
+    let snippet = r#"
+        ulimit -v 2000000
+        t() { timeout 20 "$PORTPROBE" "$@" </dev/null; echo "rc=$?"; }
+        t audit 127.0.0.1 -p 1 --baseline /dev/zero
+        t connect --tls --ca-file /dev/zero 127.0.0.1 1
+        t listen --tls --cert /dev/zero --key /dev/zero 127.0.0.1:7
+        t scan 127.0.0.1 -p 1 --ca-file /dev/zero"#;
+    let out = shell_in("netns.sh", snippet);
+    assert_eq!(stdout(&out), "rc=2\n".repeat(4), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "portprobe: cannot read baseline '/dev/zero': line 1 is longer than 1 MiB\n\
+         portprobe: cannot read CA file '/dev/zero': it is larger than 4 MiB\n\
+         portprobe: cannot read certificate or key '/dev/zero': it is larger than 4 MiB\n\
+         portprobe: cannot read CA file '/dev/zero': it is larger than 4 MiB\n"
+    );
+}
+
+#[test]
+fn outside_text_in_messages_and_tables_is_escaped() {
+    if !require_namespaces("escape_everywhere") {
+        return;
+    }
+    // Issue 11 item 4: the port part of a target from stdin, the -p value, fingerprint file
+    // names and contents in `fingerprints check`, and a rule's service/product text in the
+    // table, `match` and `connect -v` reached the terminal raw (bidi controls included).
+    let snippet = r#"
+        d=$(mktemp -d)
+        printf '127.0.0.1:\x1b]0;PWNED\x07\n' | "$PORTPROBE" scan - -p 1 -z; echo "rc=$?"
+        "$PORTPROBE" scan 127.0.0.1 -p "$(printf '\xe2\x80\xae22')" -z; echo "rc=$?"
+        mkdir $d/bad $d/good
+        printf '[[rule]]\nid = "r\xe2\x80\x8b"\nservice = "x"\nmatch = "^("\n' > "$d/bad/a$(printf '\x1b[31m').toml"
+        printf '[[rule]]\nid = "evil"\nservice = "x\\u202ey"\nproduct = "P\\u001b]0;T\\u0007"\nmatch = "^HELLO"\n[[rule.example]]\nresponse = "HELLO"\nproduct = "P\\u001b]0;T\\u0007"\n' > $d/good/r.toml
+        "$PORTPROBE" fingerprints check $d/bad 2>&1 | sed "s|$d|D|"
+        echo HELLO | "$PORTPROBE" match --fingerprints $d/good | head -2
+        socat TCP-LISTEN:7600,reuseaddr,fork SYSTEM:'echo HELLO; sleep 1' & s=$!; sleep 0.3
+        "$PORTPROBE" scan 127.0.0.1 -p 7600 --fingerprints $d/good | grep 7600/tcp
+        "$PORTPROBE" connect 127.0.0.1 7600 -v --fingerprints $d/good </dev/null 2>&1 >/dev/null | grep identifies
+        kill $s; rm -rf $d"#;
+    let out = shell_in("netns.sh", snippet);
+    let help = "use a port (22), a range (20-25), a list (22,80,443) or - for all ports";
+    let expected_err = format!(
+        "portprobe: stdin:1: invalid port in target '127.0.0.1:\\x1b]0;PWNED\\x07': '\\x1b]0;PWNED\\x07' is not a port: {help}\n\
+         portprobe: invalid --ports: '\\xe2\\x80\\xae22' is not a port: {help}\n"
+    );
+    assert_eq!(stderr(&out), expected_err);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "rc=2", "{text}");
+    assert_eq!(lines[1], "rc=2", "{text}");
+    assert!(
+        lines.contains(&"D/bad/a\\x1b[31m.toml:4: rule 'r\\xe2\\x80\\x8b': invalid regex: regex parse error:     ^(      ^ error: unclosed group"),
+        "{text}"
+    );
+    assert!(lines.contains(&"service:  x\\xe2\\x80\\xaey"), "{text}");
+    assert!(lines.contains(&"product:  P\\x1b]0;T\\x07"), "{text}");
+    let row = lines.iter().find(|l| l.starts_with("7600/tcp")).expect("row");
+    assert!(
+        row.contains(" x\\xe2\\x80\\xaey ") && row.ends_with("P\\x1b]0;T\\x07"),
+        "{row}"
+    );
+    assert!(
+        lines.contains(&"portprobe: server identifies as x\\xe2\\x80\\xaey, P\\x1b]0;T\\x07"),
+        "{text}"
+    );
+    assert!(
+        !text.bytes().any(|b| b == 0x1b || b == 0x07 || b >= 0x80),
+        "raw bytes: {text:?}"
+    );
+}

@@ -244,3 +244,76 @@ fn match_shows_the_decoded_fields() {
     assert_eq!(v["fields"]["http.realm"], "DCS-932L");
     assert_eq!(v["fields"]["http.status"], "401");
 }
+
+/// Runs a shell snippet with `$PORTPROBE` and `$D` (a fresh directory), under a deadline and a
+/// memory limit, so an unfixed build fails the test instead of hanging or eating the machine.
+fn bounded_shell(name: &str, snippet: &str) -> (String, String) {
+    let dir = temp_dir(name);
+    let out = Command::new("bash")
+        .args(["-c", &format!("ulimit -v 2000000; {snippet}")])
+        .env("PORTPROBE", bin())
+        .env("D", &dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.display().to_string();
+    (stdout(&out).replace(&d, "D"), stderr(&out).replace(&d, "D"))
+}
+
+#[test]
+fn hostile_fingerprint_directories_are_walked_safely() {
+    // Issue 11 item 12: a symlink loop and a FIFO named x.toml hung the walk; a z.toml symlink
+    // to /dev/zero was read until memory ran out.
+    let (out, err) = bounded_shell(
+        "hostile-dirs",
+        r#"mkdir $D/ok $D/fifo $D/zero
+        mkdir $D/ok/sub; ln -s . $D/ok/a; ln -s . $D/ok/b; ln -s .. $D/ok/sub/up
+        mkfifo $D/fifo/x.toml; ln -s /dev/zero $D/zero/z.toml
+        for d in ok fifo zero; do timeout 20 "$PORTPROBE" fingerprints check $D/$d; echo "$d rc=$?"; done"#,
+    );
+    let ok = out.lines().next().unwrap_or("");
+    assert!(ok.starts_with("fingerprints OK: "), "{out}{err}");
+    assert_eq!(
+        out.lines().skip(1).collect::<Vec<_>>(),
+        [
+            "ok rc=0",
+            "fingerprints check: 1 problem(s)",
+            "fifo rc=1",
+            "fingerprints check: 1 problem(s)",
+            "zero rc=1"
+        ],
+        "{err}"
+    );
+    assert_eq!(
+        err,
+        "D/fifo/x.toml:0: not a regular file: refused\nD/zero/z.toml:0: not a regular file: refused\n"
+    );
+}
+
+#[test]
+fn database_cost_is_bounded_by_entries_and_probe_size() {
+    // Issue 11 item 14: 38,000 rules in one 4 MiB file took a minute in `match`; a probe
+    // repeating {host} cost hundreds of megabytes in a scan.
+    let (out, err) = bounded_shell(
+        "bounds",
+        r#"mkdir $D/many $D/host
+        for i in $(seq 1 2001); do printf '[[rule]]\nid = "r%d"\nservice = "x"\nmatch = "^x%d"\n' $i $i; done > $D/many/many.toml
+        { printf '[[probe]]\nname = "big"\nsend = "'; for i in $(seq 1 300); do printf '{host}'; done; printf '"\n'; } > $D/host/p.toml
+        echo x | timeout 60 "$PORTPROBE" match --fingerprints $D/many; echo "many rc=$?"
+        timeout 60 "$PORTPROBE" fingerprints check $D/many; echo "check rc=$?"
+        echo x | timeout 60 "$PORTPROBE" match --fingerprints $D/host; echo "host rc=$?""#,
+    );
+    assert_eq!(
+        out, "many rc=2\nfingerprints check: 1 problem(s)\ncheck rc=1\nhost rc=2\n",
+        "{err}"
+    );
+    assert_eq!(
+        err,
+        "portprobe: fingerprint database has 1 problem(s):\n\
+         D/many/many.toml:0: 2001 entries in one file: at most 2000 are allowed\n\
+         D/many/many.toml:0: 2001 entries in one file: at most 2000 are allowed\n\
+         portprobe: fingerprint database has 1 problem(s):\n\
+         D/host/p.toml:3: probe 'big': up to 75900 bytes once {host} is filled in: at most 64 KiB are allowed\n"
+    );
+}

@@ -327,3 +327,63 @@ fn tls_server_sending_a_megabyte_certificate_chain() {
     service_is_unknown_or(&v, &["ssl"]);
     connect_bounded(port, "--tls");
 }
+
+#[test]
+fn concurrency_one_is_one_connection_at_a_time() {
+    // Issue 11 item 16: --concurrency 1 allowed one connection per worker thread at once. The
+    // servers log when each connection starts and ends; connections to different ports must not
+    // overlap. The server sees a close a moment after the scanner made it (thread wake-up), so
+    // overlaps up to 300 ms are that lag; the bug overlapped for the whole detection (>= 1 s).
+    use std::sync::{Arc, Mutex};
+    type Log = Arc<Mutex<Vec<(usize, Instant, Instant)>>>;
+    let log: Log = Arc::new(Mutex::new(Vec::new()));
+    let mut ports = Vec::new();
+    for index in 0..4 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        ports.push(listener.local_addr().unwrap().port().to_string());
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for mut conn in listener.incoming().flatten() {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    let start = Instant::now();
+                    // Silent until the scanner hangs up, so detection holds the connection.
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                    let mut buf = [0u8; 4096];
+                    while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
+                    log.lock().unwrap().push((index, start, Instant::now()));
+                });
+            }
+        });
+    }
+    let out = portprobe(&[
+        "scan",
+        "127.0.0.1",
+        "-p",
+        &ports.join(","),
+        "--concurrency",
+        "1",
+        "--detect-timeout",
+        "1s",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_lines(&out).len(), 4);
+    std::thread::sleep(Duration::from_millis(500)); // the last server thread logs its close
+    let log = log.lock().unwrap().clone();
+    assert!(log.len() >= 4, "{log:?}");
+    for (i, a) in log.iter().enumerate() {
+        for b in &log[i + 1..] {
+            if a.0 == b.0 {
+                continue;
+            }
+            let overlap = a.2.min(b.2).saturating_duration_since(a.1.max(b.1));
+            assert!(
+                overlap < Duration::from_millis(300),
+                "ports {} and {} had connections open together for {overlap:?}",
+                a.0,
+                b.0
+            );
+        }
+    }
+}

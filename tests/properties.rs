@@ -1,7 +1,7 @@
 //! Property tests (proptest) for the parsers and state machines that read hostile input:
 //! target and port specs, the fingerprint loader, templates, telnet, the escaper.
 
-use portprobe::escape::{escape_bytes, unescape};
+use portprobe::escape::{escape_bytes, escape_for_display, for_terminal, unescape};
 use portprobe::fingerprint::template::Template;
 use portprobe::net::telnet::Telnet;
 use portprobe::ports::PortSet;
@@ -86,6 +86,19 @@ proptest! {
         let shown = escape_bytes(&data);
         prop_assert!(shown.bytes().all(|b| (0x20..0x7f).contains(&b)));
         prop_assert_eq!(unescape(&shown), Some(data));
+    }
+
+    /// The display escaper lets only printable ASCII, newline and tab through (so no control,
+    /// bidi or zero-width character), and is stable: its output and escaped text pass unchanged.
+    #[test]
+    fn display_escaper_prints_only_safe_bytes(data in any::<Vec<u8>>(), text in "\\PC{0,40}[\u{200b}-\u{200f}\u{202a}-\u{202e}\u{2066}-\u{2069}\u{80}-\u{9f}]") {
+        let shown = escape_for_display(&data);
+        prop_assert!(shown.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t'));
+        prop_assert_eq!(escape_for_display(&shown), shown);
+        let once = escape_bytes(&data);
+        prop_assert_eq!(for_terminal(&once), once);
+        let line = for_terminal(&text);
+        prop_assert!(line.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t'), "{:?}", line);
     }
 }
 

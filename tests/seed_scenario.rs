@@ -219,9 +219,11 @@ fn target_forms_expand_as_documented() {
     if !require_namespaces("target_forms") {
         return;
     }
-    // CIDR, host:port overriding -p, a name, and a target list with comments read from stdin.
+    // CIDR, host:port overriding -p, a name, and a target list with comments read from stdin;
+    // then [v6]:port (not with -4, which refuses an IPv6 literal).
     let snippet = r#"printf '# comment\n127.0.0.9\n\n127.0.0.10:111 # note\n' |
-        "$PORTPROBE" scan 127.0.0.0/30 localhost:22 [::1]:111 - -p 22 -z --json -4"#;
+        "$PORTPROBE" scan 127.0.0.0/30 localhost:22 - -p 22 -z --json -4 &&
+        "$PORTPROBE" scan [::1]:111 -p 22 -z --json"#;
     let out = shell_in("seed.sh", snippet);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let got: Vec<(String, String, u64, String)> = json_lines(&out)

@@ -429,7 +429,7 @@ fn local_address_and_port_and_max_conns() {
         "$PORTPROBE" listen 127.0.0.1:7401 -v > /dev/null 2> /tmp/pp-src.$$ & l=$!; sleep 0.3
         echo hi | "$PORTPROBE" connect -s 127.0.0.2 -p 40123 127.0.0.1 7401; wait $l
         grep -o 'connection from .*' /tmp/pp-src.$$
-        (sleep 3) | "$PORTPROBE" listen -k --max-conns 1 127.0.0.1:7402 > /dev/null 2> /tmp/pp-max.$$ & l=$!; sleep 0.3
+        sleep 3 2>/dev/null | "$PORTPROBE" listen -k --max-conns 1 127.0.0.1:7402 > /dev/null 2> /tmp/pp-max.$$ & l=$!; sleep 0.3
         (sleep 2) | "$PORTPROBE" connect 127.0.0.1 7402 -q 1s & c=$!; sleep 0.3
         echo x | "$PORTPROBE" connect 127.0.0.1 7402; wait $c; kill -INT $l; wait $l
         grep -o 'refused, --max-conns 1 reached' /tmp/pp-max.$$
@@ -444,6 +444,165 @@ fn local_address_and_port_and_max_conns() {
     assert!(
         text.contains("refused, --max-conns 1 reached"),
         "{text}{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn tls_options_imply_tls_never_plaintext_in_silence() {
+    if !require_namespaces("tls_implied") {
+        return;
+    }
+    // Issue 11 item 3: `--tls-verify` without `--tls` ran a plaintext session and exited 0, and
+    // `listen --cert/--key` without `--tls` served plaintext. As with ncat's --ssl-verify and
+    // --ssl-cert, the option implies TLS.
+    let snippet = r#"
+        d=$(mktemp -d)
+        socat -u TCP-LISTEN:7401,reuseaddr OPEN:$d/got,creat </dev/null & s=$!; sleep 0.3
+        echo secret | timeout 10 "$PORTPROBE" connect --tls-verify 127.0.0.1 7401 -w 1s 2>/dev/null
+        echo "verify rc=$?"; kill $s 2>/dev/null; wait $s 2>/dev/null
+        echo "plaintext seen: $(grep -c secret $d/got)"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+            -subj /CN=localhost -keyout $d/k.pem -out $d/c.pem 2>/dev/null
+        timeout 10 "$PORTPROBE" listen --cert $d/c.pem --key $d/k.pem 127.0.0.1:7402 > $d/out 2>/dev/null & l=$!
+        sleep 0.5
+        echo "over tls" | timeout 10 "$PORTPROBE" connect --tls --insecure 127.0.0.1 7402 -w 2s
+        echo "connect rc=$?"; wait $l; echo "listen rc=$?; got: $(cat $d/out)"
+        rm -rf "$d""#;
+    let out = shell_in("netns.sh", snippet);
+    assert_eq!(
+        stdout(&out),
+        "verify rc=1\nplaintext seen: 0\nconnect rc=0\nlisten rc=0; got: over tls\n",
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn signals_end_a_tls_handshake_or_starttls_dialogue() {
+    if !require_namespaces("tls_signals") {
+        return;
+    }
+    // Issue 11 item 7: SIGINT/SIGTERM were ignored during a TLS handshake or a STARTTLS
+    // dialogue (exit only at the -w deadline, with 1 instead of 130/143).
+    let snippet = r#"
+        socat TCP-LISTEN:7700,reuseaddr,fork SYSTEM:'sleep 30' >/dev/null 2>&1 & s=$!; sleep 0.3
+        t() { sig=$1; shift; timeout 15 "$PORTPROBE" "$@" </dev/null 2>/dev/null & p=$!; sleep 0.7; kill -$sig $p; wait $p; echo "rc=$?"; }
+        t INT connect --tls 127.0.0.1 7700 -w 12s
+        t TERM connect --starttls smtp 127.0.0.1 7700 -w 12s
+        timeout 15 "$PORTPROBE" listen --tls 127.0.0.1:7701 </dev/null 2>/dev/null & l=$!; sleep 0.5
+        socat -u EXEC:'sleep 30' TCP:127.0.0.1:7701 >/dev/null 2>&1 & c=$!; sleep 0.5
+        kill -TERM $l; wait $l; echo "rc=$?"; kill $c $s"#;
+    let start = std::time::Instant::now();
+    let out = shell_in("netns.sh", snippet);
+    assert_eq!(stdout(&out), "rc=130\nrc=143\nrc=143\n", "{}", stderr(&out));
+    // A bounded wait, not a speed claim: the -w deadline (12 s) must not be what ended them.
+    assert!(start.elapsed() < Duration::from_secs(10), "{:?}", start.elapsed());
+}
+
+#[test]
+fn keep_open_uses_the_session_pump_escape_crlf_idle() {
+    if !require_namespaces("keep_open_pump") {
+        return;
+    }
+    // Issue 11 item 2: `listen -k` had its own pump: --escape, -i and -C were ignored.
+    let snippet = r#"
+        d=$(mktemp -d)
+        sleep 3 2>/dev/null | "$PORTPROBE" listen -k --escape 127.0.0.1:7801 > $d/esc 2>/dev/null & l=$!; sleep 0.3
+        printf '\x1b]0;x\x07hi\n' | "$PORTPROBE" connect 127.0.0.1 7801 -N
+        sleep 0.3; kill -INT $l; wait $l; echo "escape: $(cat $d/esc)"
+        (sleep 0.8; printf 'a\nb\n') 2>/dev/null | "$PORTPROBE" listen -k -C 127.0.0.1:7802 2>/dev/null & l=$!; sleep 0.3
+        timeout 5 "$PORTPROBE" connect 127.0.0.1 7802 --recv-only > $d/crlf; echo "crlf rc=$?: $(od -An -c $d/crlf | tr -s ' ')"
+        kill -INT $l; wait $l
+        sleep 8 2>/dev/null | "$PORTPROBE" listen -k -i 500ms 127.0.0.1:7803 2>$d/err & l=$!; sleep 0.3
+        timeout 4 "$PORTPROBE" connect 127.0.0.1 7803 --recv-only; echo "idle client rc=$?"
+        kill -INT $l; wait $l; sed 's/127.0.0.1:[0-9]*/PEER/' $d/err
+        rm -rf $d"#;
+    let out = shell_in("netns.sh", snippet);
+    assert_eq!(
+        stdout(&out),
+        "escape: \\x1b]0;x\\x07hi\n\
+         crlf rc=0:  a \\r \\n b \\r \\n\n\
+         idle client rc=0\n\
+         portprobe: PEER: idle timeout: nothing sent or received; closed\n",
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn keep_open_exits_on_a_signal_while_a_client_stays() {
+    if !require_namespaces("keep_open_signal") {
+        return;
+    }
+    // Issue 11 item 8: `listen -k` waited for a connected client to leave (18-28 s) after
+    // SIGINT/SIGTERM. It must be gone within 5 s (a generous bound).
+    let snippet = r#"
+        for sig in INT TERM; do
+            sleep 9 2>/dev/null | "$PORTPROBE" listen -k 127.0.0.1:7804 >/dev/null 2>&1 & l=$!; sleep 0.3
+            socat -u EXEC:'sleep 9' TCP:127.0.0.1:7804 >/dev/null 2>&1 & c=$!; sleep 0.5
+            kill -$sig $l
+            for i in $(seq 50); do kill -0 $l 2>/dev/null || break; sleep 0.1; done
+            if kill -0 $l 2>/dev/null; then echo "still running"; kill -9 $l; fi
+            wait $l; echo "rc=$?"; kill $c
+        done"#;
+    let out = shell_in("netns.sh", snippet);
+    assert_eq!(stdout(&out), "rc=130\nrc=143\n", "{}", stderr(&out));
+}
+
+#[test]
+fn a_failed_write_of_received_data_is_an_error() {
+    if !require_namespaces("dev_full") {
+        return;
+    }
+    // Issue 11 item 17: `connect … > /dev/full` and `--help > /dev/full` exited 0 with nothing
+    // on stderr: the received data was lost in silence.
+    let snippet = r#"
+        socat TCP-LISTEN:7805,reuseaddr,fork SYSTEM:'echo hello; sleep 0.5' >/dev/null 2>&1 & s=$!; sleep 0.3
+        "$PORTPROBE" connect 127.0.0.1 7805 </dev/null >/dev/full; echo "connect rc=$?"
+        "$PORTPROBE" --help >/dev/full; echo "help rc=$?"
+        sleep 3 2>/dev/null | timeout 10 "$PORTPROBE" listen -k 127.0.0.1:7806 >/dev/full & l=$!; sleep 0.3
+        echo data | "$PORTPROBE" connect 127.0.0.1 7806 -N 2>/dev/null; wait $l; echo "listen -k rc=$?"
+        kill $s"#;
+    let out = shell_in("netns.sh", snippet);
+    assert_eq!(
+        stdout(&out),
+        "connect rc=1\nhelp rc=1\nlisten -k rc=1\n",
+        "{}",
+        stderr(&out)
+    );
+    let line = "portprobe: cannot write output: No space left on device (os error 28)\n";
+    assert_eq!(stderr(&out), line.repeat(3));
+}
+
+#[test]
+fn connect_and_ping_fall_back_to_the_next_address_of_a_name() {
+    if !require_namespaces("happy_eyeballs") {
+        return;
+    }
+    // Issue 11 item 18: only the first address of a name was used, so a dual-stack name whose
+    // first address refuses failed where nc succeeds. The name lives in a private /etc/hosts
+    // (a mount namespace of the test's own); only the other address listens.
+    let snippet = r#"
+        h=$(mktemp); printf '::1 dual.test\n127.0.0.1 dual.test\n' > $h; mount --bind $h /etc/hosts
+        first=$(getent ahosts dual.test | head -1 | cut -d' ' -f1)
+        if [ "$first" = "::1" ]; then other=127.0.0.1; listen=TCP4-LISTEN; else other=::1; listen=TCP6-LISTEN; fi
+        socat $listen:7960,reuseaddr,fork SYSTEM:"echo hello from $other" >/dev/null 2>&1 & s=$!; sleep 0.3
+        "$PORTPROBE" connect dual.test 7960 -w 2s </dev/null | sed "s/$other/OTHER/"; echo "connect rc=${PIPESTATUS[0]}"
+        "$PORTPROBE" ping dual.test -p 7960 -c 1 --json | grep -c '"result":"connected"'; echo "ping rc=${PIPESTATUS[0]}"
+        kill $s; umount /etc/hosts; rm -f $h"#;
+    let out = Command::new("unshare")
+        .args(["-rmn"])
+        .arg(testbed("netns.sh"))
+        .args(["bash", "-c", snippet])
+        .env("PORTPROBE", bin())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&out),
+        "hello from OTHER\nconnect rc=0\n1\nping rc=0\n",
+        "{}",
         stderr(&out)
     );
 }

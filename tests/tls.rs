@@ -179,3 +179,38 @@ fn plain_services_without_starttls_say_so() {
     assert_eq!(v["tls"]["via"], "starttls");
     assert_eq!(v["tls"]["offered"], false);
 }
+
+#[test]
+fn certificate_names_are_escaped_in_warnings_errors_and_json() {
+    if !require_namespaces("cert_names") {
+        return;
+    }
+    // Issue 11 item 1: a certificate chaining to the given CA but not matching the name put its
+    // SAN entries (ESC, BEL, U+202E) raw on stderr through rustls' detail text.
+    let snippet = r#"
+        d=$(mktemp -d); cd $d
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=testca -keyout ca.key -out ca.pem 2>/dev/null
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=leaf -keyout leaf.key -out leaf.csr 2>/dev/null
+        printf 'subjectAltName=DNS:evil\x1b]0;PWNED\x07.example,DNS:x\xe2\x80\xaey.example\n' > ext.cnf
+        openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext.cnf -out leaf.pem 2>/dev/null
+        "$PORTPROBE" listen -k --tls --cert leaf.pem --key leaf.key 127.0.0.1:7500 >/dev/null 2>&1 & l=$!; sleep 0.5
+        echo hi | "$PORTPROBE" connect --tls --ca-file ca.pem 127.0.0.1 7500 -w 2s -N 2>&1 >/dev/null
+        echo hi | "$PORTPROBE" connect --tls-verify --ca-file ca.pem 127.0.0.1 7500 -w 2s -N 2>&1 >/dev/null
+        "$PORTPROBE" scan 127.0.0.1 -p 7500 --ca-file ca.pem --json --detect-timeout 3s
+        kill $l; cd /; rm -rf $d"#;
+    let out = shell_in("netns.sh", snippet);
+    let text = stdout(&out);
+    let detail = r#"certificate not valid for name "127.0.0.1"; certificate is only valid for DnsName("evil\x1b]0;PWNED\x07.example") or DnsName("x\xe2\x80\xaey.example")"#;
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}{}", stderr(&out));
+    assert_eq!(
+        lines[0],
+        format!("portprobe: warning: certificate name-mismatch for 127.0.0.1 ({detail}); --tls-verify refuses it, --insecure silences this")
+    );
+    assert_eq!(
+        lines[1],
+        format!("portprobe: 127.0.0.1:7500: TLS certificate not accepted (--tls-verify): name-mismatch for 127.0.0.1: {detail}")
+    );
+    let v: Value = serde_json::from_str(lines[2]).unwrap();
+    assert_eq!(v["tls"]["verification"]["detail"], detail, "{v}");
+}

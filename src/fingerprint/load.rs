@@ -18,6 +18,14 @@ use crate::escape::unescape;
 pub const REGEX_SIZE_LIMIT: usize = 2 << 20;
 /// Largest fingerprint file accepted.
 pub const MAX_FILE_BYTES: u64 = 4 << 20;
+/// Most entries (probes, rules, OS rules, disclosures, fixes) in one file, and in the whole
+/// database: matching and `fingerprints check` cost grows with the count, not the bytes.
+pub const MAX_FILE_ENTRIES: usize = 2_000;
+pub const MAX_DATABASE_ENTRIES: usize = 5_000;
+/// Largest probe payload once `{host}` is filled in with the longest name (253 bytes).
+pub const MAX_PROBE_BYTES: usize = 64 << 10;
+/// Longest text `{host}` stands for: a DNS name (a bracketed IPv6 address is shorter).
+pub const MAX_HOST_BYTES: usize = 253;
 
 /// One problem in a fingerprint file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -656,11 +664,18 @@ fn os_rule(cx: &mut Ctx, o: RawOsRule) -> Option<OsRule> {
     })
 }
 
-/// Reads every `*.toml` below `dir` (sorted), refusing oversized files.
+/// Reads every `*.toml` below `dir` (sorted). Only regular files are read (a FIFO or a device
+/// behind a name or a symlink is refused, never opened for long), each read is capped, and a
+/// directory reached twice through symlinks (a loop) is walked once.
 pub fn read_dir_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<(String, String)> {
+    use std::os::unix::fs::MetadataExt;
     let mut paths = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
+    // Directories by (device, inode): a symlink loop leads back to one already seen.
     let mut seen = HashSet::new();
+    if let Ok(m) = std::fs::metadata(dir) {
+        seen.insert((m.dev(), m.ino()));
+    }
     while let Some(d) = stack.pop() {
         let entries = match std::fs::read_dir(&d) {
             Ok(e) => e,
@@ -675,8 +690,15 @@ pub fn read_dir_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<(String, S
         };
         for entry in entries.flatten() {
             let path = entry.path();
-            if path.is_dir() {
-                if seen.insert(path.clone()) {
+            // Follows symlinks: a link to a directory is walked, once.
+            let Ok(meta) = std::fs::metadata(&path) else {
+                if path.extension().is_some_and(|e| e == "toml") {
+                    paths.push(path); // dangling: reported when read
+                }
+                continue;
+            };
+            if meta.is_dir() {
+                if seen.insert((meta.dev(), meta.ino())) {
                     stack.push(path);
                 }
             } else if path.extension().is_some_and(|e| e == "toml") {
@@ -688,25 +710,116 @@ pub fn read_dir_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<(String, S
     let mut files = Vec::new();
     for path in paths {
         let name = path.display().to_string();
-        let too_big = std::fs::metadata(&path)
-            .map(|m| m.len() > MAX_FILE_BYTES)
-            .unwrap_or(false);
-        if too_big {
-            problems.push(Problem {
-                file: name,
-                line: 0,
-                message: format!("file larger than {} MiB: refused", MAX_FILE_BYTES >> 20),
-            });
-            continue;
-        }
-        match std::fs::read_to_string(&path) {
+        match read_regular_capped(&path) {
             Ok(text) => files.push((name, text)),
-            Err(e) => problems.push(Problem {
+            Err(message) => problems.push(Problem {
                 file: name,
                 line: 0,
-                message: format!("cannot read: {e}"),
+                message,
             }),
         }
     }
     files
+}
+
+/// Reads a regular file of at most [`MAX_FILE_BYTES`] as UTF-8. The file is opened without
+/// blocking (a FIFO swapped in after the check cannot hang us) and checked again once open.
+fn read_regular_capped(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let not_regular = || "not a regular file: refused".to_string();
+    if !std::fs::metadata(path)
+        .map_err(|e| format!("cannot read: {e}"))?
+        .is_file()
+    {
+        return Err(not_regular());
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(not_regular());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!("file larger than {} MiB: refused", MAX_FILE_BYTES >> 20));
+    }
+    String::from_utf8(bytes).map_err(|_| "cannot read: stream did not contain valid UTF-8".to_string())
+}
+
+/// Only what the bounds need from a file: entry counts and probe payloads (unknown fields are
+/// ignored here; `load_file` reports them).
+#[derive(Deserialize, Default)]
+struct RawSizes {
+    #[serde(default)]
+    probe: Vec<RawProbeSize>,
+    #[serde(default)]
+    rule: Vec<serde::de::IgnoredAny>,
+    #[serde(default)]
+    os: Vec<serde::de::IgnoredAny>,
+    #[serde(default)]
+    disclosure: Vec<serde::de::IgnoredAny>,
+    #[serde(default)]
+    fix: Vec<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct RawProbeSize {
+    name: String,
+    send: Spanned<String>,
+}
+
+/// Checks the cost bounds before anything is compiled: entries per file and in all, and each
+/// probe's size with `{host}` expanded. Returns false (with problems) when loading must not go on.
+pub fn check_bounds(sources: &[(String, String)], problems: &mut Vec<Problem>) -> bool {
+    let before = problems.len();
+    let mut total = 0usize;
+    for (file, text) in sources {
+        // A file that does not parse is reported by `load_file`.
+        let Ok(raw) = toml::from_str::<RawSizes>(text) else {
+            continue;
+        };
+        let entries = raw.probe.len() + raw.rule.len() + raw.os.len() + raw.disclosure.len() + raw.fix.len();
+        total += entries;
+        if entries > MAX_FILE_ENTRIES {
+            problems.push(Problem {
+                file: file.clone(),
+                line: 0,
+                message: format!("{entries} entries in one file: at most {MAX_FILE_ENTRIES} are allowed"),
+            });
+        }
+        for p in &raw.probe {
+            let Some(payload) = unescape(p.send.get_ref()) else {
+                continue;
+            };
+            let hosts = payload.windows(6).filter(|w| w == b"{host}").count();
+            let expanded = payload.len() + hosts * (MAX_HOST_BYTES - b"{host}".len());
+            if expanded > MAX_PROBE_BYTES {
+                problems.push(Problem {
+                    file: file.clone(),
+                    line: line_of(text, p.send.span().start),
+                    message: format!(
+                        "probe '{}': up to {expanded} bytes once {{host}} is filled in: at most {} KiB are allowed",
+                        p.name,
+                        MAX_PROBE_BYTES >> 10
+                    ),
+                });
+            }
+        }
+    }
+    if total > MAX_DATABASE_ENTRIES {
+        problems.push(Problem {
+            file: sources.first().map_or_else(String::new, |s| s.0.clone()),
+            line: 0,
+            message: format!(
+                "the database would have {total} entries: at most {MAX_DATABASE_ENTRIES} are allowed (shipped and yours together)"
+            ),
+        });
+    }
+    problems.len() == before
 }

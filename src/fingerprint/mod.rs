@@ -339,6 +339,9 @@ impl Database {
     /// Loads files given as (name, text), appending problems.
     pub fn from_sources(sources: &[(String, String)], problems: &mut Vec<Problem>) -> Database {
         let mut db = Database::default();
+        if !load::check_bounds(sources, problems) {
+            return db; // compiling an oversized database is the cost the bounds prevent
+        }
         for (name, text) in sources {
             let loaded = load::load_file(name, text, problems);
             for probe in loaded.probes {

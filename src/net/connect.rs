@@ -119,6 +119,72 @@ pub async fn connect(addr: SocketAddr, opts: &ConnectOptions) -> Result<Attempt,
     })
 }
 
+/// Delay before the next address is tried while an attempt is still pending (RFC 8305's
+/// "Connection Attempt Delay").
+pub const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
+
+/// Orders addresses for Happy Eyeballs: families alternate, starting with the first address's
+/// family (RFC 8305 section 4), each family keeping the resolver's order.
+pub fn interleave(addrs: &[SocketAddr]) -> Vec<SocketAddr> {
+    let Some(first) = addrs.first() else {
+        return Vec::new();
+    };
+    let (mut same, mut other): (Vec<SocketAddr>, Vec<SocketAddr>) = addrs
+        .iter()
+        .copied()
+        .partition(|a| a.is_ipv4() == first.is_ipv4());
+    same.reverse();
+    other.reverse();
+    let mut out = Vec::with_capacity(addrs.len());
+    while !same.is_empty() || !other.is_empty() {
+        out.extend(same.pop());
+        out.extend(other.pop());
+    }
+    out
+}
+
+/// Connects to the first address that answers, like nc and browsers (Happy Eyeballs, RFC 8305):
+/// the addresses are tried in turn, the next one as soon as an attempt fails or after
+/// [`ATTEMPT_DELAY`] while it is still pending; the first open connection wins. When none
+/// opens, the answer of the first address is returned (with that address).
+pub async fn connect_first(
+    addrs: &[SocketAddr],
+    opts: &ConnectOptions,
+) -> Option<(SocketAddr, Result<Attempt, LocalError>)> {
+    use futures_util::stream::{FuturesUnordered, StreamExt};
+    let addrs = interleave(addrs);
+    let mut pending = FuturesUnordered::new();
+    let start = |i: usize| {
+        let addr = addrs[i];
+        async move { (i, addr, connect(addr, opts).await) }
+    };
+    let mut next = 0;
+    let mut failed: Option<(usize, SocketAddr, Result<Attempt, LocalError>)> = None;
+    loop {
+        if pending.is_empty() {
+            if next >= addrs.len() {
+                return failed.map(|(_, addr, r)| (addr, r));
+            }
+            pending.push(start(next));
+            next += 1;
+        }
+        tokio::select! {
+            Some((i, addr, r)) = pending.next() => {
+                if matches!(&r, Ok(a) if a.state == PortState::Open) {
+                    return Some((addr, r)); // the others are dropped (and closed)
+                }
+                if failed.as_ref().is_none_or(|(j, _, _)| i < *j) {
+                    failed = Some((i, addr, r));
+                }
+            }
+            _ = tokio::time::sleep(ATTEMPT_DELAY), if next < addrs.len() => {
+                pending.push(start(next));
+                next += 1;
+            }
+        }
+    }
+}
+
 fn is_self_connect(stream: &TcpStream) -> bool {
     matches!((stream.local_addr(), stream.peer_addr()), (Ok(l), Ok(p)) if l == p)
 }

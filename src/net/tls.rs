@@ -44,11 +44,13 @@ pub fn root_store(ca_file: Option<&Path>) -> Result<Arc<RootCertStore>, TlsSetup
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = ca_file {
         let shown = crate::escape::escape_str(&path.display().to_string());
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-            .map_err(|e| TlsSetupError::CaFile {
+        let pem = crate::limits::read_capped(path, crate::limits::PEM_FILE_CAP).map_err(|e| {
+            TlsSetupError::CaFile {
                 path: shown.clone(),
                 reason: e.to_string(),
-            })?
+            }
+        })?;
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
             .collect::<Result<_, _>>()
             .map_err(|e| TlsSetupError::CaFile {
                 path: shown.clone(),
@@ -353,9 +355,11 @@ fn verification(name: &str, verdict: Result<(), rustls::Error>, leaf: Option<&Ce
     }
     Verification {
         status: status.to_string(),
-        name: name.to_string(),
+        name: crate::escape::escape_str(name),
         problems,
-        detail,
+        // rustls quotes the certificate's names (SANs) here: outside text, escaped once for
+        // both the terminal and the JSON `tls.verification.detail`.
+        detail: crate::escape::escape_str(&detail),
     }
 }
 
@@ -452,14 +456,17 @@ pub fn load_key_pair(
         path: crate::escape::escape_str(&p.display().to_string()),
         reason: e,
     };
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| err(cert, e.to_string()))?
+    let read = |p: &Path| {
+        crate::limits::read_capped(p, crate::limits::PEM_FILE_CAP).map_err(|e| err(p, e.to_string()))
+    };
+    let cert_pem = read(cert)?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
         .collect::<Result<_, _>>()
         .map_err(|e| err(cert, e.to_string()))?;
     if certs.is_empty() {
         return Err(err(cert, "no PEM certificate in it".into()));
     }
-    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| err(key, e.to_string()))?;
+    let key_der = PrivateKeyDer::from_pem_slice(&read(key)?).map_err(|e| err(key, e.to_string()))?;
     Ok((certs, key_der))
 }
 

@@ -99,7 +99,7 @@ pub trait Sink: Send {
 
 /// Prints a problem on stderr.
 fn warn(msg: &str) {
-    eprintln!("portprobe: {msg}");
+    crate::escape::say(msg);
 }
 
 /// A progress bar on stderr for long scans, only when stderr is a terminal.
