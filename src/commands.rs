@@ -251,6 +251,21 @@ fn match_command(args: &MatchArgs) -> Result<Outcome, CommandError> {
 }
 
 fn check_command(args: &CheckArgs) -> Result<Outcome, CommandError> {
+    // A folder that is not there is an input error (exit 2), not a database problem.
+    if let Some(dir) = &args.dir {
+        let what = format!(
+            "fingerprint folder '{}'",
+            crate::escape::escape_str(&dir.display().to_string())
+        );
+        match std::fs::metadata(dir) {
+            Err(source) => return Err(CommandError::Input { what, source }),
+            Ok(m) if !m.is_dir() => {
+                let source = io::Error::other("not a directory");
+                return Err(CommandError::Input { what, source });
+            }
+            Ok(_) => {}
+        }
+    }
     let mut out = io::stdout().lock();
     let written = match offline::check(args.dir.as_ref()) {
         Ok(s) => writeln!(

@@ -50,8 +50,10 @@ pub enum ConfigError {
     TargetList { path: String, source: io::Error },
     #[error("{0}")]
     Resolve(#[from] ResolveError),
-    #[error("ping takes one host, not the block '{0}': use scan for many hosts")]
-    PingCidr(String),
+    #[error("-s {0}: not an address of this host (give one of its own addresses)")]
+    NotLocal(std::net::IpAddr),
+    #[error("{command} takes one host, not the block '{block}': use scan for many hosts")]
+    OneHost { command: &'static str, block: String },
     #[error(transparent)]
     Database(#[from] DatabaseError),
     #[error(transparent)]
@@ -315,7 +317,10 @@ pub fn ping_plan(args: &PingArgs) -> Result<PingPlan, ConfigError> {
                 let ip = CidrIter::new(network, prefix).next().unwrap_or(network);
                 (ip.to_string(), ip)
             } else {
-                return Err(ConfigError::PingCidr(escape_str(&args.host)));
+                return Err(ConfigError::OneHost {
+                    command: "ping",
+                    block: escape_str(&args.host),
+                });
             }
         }
     };
@@ -373,10 +378,21 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
             vec![ip]
         }
         HostSpec::Name(name) => resolve(&name, family(args.family), Duration::from_secs(10))?,
-        HostSpec::Cidr { .. } => return Err(ConfigError::PingCidr(escape_str(&args.host))),
+        HostSpec::Cidr { .. } => {
+            return Err(ConfigError::OneHost {
+                command: "connect",
+                block: escape_str(&args.host),
+            })
+        }
     };
     // A source address binds the family: only that family's addresses can be tried.
     if let Some(src) = args.source {
+        // An address this host does not have is the user's input, found before any connect.
+        if let Err(e) = std::net::UdpSocket::bind(SocketAddr::new(src, 0)) {
+            if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
+                return Err(ConfigError::NotLocal(src));
+            }
+        }
         ips.retain(|ip| ip.is_ipv4() == src.is_ipv4());
     }
     let ip = *ips.first().ok_or_else(|| ResolveError::NoAddress {

@@ -20,6 +20,8 @@ pub enum TargetError {
     Empty,
     #[error("invalid CIDR '{spec}': prefix length {prefix} is larger than {max} (allowed: /0 to /{max})")]
     CidrPrefix { spec: String, prefix: String, max: u8 },
+    #[error("invalid CIDR '{spec}': prefix length '{prefix}' is not a whole number (allowed: /0 to /{max})")]
+    CidrPrefixNotNumber { spec: String, prefix: String, max: u8 },
     #[error("invalid CIDR '{spec}': '{base}' is not an IP address")]
     CidrBase { spec: String, base: String },
     #[error("invalid port in target '{spec}': {source}")]
@@ -120,6 +122,14 @@ fn parse_host(host: &str, whole: &str) -> Result<HostSpec, TargetError> {
             prefix: escape_str(prefix),
             max,
         };
+        if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(TargetError::CidrPrefixNotNumber {
+                spec: escape_str(whole),
+                prefix: escape_str(prefix),
+                max,
+            });
+        }
+        // All digits: too large to parse is too large for the family.
         let prefix: u8 = prefix.parse().map_err(|_| bad_prefix())?;
         if prefix > max {
             return Err(bad_prefix());

@@ -284,3 +284,67 @@ fn outside_text_in_messages_and_tables_is_escaped() {
         "raw bytes: {text:?}"
     );
 }
+
+/// Runs portprobe and returns (exit code, the whole stderr), for messages compared in full.
+fn whole_stderr(args: &[&str]) -> (Option<i32>, String) {
+    let out = portprobe(args);
+    (out.status.code(), stderr(&out))
+}
+
+#[test]
+fn messages_name_the_right_command_and_cause_once() {
+    // Each message once (the cause used to be repeated after every message), with the command
+    // that was used and exit 2 for input errors.
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["scan", "127.0.0.1", "-p", "0"],
+            "portprobe: invalid --ports: port 0 is out of range: ports are 1-65535\n",
+        ),
+        (
+            &["connect", "10.0.0.0/24", "80"],
+            "portprobe: connect takes one host, not the block '10.0.0.0/24': use scan for many hosts\n",
+        ),
+        (
+            &["ping", "10.0.0.0/24", "-p", "80"],
+            "portprobe: ping takes one host, not the block '10.0.0.0/24': use scan for many hosts\n",
+        ),
+        (
+            &["fingerprints", "check", "/nonexistent"],
+            "portprobe: cannot read fingerprint folder '/nonexistent': No such file or directory (os error 2)\n",
+        ),
+        (
+            &["scan", "127.0.0.1/0x10", "-p", "1"],
+            "portprobe: invalid target '127.0.0.1/0x10': invalid CIDR '127.0.0.1/0x10': prefix length '0x10' is not a whole number (allowed: /0 to /32)\n",
+        ),
+        (
+            &["scan", "127.0.0.1/-1", "-p", "1"],
+            "portprobe: invalid target '127.0.0.1/-1': invalid CIDR '127.0.0.1/-1': prefix length '-1' is not a whole number (allowed: /0 to /32)\n",
+        ),
+        (
+            &["scan", "127.0.0.1/33", "-p", "1"],
+            "portprobe: invalid target '127.0.0.1/33': invalid CIDR '127.0.0.1/33': prefix length 33 is larger than 32 (allowed: /0 to /32)\n",
+        ),
+    ];
+    for (args, want) in cases {
+        let (code, err) = whole_stderr(args);
+        assert_eq!((code, err.as_str()), (Some(2), *want), "{args:?}");
+    }
+}
+
+#[test]
+fn a_source_address_this_host_lacks_is_an_input_error() {
+    if !require_namespaces("source_address") {
+        return;
+    }
+    // Inside an empty namespace 10.9.9.9 is certainly not ours (it used to read "out of local
+    // resources", as if the machine were short of ports).
+    let out = shell_in(
+        "netns.sh",
+        r#""$PORTPROBE" connect -s 10.9.9.9 127.0.0.1 80; echo "rc=$?""#,
+    );
+    assert_eq!(
+        stderr(&out),
+        "portprobe: -s 10.9.9.9: not an address of this host (give one of its own addresses)\n"
+    );
+    assert_eq!(stdout(&out), "rc=2\n");
+}

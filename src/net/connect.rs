@@ -90,6 +90,9 @@ pub enum LocalError {
     Exhausted(io::Error),
     #[error("cannot connect from this host: {0}")]
     Other(io::Error),
+    /// The source address asked for (`-s`) is not one of this host's.
+    #[error("cannot use local address {addr}: it is not an address of this host ({source})")]
+    Bind { addr: SocketAddr, source: io::Error },
 }
 
 /// How to make the connection.
@@ -198,7 +201,13 @@ async fn connect_raw(addr: SocketAddr, opts: &ConnectOptions) -> Result<Attempt,
     .map_err(classify_local)?;
     if let Some(bind) = opts.bind {
         socket.set_reuse_address(true).map_err(LocalError::Other)?;
-        socket.bind(&bind.into()).map_err(classify_local)?;
+        socket.bind(&bind.into()).map_err(|e| match e.raw_os_error() {
+            Some(libc::EADDRNOTAVAIL) => LocalError::Bind {
+                addr: bind,
+                source: e,
+            },
+            _ => classify_local(e),
+        })?;
     }
     let start = Instant::now();
     let answer = |state, reason, stream| Attempt {
