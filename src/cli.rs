@@ -92,7 +92,8 @@ pub struct FamilyArgs {
 [2001:db8::1]:22, or - to read targets from stdin (one or more per line, # comments)."
 )]
 pub struct ScanArgs {
-    /// Hosts to scan (IP, CIDR, name, host:port, [v6]:port, or - for stdin)
+    // Help as an attribute: rustdoc would read `[v6]` in a doc comment as a link.
+    #[arg(help = "Hosts to scan (IP, CIDR, name, host:port, [v6]:port, or - for stdin)")]
     pub targets: Vec<String>,
     /// Ports: 22, 20-25, 22,80,443, or - for all 65535 [default: the shipped top-ports list]
     #[arg(short = 'p', long = "ports", value_name = "PORTS")]
@@ -272,7 +273,7 @@ pub struct ConnectArgs {
 
 #[derive(Debug, Args)]
 pub struct ListenArgs {
-    /// Where to listen: PORT (all addresses), ADDR:PORT or [V6]:PORT
+    #[arg(help = "Where to listen: PORT (all addresses), ADDR:PORT or [V6]:PORT")]
     pub address: String,
     /// Keep listening after the first connection; stdin goes to every connection
     #[arg(short = 'k', long = "keep-open")]

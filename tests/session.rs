@@ -91,7 +91,9 @@ fn telnet_negotiation_with_a_real_telnetd() {
         return;
     }
     // inetutils telnetd negotiates first and runs cat instead of login: what we type comes back.
+    // The trap stops socat when the snippet ends: no listener outlives the test.
     let snippet = r#"
+        trap 'kill $(jobs -p) 2>/dev/null' EXIT
         socat TCP-LISTEN:23,reuseaddr,fork EXEC:"/usr/sbin/telnetd -h -E /bin/cat",nofork </dev/null >/dev/null 2>&1 &
         sleep 0.3
         (printf 'hello telnet\r\n'; sleep 1) | "$PORTPROBE" connect 127.0.0.1 23 --telnet -q 500ms | od -An -c
@@ -359,7 +361,8 @@ fn raw_telnet_session_under_tmux_and_the_escape_key() {
             .unwrap()
     };
     let inner = format!(
-        "socat TCP-LISTEN:23,reuseaddr,fork EXEC:'/usr/sbin/telnetd -h -E /bin/cat',nofork </dev/null >/dev/null 2>&1 & \
+        "trap 'kill $(jobs -p) 2>/dev/null' EXIT; \
+         socat TCP-LISTEN:23,reuseaddr,fork EXEC:'/usr/sbin/telnetd -h -E /bin/cat',nofork </dev/null >/dev/null 2>&1 & \
          sleep 0.3; stty -a | grep -o -- '-\\?icanon' | sed 's/^/before: /'; {} connect --telnet 127.0.0.1 23; \
          echo exit=$?; stty -a | grep -o -- '-\\?icanon' | sed 's/^/after: /'; {} connect --telnet 127.0.0.1 23; \
          echo exit2=$?; stty -a | grep -o -- '-\\?icanon' | sed 's/^/after2: /'; sleep 30",
