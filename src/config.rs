@@ -107,8 +107,6 @@ pub fn load_matcher(args: &DatabaseArgs) -> Result<Matcher, ConfigError> {
 /// What the report needs to know.
 #[derive(Debug, Clone, Copy)]
 pub struct ReportOptions {
-    /// Findings are computed (audit command, or scan --audit).
-    pub audit: bool,
     pub json: bool,
     pub open_only: bool,
     pub verbose: bool,
@@ -266,7 +264,6 @@ pub fn scan_plan(
         },
     };
     let report = ReportOptions {
-        audit: auditing,
         json: args.json,
         open_only: args.open,
         verbose: args.verbose,

@@ -41,12 +41,6 @@ impl PortSet {
         }
     }
 
-    /// Every port from 1 to 65535.
-    pub fn all() -> Self {
-        let mut set = PortSet::new();
-        set.insert_range(1, 65535);
-        set
-    }
 
     pub fn insert(&mut self, port: u16) {
         let (word, bit) = (port as usize / 64, port as usize % 64);

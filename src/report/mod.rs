@@ -78,9 +78,7 @@ pub struct ScanSummary {
     pub hosts: usize,
     pub ports: usize,
     pub open: usize,
-    pub closed: usize,
     pub filtered: usize,
-    pub errors: usize,
     pub input_errors: usize,
     pub elapsed: Duration,
     pub interrupted: bool,
@@ -202,13 +200,12 @@ impl<'a> Reporter<'a> {
                 *tally.by_reason.entry((p.state, p.reason)).or_default() += 1;
                 match p.state {
                     PortState::Open => self.summary.open += 1,
-                    PortState::Closed => self.summary.closed += 1,
+                    PortState::Closed => {}
                     PortState::Filtered => self.summary.filtered += 1,
                 }
             }
             Err(msg) => {
                 tally.errors += 1;
-                self.summary.errors += 1;
                 match &self.progress {
                     Some(bar) => bar.suspend(|| warn(msg)),
                     None => warn(msg),
