@@ -320,7 +320,7 @@ fn connect_command(args: &ConnectArgs) -> Result<Outcome, CommandError> {
     let cancel = CancellationToken::new();
     let signal = watch_signals(&rt, cancel.clone());
     // Restored when this guard drops, whatever way the session ends.
-    let raw = if interactive { RawTerminal::enable(0) } else { None };
+    let raw = if interactive { RawTerminal::enable() } else { None };
     if raw.is_some() {
         eprint!("portprobe: connected to {}; escape key is Ctrl-]\r\n", plan.addr);
     }

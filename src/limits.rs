@@ -2,25 +2,21 @@
 
 /// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.
 pub fn raise_nofile_limit() -> u64 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return 1024;
-        }
-        if lim.rlim_cur < lim.rlim_max {
-            let mut raised = lim;
-            // Some systems report an unlimited hard limit that setrlimit refuses; cap it.
-            raised.rlim_cur = lim.rlim_max.min(1 << 20);
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                return raised.rlim_cur;
-            }
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let lim = getrlimit(Resource::Nofile);
+    // Some systems report an unlimited hard limit that setrlimit refuses; cap it.
+    let hard = lim.maximum.unwrap_or(u64::MAX).min(1 << 20);
+    let soft = lim.current.unwrap_or(u64::MAX);
+    if soft < hard {
+        let raised = Rlimit {
+            current: Some(hard),
+            maximum: lim.maximum,
+        };
+        if setrlimit(Resource::Nofile, raised).is_ok() {
+            return hard;
         }
     }
-    lim.rlim_cur
+    soft.min(1 << 20)
 }
 
 /// Most bytes of a CA file, certificate chain or private key (real ones are a few KiB).
@@ -64,18 +60,11 @@ pub const MIN_ADDRESS_SPACE: u64 = 64 << 20;
 /// Why the address-space limit is too low to run, if it is: said up front, instead of a thread
 /// or an allocation failing half-way.
 pub fn address_space_problem() -> Option<String> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit only writes the struct we pass.
-    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut lim) } != 0 || lim.rlim_cur == libc::RLIM_INFINITY {
-        return None;
-    }
-    (lim.rlim_cur < MIN_ADDRESS_SPACE).then(|| {
+    let current = rustix::process::getrlimit(rustix::process::Resource::As).current?;
+    (current < MIN_ADDRESS_SPACE).then(|| {
         format!(
             "the address-space limit (ulimit -v {}) is below the {} MiB portprobe needs; raise it",
-            lim.rlim_cur / 1024,
+            current / 1024,
             MIN_ADDRESS_SPACE >> 20
         )
     })

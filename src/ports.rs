@@ -41,7 +41,6 @@ impl PortSet {
         }
     }
 
-
     pub fn insert(&mut self, port: u16) {
         let (word, bit) = (port as usize / 64, port as usize % 64);
         if self.bits[word] & (1 << bit) == 0 {

@@ -104,18 +104,15 @@ enum Out {
 /// Reads one chunk from fd 0 into a fresh buffer (no zeroing, no copy); `None` at EOF/error.
 pub(crate) fn read_stdin_chunk() -> Option<Vec<u8>> {
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
+    let stdin = std::io::stdin();
     loop {
-        // SAFETY: read writes at most `CHUNK` bytes into the buffer's spare capacity, and
-        // set_len covers only the bytes it reported written.
-        let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), CHUNK) };
-        match n {
-            0 => return None,
-            n if n > 0 => {
-                unsafe { buf.set_len(n as usize) };
-                return Some(buf);
-            }
-            _ if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => continue,
-            _ => return None,
+        // Straight from the descriptor: std's Stdin would buffer, and a session must pass each
+        // chunk on as it comes.
+        match rustix::io::read(&stdin, rustix::buffer::spare_capacity(&mut buf)) {
+            Ok(0) => return None,
+            Ok(_) => return Some(buf),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return None,
         }
     }
 }
@@ -459,40 +456,34 @@ fn announce(matcher: &Matcher, first: &[u8]) {
 
 /// Puts a terminal in raw mode and always puts it back (drop, including on panic unwinding).
 pub struct RawTerminal {
-    fd: i32,
-    saved: libc::termios,
+    saved: rustix::termios::Termios,
 }
 
 impl RawTerminal {
-    /// Raw mode on `fd` if it is a terminal; `None` otherwise.
-    pub fn enable(fd: i32) -> Option<RawTerminal> {
-        // SAFETY: isatty/tcgetattr/tcsetattr only read or write the termios struct we own.
-        unsafe {
-            if libc::isatty(fd) != 1 {
-                return None;
-            }
-            let mut saved: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(fd, &mut saved) != 0 {
-                return None;
-            }
-            let mut raw = saved;
-            libc::cfmakeraw(&mut raw);
-            // Keep output post-processing so "\n" still returns the carriage.
-            raw.c_oflag |= libc::OPOST;
-            if libc::tcsetattr(fd, libc::TCSANOW, &raw) != 0 {
-                return None;
-            }
-            Some(RawTerminal { fd, saved })
+    /// Raw mode on standard input if it is a terminal; `None` otherwise.
+    pub fn enable() -> Option<RawTerminal> {
+        use rustix::termios::{isatty, tcgetattr, tcsetattr, OptionalActions, OutputModes};
+        let stdin = std::io::stdin();
+        if !isatty(&stdin) {
+            return None;
         }
+        let saved = tcgetattr(&stdin).ok()?;
+        let mut raw = saved.clone();
+        raw.make_raw();
+        // Keep output post-processing so "\n" still returns the carriage.
+        raw.output_modes |= OutputModes::OPOST;
+        tcsetattr(&stdin, OptionalActions::Now, &raw).ok()?;
+        Some(RawTerminal { saved })
     }
 }
 
 impl Drop for RawTerminal {
     fn drop(&mut self) {
-        // SAFETY: restores the attributes saved from the same descriptor.
-        unsafe {
-            libc::tcsetattr(self.fd, libc::TCSANOW, &self.saved);
-        }
+        let _ = rustix::termios::tcsetattr(
+            std::io::stdin(),
+            rustix::termios::OptionalActions::Now,
+            &self.saved,
+        );
     }
 }
 

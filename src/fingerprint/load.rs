@@ -254,6 +254,18 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// Parses a rule pattern as `compile_pattern` would read it; returns its number of capture
+/// groups. Cheaper than compiling: the database checks every rule this way when it loads.
+pub fn parse_pattern(pattern: &str) -> Result<usize, String> {
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .map(|hir| hir.properties().explicit_captures_len())
+        .map_err(|e| format!("invalid regex: {}", e.to_string().replace('\n', " ")))
+}
+
 /// Compiles a rule pattern: bytes, no Unicode (banners are bytes), bounded size.
 pub fn compile_pattern(pattern: &str) -> Result<Regex, String> {
     RegexBuilder::new(pattern)
@@ -276,17 +288,24 @@ pub fn compile_pattern(pattern: &str) -> Result<Regex, String> {
 
 struct Ctx<'a> {
     file: &'a str,
-    text: &'a str,
+    /// Offsets of the file's line ends, so a line number is a binary search, not a count from
+    /// the start of the file for every entry (files hold hundreds of rules).
+    newlines: Vec<usize>,
     problems: &'a mut Vec<Problem>,
 }
 
 impl Ctx<'_> {
+    /// Line number (1-based) of a byte offset.
+    fn line(&self, offset: usize) -> usize {
+        self.newlines.partition_point(|&nl| nl < offset) + 1
+    }
+
     /// Unescapes counter-examples (bytes and line); a malformed one is a problem, not a panic.
     fn counters(&mut self, raw: Vec<Spanned<String>>) -> Vec<(Vec<u8>, usize)> {
         let mut out = Vec::new();
         for c in raw {
             match unescape(c.get_ref()) {
-                Some(bytes) => out.push((bytes, line_of(self.text, c.span().start))),
+                Some(bytes) => out.push((bytes, self.line(c.span().start))),
                 None => self.problem(c.span().start, "counter-example: malformed escape"),
             }
         }
@@ -296,7 +315,7 @@ impl Ctx<'_> {
     fn problem(&mut self, offset: usize, message: impl Into<String>) {
         self.problems.push(Problem {
             file: self.file.to_string(),
-            line: line_of(self.text, offset),
+            line: self.line(offset),
             message: message.into(),
         });
     }
@@ -316,7 +335,17 @@ pub fn load_file(file: &str, text: &str, problems: &mut Vec<Problem>) -> Loaded 
             return Loaded::default();
         }
     };
-    let mut cx = Ctx { file, text, problems };
+    let newlines = text
+        .bytes()
+        .enumerate()
+        .filter(|&(_, b)| b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    let mut cx = Ctx {
+        file,
+        newlines,
+        problems,
+    };
     // Each entry is checked on its own: a bad one is reported and skipped, the rest load.
     let mut loaded = Loaded {
         probes: raw.probe.into_iter().filter_map(|p| probe(&mut cx, p)).collect(),
@@ -421,7 +450,7 @@ fn disclosure(cx: &mut Ctx, d: RawDisclosure) -> Option<DisclosureRule> {
     for ex in d.example {
         match (unescape(ex.response.get_ref()), unescape(&ex.evidence)) {
             (Some(response), Some(evidence)) => {
-                examples.push((response, evidence, line_of(cx.text, ex.response.span().start)))
+                examples.push((response, evidence, cx.line(ex.response.span().start)))
             }
             _ => cx.problem(ex.response.span().start, "disclosure example: malformed escape"),
         }
@@ -441,7 +470,7 @@ fn disclosure(cx: &mut Ctx, d: RawDisclosure) -> Option<DisclosureRule> {
         examples,
         counters,
         file: cx.file.to_string(),
-        line: line_of(cx.text, at),
+        line: cx.line(at),
     })
 }
 
@@ -465,7 +494,7 @@ fn probe(cx: &mut Ctx, p: RawProbe) -> Option<Probe> {
         wait: Duration::from_millis(p.wait_ms.clamp(10, 30_000)),
         after_silence: p.after_silence,
         description: p.description,
-        location: format!("{}:{}", cx.file, line_of(cx.text, p.send.span().start)),
+        location: format!("{}:{}", cx.file, cx.line(p.send.span().start)),
     })
 }
 
@@ -519,14 +548,15 @@ pub(super) fn templates(fields: &RawFields, groups: usize) -> Result<super::Temp
 
 fn rule(cx: &mut Ctx, r: RawRule) -> Option<Rule> {
     let at = r.pattern.span().start;
-    let regex = match compile_pattern(r.pattern.get_ref()) {
-        Ok(re) => re,
+    // Parsed now (syntax and capture groups checked), compiled when first needed.
+    let groups = match parse_pattern(r.pattern.get_ref()) {
+        Ok(groups) => groups,
         Err(e) => {
             cx.problem(at, format!("rule '{}': {e}", r.id.get_ref()));
             return None;
         }
     };
-    let groups = regex.captures_len() - 1;
+    let regex = super::LazyRegex::new(r.pattern.get_ref().clone());
     let templates = match templates(&fields_of!(r), groups) {
         Ok(t) => t,
         Err(e) => {
@@ -551,7 +581,7 @@ fn rule(cx: &mut Ctx, r: RawRule) -> Option<Rule> {
     let mut examples = Vec::new();
     for ex in r.example {
         let expect = fields_of!(ex);
-        let line = line_of(cx.text, ex.response.span().start);
+        let line = cx.line(ex.response.span().start);
         match unescape(ex.response.get_ref()) {
             Some(response) => examples.push(Example {
                 response,
@@ -596,7 +626,7 @@ fn rule(cx: &mut Ctx, r: RawRule) -> Option<Rule> {
         examples,
         counters,
         file: cx.file.to_string(),
-        line: line_of(cx.text, at),
+        line: cx.line(at),
     })
 }
 
@@ -647,7 +677,7 @@ fn os_rule(cx: &mut Ctx, o: RawOsRule) -> Option<OsRule> {
             version: e.version,
             revision: e.revision,
             info: e.info,
-            line: line_of(cx.text, e.expect.span().start),
+            line: cx.line(e.expect.span().start),
             expect: e.expect.into_inner(),
         })
         .collect();
@@ -660,7 +690,7 @@ fn os_rule(cx: &mut Ctx, o: RawOsRule) -> Option<OsRule> {
         templates,
         examples,
         file: cx.file.to_string(),
-        line: line_of(cx.text, at),
+        line: cx.line(at),
     })
 }
 

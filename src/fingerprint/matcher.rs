@@ -29,7 +29,7 @@ impl Group {
     fn matches<'h>(&self, db: &Database, hay: &'h [u8], out: &mut Vec<(usize, &'h [u8])>) {
         let mut found = Vec::new();
         self.prefilter
-            .matches(hay, &|k| &db.rules[self.rules[k]].regex, &mut found);
+            .matches(hay, &|k| db.rules[self.rules[k]].regex.is_match(hay), &mut found);
         out.extend(found.into_iter().map(|k| (self.rules[k], hay)));
     }
 }
@@ -311,6 +311,13 @@ impl Matcher {
                     });
                 }
             }
+            if let Err(e) = rule.regex.check() {
+                problems.push(Problem {
+                    file: rule.file.clone(),
+                    line: rule.line,
+                    message: format!("rule '{}': {e}", rule.id),
+                });
+            }
             problems.extend(self.check_foreign_http(rule));
             problems.extend(self.check_probe_payloads(rule));
         }
@@ -397,7 +404,8 @@ impl Matcher {
             as_header.extend_from_slice(b"\r\n\r\n");
             let mut as_body = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n".to_vec();
             as_body.extend_from_slice(&ex.response);
-            if rule.regex.is_match(&as_header) || rule.regex.is_match(&as_body) {
+            let Some(regex) = rule.regex.get() else { break };
+            if regex.is_match(&as_header) || regex.is_match(&as_body) {
                 problems.push(Problem {
                     file: rule.file.clone(),
                     line: rule.line,

@@ -74,6 +74,50 @@ pub struct Example {
     pub line: usize,
 }
 
+/// A rule's regex, checked when the database loads and compiled the first time a response
+/// makes the rule a candidate: a scan only ever runs a few of the thousands of rules, so
+/// start-up and memory do not grow with the database.
+#[derive(Debug, Clone)]
+pub struct LazyRegex {
+    pattern: String,
+    compiled: std::sync::OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    pub fn new(pattern: String) -> LazyRegex {
+        LazyRegex {
+            pattern,
+            compiled: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The compiled regex; `None` if it cannot be compiled within the size limit (checked by
+    /// `fingerprints check`; such a rule never matches).
+    pub fn get(&self) -> Option<&Regex> {
+        self.compiled
+            .get_or_init(|| load::compile_pattern(&self.pattern).ok())
+            .as_ref()
+    }
+
+    /// Compiles now; the reason when it cannot be.
+    pub fn check(&self) -> Result<(), String> {
+        match self.get() {
+            Some(_) => Ok(()),
+            None => Err(load::compile_pattern(&self.pattern)
+                .err()
+                .unwrap_or_else(|| "cannot be compiled".into())),
+        }
+    }
+
+    pub fn is_match(&self, hay: &[u8]) -> bool {
+        self.get().is_some_and(|r| r.is_match(hay))
+    }
+
+    pub fn captures<'h>(&self, hay: &'h [u8]) -> Option<regex::bytes::Captures<'h>> {
+        self.get()?.captures(hay)
+    }
+}
+
 /// A service rule: a regex over one decoded field (or the raw response) and templates for
 /// what it reveals.
 #[derive(Debug, Clone)]
@@ -88,7 +132,7 @@ pub struct Rule {
     /// protocol (a well-formed HTTP answer, an SSH identification) is not this rule's.
     pub protocols: Vec<Protocol>,
     pub pattern: String,
-    pub regex: Regex,
+    pub regex: LazyRegex,
     /// Knows the service, not the product: matching goes on looking for a hard rule.
     pub soft: bool,
     pub templates: Templates,
@@ -413,6 +457,18 @@ impl Database {
         }
         sources.extend(Self::shipped_sources());
         let db = Database::from_sources(&sources, &mut problems);
+        // A user's rules are few and may be new: compile them now, so a broken one is an error
+        // before the scan, not a rule that silently never matches (shipped ones are checked by
+        // the tests and compile when first needed).
+        for rule in db.rules.iter().filter(|r| !r.file.starts_with("fingerprints/")) {
+            if let Err(e) = rule.regex.check() {
+                problems.push(Problem {
+                    file: rule.file.clone(),
+                    line: rule.line,
+                    message: format!("rule '{}': {e}", rule.id),
+                });
+            }
+        }
         if problems.is_empty() {
             Ok(db)
         } else {

@@ -3,8 +3,8 @@
 //! and only the rules whose literal occurs are run. Patterns without such a literal are run as one
 //! `RegexSet`. This keeps matching fast as the database grows into thousands of rules.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use regex::bytes::{Regex, RegexSet, RegexSetBuilder};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::bytes::{RegexSet, RegexSetBuilder};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// Compiled size limit of the set of patterns without a literal.
@@ -64,9 +64,6 @@ impl Prefilter {
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
-                    // A full DFA: the fastest overlapping search, and small for a few
-                    // hundred short literals.
-                    .kind(Some(AhoCorasickKind::DFA))
                     .build(&literals)
                     .ok()
             })
@@ -96,13 +93,13 @@ impl Prefilter {
 
     /// Positions of the patterns that may match `hay` (unordered): those of the always-run set
     /// that match, and those whose literal occurs in it (unchecked).
-    pub fn matches<'r>(&self, hay: &[u8], regexes: &dyn Fn(usize) -> &'r Regex, out: &mut Vec<usize>) {
+    pub fn matches(&self, hay: &[u8], is_match: &dyn Fn(usize) -> bool, out: &mut Vec<usize>) {
         match &self.always_set {
             Some(set) if set.is_match(hay) => {
                 out.extend(set.matches(hay).into_iter().map(|i| self.always[i]))
             }
             Some(_) => {}
-            None => out.extend(self.always.iter().copied().filter(|&k| regexes(k).is_match(hay))),
+            None => out.extend(self.always.iter().copied().filter(|&k| is_match(k))),
         }
         let Some(ac) = &self.ac else { return };
         let start = out.len();
@@ -195,6 +192,7 @@ fn required(hir: &Hir, out: &mut Vec<Vec<u8>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use regex::bytes::Regex;
 
     fn lit(p: &str) -> Option<String> {
         required_literal(p).map(|l| String::from_utf8_lossy(&l).into_owned())
@@ -229,7 +227,7 @@ mod tests {
         // Candidates are a superset; the patterns decide (as the matcher does).
         let run = |hay: &[u8]| {
             let mut out = Vec::new();
-            pf.matches(hay, &|k| &regexes[k], &mut out);
+            pf.matches(hay, &|k| regexes[k].is_match(hay), &mut out);
             let candidates = out.len();
             out.retain(|&k| regexes[k].is_match(hay));
             out.sort_unstable();
