@@ -5,6 +5,8 @@
 
 use std::borrow::Cow;
 
+use super::binary::Fields;
+
 /// Which grammar a response was recognised as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Protocol {
@@ -14,6 +16,20 @@ pub enum Protocol {
     Ssh,
     /// A line protocol's first reply: `NNN text`, `+OK`/`-ERR`, `* OK`.
     Greeting,
+    /// SMB2/3 over TCP: NEGOTIATE and SESSION_SETUP responses (NTLMSSP challenge inside).
+    Smb,
+    /// MS-TDS PRELOGIN response (Microsoft SQL Server, Sybase).
+    Mssql,
+    /// LDAPv3 responses (BER).
+    Ldap,
+    /// RFB (VNC) version line and security types.
+    Rfb,
+    /// X11 connection setup reply.
+    X11,
+    /// MongoDB OP_MSG / OP_REPLY with a BSON document.
+    Mongodb,
+    /// MySQL/MariaDB server handshake v10 or error packet.
+    Mysql,
     /// Nothing recognised: rules read raw bytes.
     Raw,
 }
@@ -24,8 +40,35 @@ impl Protocol {
             Protocol::Http => "http",
             Protocol::Ssh => "ssh",
             Protocol::Greeting => "greeting",
+            Protocol::Smb => "smb",
+            Protocol::Mssql => "mssql",
+            Protocol::Ldap => "ldap",
+            Protocol::Rfb => "rfb",
+            Protocol::X11 => "x11",
+            Protocol::Mongodb => "mongodb",
+            Protocol::Mysql => "mysql",
             Protocol::Raw => "raw",
         }
+    }
+
+    /// Every grammar, `Raw` first.
+    pub const ALL: [Protocol; 11] = [
+        Protocol::Raw,
+        Protocol::Http,
+        Protocol::Ssh,
+        Protocol::Greeting,
+        Protocol::Smb,
+        Protocol::Mssql,
+        Protocol::Ldap,
+        Protocol::Rfb,
+        Protocol::X11,
+        Protocol::Mongodb,
+        Protocol::Mysql,
+    ];
+
+    /// This grammar's position in [`Protocol::ALL`].
+    pub fn index(self) -> usize {
+        Protocol::ALL.iter().position(|&p| p == self).unwrap_or(0)
     }
 }
 
@@ -43,6 +86,62 @@ pub const FIELDS: &[&str] = &[
     "ssh.comment",
     "greeting.code",
     "greeting.text",
+    // SMB2/3 (binary::smb) and the NTLMSSP challenge (binary::ntlm)
+    "smb.dialect",
+    "smb.signing",
+    "smb.server_guid",
+    "smb.capabilities",
+    "smb.session_status",
+    "ntlm.os_version",
+    "ntlm.revision",
+    "ntlm.target_name",
+    "ntlm.netbios_computer",
+    "ntlm.netbios_domain",
+    "ntlm.dns_computer",
+    "ntlm.dns_domain",
+    "ntlm.dns_tree",
+    // MS-TDS (binary::tds)
+    "mssql.version",
+    "mssql.subbuild",
+    "mssql.encryption",
+    // LDAP (binary::ldap)
+    "ldap.vendor_name",
+    "ldap.vendor_version",
+    "ldap.naming_contexts",
+    "ldap.supported_ldap_version",
+    "ldap.domain_functionality",
+    "ldap.forest_functionality",
+    "ldap.dc_functionality",
+    "ldap.object_class",
+    "ldap.dns_host_name",
+    "ldap.default_naming_context",
+    "ldap.server_name",
+    "ldap.result_code",
+    "ldap.diagnostic",
+    // RFB (binary::rfb)
+    "rfb.version",
+    "rfb.security_types",
+    "rfb.error",
+    // X11 (binary::x11)
+    "x11.protocol",
+    "x11.status",
+    "x11.release",
+    "x11.vendor",
+    "x11.reason",
+    // MongoDB (binary::mongodb)
+    "mongodb.version",
+    "mongodb.git_version",
+    "mongodb.allocator",
+    "mongodb.errmsg",
+    "mongodb.code_name",
+    "mongodb.ok",
+    "mongodb.max_wire_version",
+    // MySQL/MariaDB (binary::mysql)
+    "mysql.protocol",
+    "mysql.version",
+    "mysql.auth_plugin",
+    "mysql.error_code",
+    "mysql.error",
 ];
 
 /// The prefix of per-header fields.
@@ -141,10 +240,33 @@ pub fn decode(response: &[u8]) -> Decoded<'_> {
         http(response, &mut d);
     } else if response.starts_with(b"SSH-") || find(response, b"\nSSH-").is_some() {
         ssh(response, &mut d);
+    } else if let Some((protocol, fields)) = binary(response) {
+        d.protocol = protocol;
+        for (name, value) in fields {
+            d.push(name, value);
+        }
     } else {
         greeting(response, &mut d);
     }
     d
+}
+
+/// The binary grammars, each recognised by its own framing and magic (decoders do not know
+/// which probe was sent). Stricter checks first.
+fn binary(response: &[u8]) -> Option<(Protocol, Fields)> {
+    type Decoder = fn(&[u8]) -> Option<Fields>;
+    const DECODERS: [(Protocol, Decoder); 7] = [
+        (Protocol::Rfb, super::binary::rfb::decode),
+        (Protocol::Smb, super::binary::smb::decode),
+        (Protocol::Mongodb, super::binary::mongodb::decode),
+        (Protocol::Mssql, super::binary::tds::decode),
+        (Protocol::Ldap, super::binary::ldap::decode),
+        (Protocol::X11, super::binary::x11::decode),
+        (Protocol::Mysql, super::binary::mysql::decode),
+    ];
+    DECODERS
+        .iter()
+        .find_map(|(p, decode)| decode(response).map(|f| (*p, f)))
 }
 
 fn trim(mut b: &[u8]) -> &[u8] {

@@ -37,8 +37,8 @@ impl Group {
 /// A database ready to identify responses.
 pub struct Matcher {
     pub db: Database,
-    /// Raw rules by the grammar of the response they may read: `[Raw, Http, Ssh, Greeting]`.
-    raw: [Group; 4],
+    /// Raw rules by the grammar of the response they may read, in `Protocol::ALL` order.
+    raw: Vec<Group>,
     /// Field rules, one group per field.
     fields: Vec<Group>,
     /// Fixed field names (`ssh.software`) and header names (lower case) to their group.
@@ -47,12 +47,7 @@ pub struct Matcher {
 }
 
 fn raw_slot(p: Protocol) -> usize {
-    match p {
-        Protocol::Raw => 0,
-        Protocol::Http => 1,
-        Protocol::Ssh => 2,
-        Protocol::Greeting => 3,
-    }
+    p.index()
 }
 
 fn is_header(field: Option<&str>) -> bool {
@@ -87,7 +82,7 @@ fn cpe_vendor(cpe: &str) -> Option<String> {
 
 impl Matcher {
     pub fn new(db: Database) -> Matcher {
-        let mut raw: [Vec<usize>; 4] = Default::default();
+        let mut raw: Vec<Vec<usize>> = vec![Vec::new(); Protocol::ALL.len()];
         let mut field_rules: Vec<(String, Vec<usize>)> = Vec::new();
         for (i, rule) in db.rules.iter().enumerate() {
             match &rule.field {
@@ -95,7 +90,7 @@ impl Matcher {
                     // A raw rule reads any unrecognised response, and responses of the
                     // grammars its own examples are in (see Rule::reads).
                     raw[0].push(i);
-                    for p in [Protocol::Http, Protocol::Ssh, Protocol::Greeting] {
+                    for &p in &Protocol::ALL[1..] {
                         if rule.reads(p) {
                             raw[raw_slot(p)].push(i);
                         }
@@ -117,7 +112,7 @@ impl Matcher {
             };
             fields.push(Group::new(rules, &db));
         }
-        let raw = raw.map(|rules| Group::new(rules, &db));
+        let raw = raw.into_iter().map(|rules| Group::new(rules, &db)).collect();
         Matcher {
             db,
             raw,

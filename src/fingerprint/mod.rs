@@ -2,6 +2,7 @@
 //! (what package revisions say about the system), loaded from `fingerprints/` and user
 //! directories, compiled once, and checked against the examples every rule carries.
 
+pub mod binary;
 pub mod decode;
 pub mod generic;
 pub mod load;
