@@ -147,8 +147,16 @@ pub const FIELDS: &[&str] = &[
 /// The prefix of per-header fields.
 pub const HEADER_PREFIX: &str = "http.header.";
 
-/// Whether `name` is a field some decoder produces (for `fingerprints check`).
+/// Joins the fields of a joined name (`x11.vendor+x11.release`): a rule that needs two values
+/// of one answer (a vendor and its release number) reads them as one, separated by LF.
+pub const JOIN: char = '+';
+
+/// Whether `name` is a field some decoder produces (for `fingerprints check`), or a join of
+/// fixed fields.
 pub fn is_known_field(name: &str) -> bool {
+    if name.contains(JOIN) {
+        return name.split(JOIN).count() <= 4 && name.split(JOIN).all(|part| FIELDS.contains(&part));
+    }
     FIELDS.contains(&name)
         || name.strip_prefix(HEADER_PREFIX).is_some_and(|h| {
             !h.is_empty()
@@ -207,6 +215,19 @@ impl<'a> Decoded<'a> {
             .iter()
             .find(|(n, _)| n.is(name))
             .map(|(_, v)| v.as_ref())
+    }
+
+    /// The value of a joined name (`a+b`): each part's value, separated by LF; `None` unless
+    /// every part is present.
+    pub fn joined(&self, name: &str) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        for (i, part) in name.split(JOIN).enumerate() {
+            if i > 0 {
+                out.push(b'\n');
+            }
+            out.extend_from_slice(self.get(part)?);
+        }
+        Some(out)
     }
 
     /// Every field, named without allocating: a fixed name, or a header's name as sent.
