@@ -362,7 +362,8 @@ async fn probe_round(first: Option<BoxConn>, dial: &Dial<'_>, order: &[&Probe], 
         }
         let until = cx.deadline.min(Instant::now() + probe.wait);
         let dialogue_next = !probe.then.is_empty();
-        let mut response = read_response(&mut stream, Vec::new(), until, cx, &probe.name, !dialogue_next).await;
+        let mut response =
+            read_response(&mut stream, Vec::new(), until, cx, &probe.name, !dialogue_next).await;
         // Our own bytes came back: an echo service (RFC 862), whatever the probe looked like.
         let echoed = response.bytes.len() >= data.len().min(16) && data.starts_with(&response.bytes);
         if dialogue_next && !response.bytes.is_empty() && !echoed {

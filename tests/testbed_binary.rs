@@ -125,12 +125,7 @@ fn mssql_answer(request: &[u8]) -> Option<Vec<u8>> {
     if request.first() != Some(&0x12) {
         return None;
     }
-    let opts: [(u8, &[u8]); 4] = [
-        (0, &[16, 0, 0x03, 0xe8, 0, 0]),
-        (1, &[2]),
-        (2, &[0]),
-        (4, &[0]),
-    ];
+    let opts: [(u8, &[u8]); 4] = [(0, &[16, 0, 0x03, 0xe8, 0, 0]), (1, &[2]), (2, &[0]), (4, &[0])];
     let mut table = Vec::new();
     let mut data = Vec::new();
     let mut offset = (opts.len() * 5 + 1) as u16;
@@ -166,7 +161,11 @@ fn mongodb_answer(request: &[u8]) -> Option<Vec<u8>> {
         e.push(0);
     };
     string(&mut elements, "version", "7.0.14");
-    string(&mut elements, "gitVersion", "ce59cfc6a3c5e5c067dca0d30697edd68d4f5188");
+    string(
+        &mut elements,
+        "gitVersion",
+        "ce59cfc6a3c5e5c067dca0d30697edd68d4f5188",
+    );
     elements.push(0x01);
     elements.extend_from_slice(b"ok\0");
     elements.extend_from_slice(&1.0f64.to_le_bytes());

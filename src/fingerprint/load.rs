@@ -472,7 +472,10 @@ fn probe(cx: &mut Ctx, p: RawProbe) -> Option<Probe> {
         }
     }
     if !then.is_empty() && payload.is_empty() {
-        cx.problem(p.send.span().start, "probe 'then': a probe that sends nothing has no dialogue");
+        cx.problem(
+            p.send.span().start,
+            "probe 'then': a probe that sends nothing has no dialogue",
+        );
         return None;
     }
     if then.len() > MAX_THEN {

@@ -141,7 +141,9 @@ impl Matcher {
         };
         match value {
             None => Vec::new(),
-            Some(v) if is_header(field) && v.contains(&b'\n') => v.split(|&b| b == b'\n').map(Cow::Borrowed).collect(),
+            Some(v) if is_header(field) && v.contains(&b'\n') => {
+                v.split(|&b| b == b'\n').map(Cow::Borrowed).collect()
+            }
             Some(v) => vec![Cow::Borrowed(v)],
         }
     }

@@ -106,11 +106,17 @@ pub fn decode(b: &[u8]) -> Option<Fields> {
 
 fn entry(body: &[u8], fields: &mut Fields) {
     let mut r = Reader::new(body);
-    let Some((0x04, _dn)) = element(&mut r) else { return };
-    let Some((0x30, attrs)) = element(&mut r) else { return };
+    let Some((0x04, _dn)) = element(&mut r) else {
+        return;
+    };
+    let Some((0x30, attrs)) = element(&mut r) else {
+        return;
+    };
     let mut a = Reader::new(attrs);
     for _ in 0..MAX_ATTRS {
-        let Some((0x30, attr)) = element(&mut a) else { break };
+        let Some((0x30, attr)) = element(&mut a) else {
+            break;
+        };
         let mut p = Reader::new(attr);
         let (Some((0x04, name)), Some((0x31, set))) = (element(&mut p), element(&mut p)) else {
             continue;
@@ -123,7 +129,11 @@ fn entry(body: &[u8], fields: &mut Fields) {
             values.push(capped(v));
         }
         // Multi-valued attributes: naming contexts one per line, others space-separated.
-        let sep = if field == "ldap.naming_contexts" { b'\n' } else { b' ' };
+        let sep = if field == "ldap.naming_contexts" {
+            b'\n'
+        } else {
+            b' '
+        };
         match fields.iter_mut().find(|(n, _)| *n == field) {
             Some((_, v)) => {
                 let old = std::mem::take(v);
@@ -168,7 +178,9 @@ mod tests {
     }
 
     fn get<'a>(f: &'a Fields, n: &str) -> Option<&'a str> {
-        f.iter().find(|(k, _)| *k == n).map(|(_, v)| std::str::from_utf8(v).unwrap())
+        f.iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| std::str::from_utf8(v).unwrap())
     }
 
     #[test]
@@ -177,7 +189,10 @@ mod tests {
             ("domainFunctionality", &["7"]),
             ("forestFunctionality", &["7"]),
             ("domainControllerFunctionality", &["7"]),
-            ("namingContexts", &["DC=corp,DC=example", "CN=Configuration,DC=corp,DC=example"]),
+            (
+                "namingContexts",
+                &["DC=corp,DC=example", "CN=Configuration,DC=corp,DC=example"],
+            ),
             ("supportedLDAPVersion", &["3", "2"]),
             ("dnsHostName", &["dc01.corp.example"]),
         ]);

@@ -48,7 +48,9 @@ pub fn decode(b: &[u8]) -> Option<Fields> {
             break;
         }
         let rest = e.rest();
-        let Some(nul) = rest.iter().position(|&c| c == 0) else { break };
+        let Some(nul) = rest.iter().position(|&c| c == 0) else {
+            break;
+        };
         let name = &rest[..nul];
         e.take(nul + 1);
         let field = match name {
@@ -72,7 +74,9 @@ pub fn decode(b: &[u8]) -> Option<Fields> {
             }),
             0x02 | 0x0d | 0x0e => {
                 let Some(len) = e.u32_le() else { break };
-                let Some(s) = e.take(usize::try_from(len).unwrap_or(usize::MAX)) else { break };
+                let Some(s) = e.take(usize::try_from(len).unwrap_or(usize::MAX)) else {
+                    break;
+                };
                 Some(capped(s.strip_suffix(b"\0").unwrap_or(s)))
             }
             0x03 | 0x04 => {
@@ -90,11 +94,21 @@ pub fn decode(b: &[u8]) -> Option<Fields> {
                 None
             }
             0x07 => e.take(12).map(|_| Vec::new()).filter(|_| false),
-            0x08 => e.u8().map(|v| if v == 0 { b"false".to_vec() } else { b"true".to_vec() }),
+            0x08 => e.u8().map(|v| {
+                if v == 0 {
+                    b"false".to_vec()
+                } else {
+                    b"true".to_vec()
+                }
+            }),
             0x09 | 0x11 => e.take(8).map(|_| Vec::new()).filter(|_| false),
             0x0a | 0x06 | 0x7f | 0xff => None,
             0x10 => e.u32_le().map(|v| (v as i32).to_string().into_bytes()),
-            0x12 => e.take(8).map(|v| i64::from_le_bytes(v.try_into().unwrap_or([0; 8])).to_string().into_bytes()),
+            0x12 => e.take(8).map(|v| {
+                i64::from_le_bytes(v.try_into().unwrap_or([0; 8]))
+                    .to_string()
+                    .into_bytes()
+            }),
             0x13 => e.take(16).map(|_| Vec::new()).filter(|_| false),
             _ => break,
         };

@@ -76,9 +76,15 @@ mod tests {
     fn handshake_and_error() {
         let f = decode(MARIADB).unwrap();
         assert_eq!(f[0], ("mysql.protocol", b"10".to_vec()));
-        assert_eq!(f[1], ("mysql.version", b"5.5.5-10.11.19-MariaDB-0+deb12u1".to_vec()));
+        assert_eq!(
+            f[1],
+            ("mysql.version", b"5.5.5-10.11.19-MariaDB-0+deb12u1".to_vec())
+        );
         assert_eq!(f[2], ("mysql.auth_plugin", b"mysql_native_password".to_vec()));
-        let f = decode(b"H\x00\x00\x00\xffj\x04Host '192.0.2.7' is not allowed to connect to this MariaDB server").unwrap();
+        let f = decode(
+            b"H\x00\x00\x00\xffj\x04Host '192.0.2.7' is not allowed to connect to this MariaDB server",
+        )
+        .unwrap();
         assert_eq!(f[0], ("mysql.error_code", b"1130".to_vec()));
         for cut in 0..MARIADB.len() {
             let _ = decode(&MARIADB[..cut]);

@@ -15,7 +15,10 @@ pub fn decode(b: &[u8]) -> Option<Fields> {
     let mut from = 0;
     // The first NTLMSSP message of type 2; a few tries at most.
     for _ in 0..8 {
-        let at = from + b.get(from..)?.windows(SIGNATURE.len()).position(|w| w == SIGNATURE)?;
+        let at = from
+            + b.get(from..)?
+                .windows(SIGNATURE.len())
+                .position(|w| w == SIGNATURE)?;
         let msg = &b[at..];
         if msg.get(8..12) == Some(&[2, 0, 0, 0]) {
             return challenge(msg);
@@ -46,7 +49,10 @@ fn challenge(msg: &[u8]) -> Option<Fields> {
     if flags & NEGOTIATE_VERSION != 0 {
         if let Some(v) = r.take(8) {
             let build = u16::from_le_bytes([v[2], v[3]]);
-            fields.push(("ntlm.os_version", format!("{}.{}.{}", v[0], v[1], build).into_bytes()));
+            fields.push((
+                "ntlm.os_version",
+                format!("{}.{}.{}", v[0], v[1], build).into_bytes(),
+            ));
             fields.push(("ntlm.revision", num(v[7])));
         }
     }
@@ -56,8 +62,12 @@ fn challenge(msg: &[u8]) -> Option<Fields> {
     if let Some(info) = info {
         let mut r = Reader::new(info);
         for _ in 0..MAX_PAIRS {
-            let (Some(id), Some(len)) = (r.u16_le(), r.u16_le()) else { break };
-            let Some(value) = r.take(usize::from(len)) else { break };
+            let (Some(id), Some(len)) = (r.u16_le(), r.u16_le()) else {
+                break;
+            };
+            let Some(value) = r.take(usize::from(len)) else {
+                break;
+            };
             let name = match id {
                 0 => break,
                 1 => "ntlm.netbios_computer",
@@ -111,10 +121,20 @@ mod tests {
     fn windows_server_2019_challenge() {
         let m = challenge_bytes(
             [10, 0, 0x63, 0x45, 0, 0, 0, 15],
-            &[(2, "CORP"), (1, "DC01"), (4, "corp.example"), (3, "dc01.corp.example"), (5, "corp.example")],
+            &[
+                (2, "CORP"),
+                (1, "DC01"),
+                (4, "corp.example"),
+                (3, "dc01.corp.example"),
+                (5, "corp.example"),
+            ],
         );
         let f = decode(&m).unwrap();
-        let get = |n: &str| f.iter().find(|(k, _)| *k == n).map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+        let get = |n: &str| {
+            f.iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        };
         assert_eq!(get("ntlm.os_version").as_deref(), Some("10.0.17763"));
         assert_eq!(get("ntlm.revision").as_deref(), Some("15"));
         assert_eq!(get("ntlm.target_name").as_deref(), Some("CORP"));

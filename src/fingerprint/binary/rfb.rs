@@ -30,7 +30,12 @@ pub fn decode(b: &[u8]) -> Option<Fields> {
         }
     } else {
         match r.u8() {
-            Some(n) => r.take(usize::from(n)).unwrap_or_else(|| r.rest()).iter().map(|&t| u32::from(t)).collect(),
+            Some(n) => r
+                .take(usize::from(n))
+                .unwrap_or_else(|| r.rest())
+                .iter()
+                .map(|&t| u32::from(t))
+                .collect(),
             None => return Some(fields),
         }
     };
@@ -55,7 +60,13 @@ mod tests {
     #[test]
     fn version_and_types() {
         let f = decode(b"RFB 003.008\n\x02\x02\x10").unwrap();
-        assert_eq!(f, vec![("rfb.version", b"003.008".to_vec()), ("rfb.security_types", b"2 16".to_vec())]);
+        assert_eq!(
+            f,
+            vec![
+                ("rfb.version", b"003.008".to_vec()),
+                ("rfb.security_types", b"2 16".to_vec())
+            ]
+        );
         let f = decode(b"RFB 003.003\n\x00\x00\x00\x02").unwrap();
         assert_eq!(f[1], ("rfb.security_types", b"2".to_vec()));
         let f = decode(b"RFB 003.008\n\x00\x00\x00\x00\x0bToo many Xs").unwrap();

@@ -43,7 +43,10 @@ pub fn decode(b: &[u8]) -> Option<Fields> {
         "mssql.version",
         format!("{}.{}.{}", version[0], version[1], build).into_bytes(),
     ));
-    fields.push(("mssql.subbuild", num(u16::from_le_bytes([version[4], version[5]]))));
+    fields.push((
+        "mssql.subbuild",
+        num(u16::from_le_bytes([version[4], version[5]])),
+    ));
     if let Some(e) = encryption {
         let text: &[u8] = match e {
             0 => b"off",
