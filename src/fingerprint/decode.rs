@@ -165,6 +165,31 @@ pub fn is_known_field(name: &str) -> bool {
         })
 }
 
+/// What fields there are, for a message about an unknown field `name`: the fields of its
+/// grammar (the part before the first dot), else the grammars.
+pub fn field_hint(name: &str) -> String {
+    let grammar = name.split(JOIN).find(|p| !is_known_field(p)).unwrap_or(name);
+    let prefix = grammar.split('.').next().unwrap_or_default();
+    let same: Vec<&str> = FIELDS
+        .iter()
+        .copied()
+        .filter(|f| f.split('.').next() == Some(prefix))
+        .collect();
+    let headers = ", or http.header.NAME in lower case";
+    match (same.is_empty(), prefix == "http") {
+        (false, true) => format!("{}{headers}", same.join(", ")),
+        (false, false) => same.join(", "),
+        (true, _) => {
+            let mut grammars: Vec<&str> = FIELDS.iter().filter_map(|f| f.split('.').next()).collect();
+            grammars.dedup();
+            format!(
+                "fields are named GRAMMAR.NAME, GRAMMAR one of {}; http.header.NAME in lower case; A+B joins fields",
+                grammars.join(", ")
+            )
+        }
+    }
+}
+
 /// A field's name: a fixed one, or a header's name as it came on the wire.
 #[derive(Debug, Clone)]
 enum Name<'a> {
@@ -587,7 +612,39 @@ mod tests {
     }
 
     #[test]
+    fn binary_grammars_are_told_apart() {
+        let cases: [(&[u8], Protocol); 8] = [
+            (include_bytes!("binary/testdata/smbd-4.17-negotiate-session-setup.bin"), Protocol::Smb),
+            (include_bytes!("binary/testdata/slapd-2.5.13-root-dse.bin"), Protocol::Ldap),
+            (include_bytes!("binary/testdata/xvfb-21.1.7-setup-reply.bin"), Protocol::X11),
+            (include_bytes!("binary/testdata/x11vnc-0.9.16-rfb.bin"), Protocol::Rfb),
+            (b"\x04\x01\x00\x2b\x00\x00\x01\x00\x00\x00\x1a\x00\x06\x01\x00\x20\x00\x01\x02\x00\x21\x00\x01\x03\x00\x22\x00\x00\x04\x00\x22\x00\x01\xff\x0f\x00\x07\xd0\x00\x00\x00\x00\x00", Protocol::Mssql),
+            (b"N\x00\x00\x00\x0a5.7.44-log\x00\x0b\x00\x00\x00", Protocol::Mysql),
+            (b"\x1a\x00\x00\x00\x11\x22\x00\x00PP\x00\x00\xdd\x07\x00\x00\x00\x00\x00\x00\x00\x05\x00\x00\x00\x00", Protocol::Raw),
+            (b"220 ready\r\n", Protocol::Greeting),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(decode(bytes).protocol, want, "{}", String::from_utf8_lossy(bytes));
+        }
+        let d = decode(include_bytes!("binary/testdata/xvfb-21.1.7-setup-reply.bin"));
+        assert_eq!(
+            d.joined("x11.vendor+x11.release").as_deref(),
+            Some(&b"The X.Org Foundation\n12101007"[..])
+        );
+        assert_eq!(d.joined("x11.vendor+x11.reason"), None);
+    }
+
+    #[test]
     fn known_fields() {
+        assert!(is_known_field("ntlm.os_version+ntlm.netbios_computer"));
+        assert!(!is_known_field("ntlm.os_version+http.header.server"));
+        assert!(!is_known_field("a+b+c+d+e"));
+        assert_eq!(
+            field_hint("ssh.version"),
+            "ssh.protocol, ssh.software, ssh.comment"
+        );
+        assert!(field_hint("smb.os+ntlm.os_version").starts_with("smb.dialect, smb.signing"));
+        assert!(field_hint("foo.bar").contains("greeting, smb, ntlm, mssql, ldap, rfb, x11"));
         assert!(is_known_field("http.header.server"));
         assert!(is_known_field("ssh.software"));
         assert!(!is_known_field("http.header.Server"));

@@ -597,9 +597,9 @@ fn rule(cx: &mut Ctx, r: RawRule) -> Option<Rule> {
         cx.problem(
             at,
             format!(
-                "rule '{}': field '{field}' is not one a decoder produces ({}, or http.header.NAME in lower case)",
+                "rule '{}': field '{field}' is not one a decoder produces ({})",
                 r.id.get_ref(),
-                super::decode::FIELDS.join(", ")
+                super::decode::field_hint(field)
             ),
         );
         return None;

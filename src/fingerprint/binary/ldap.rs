@@ -219,3 +219,23 @@ mod tests {
         assert_eq!(decode(b"\x30\x80\x02\x01\x01\x65"), None);
     }
 }
+
+#[cfg(test)]
+mod captured {
+    use super::*;
+
+    #[test]
+    fn slapd_root_dse() {
+        let b = include_bytes!("testdata/slapd-2.5.13-root-dse.bin");
+        let f = decode(b).unwrap();
+        let get = |n: &str| f.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_slice());
+        assert_eq!(
+            get("ldap.object_class"),
+            Some(&b"top OpenLDAProotDSE OpenLDAProotDSE"[..])
+        );
+        assert_eq!(get("ldap.naming_contexts"), Some(&b"dc=testbed,dc=example"[..]));
+        assert_eq!(get("ldap.supported_ldap_version"), Some(&b"3"[..]));
+        assert_eq!(get("ldap.result_code"), Some(&b"0"[..]));
+        assert_eq!(get("ldap.vendor_name"), None);
+    }
+}

@@ -77,3 +77,12 @@ mod tests {
         assert_eq!(decode(b"RFB 003.008\n\xff").unwrap()[1].1, b"");
     }
 }
+
+#[cfg(test)]
+mod captured {
+    #[test]
+    fn x11vnc_without_password() {
+        let f = super::decode(include_bytes!("testdata/x11vnc-0.9.16-rfb.bin")).unwrap();
+        assert_eq!(f[1], ("rfb.security_types", b"1".to_vec()));
+    }
+}

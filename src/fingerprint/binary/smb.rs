@@ -103,3 +103,46 @@ fn negotiate(body: &[u8], fields: &mut Fields) {
         fields.push(("smb.capabilities", format!("0x{caps:08x}").into_bytes()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMBA: &[u8] = include_bytes!("testdata/smbd-4.17-negotiate-session-setup.bin");
+
+    fn get<'a>(f: &'a Fields, n: &str) -> Option<&'a str> {
+        f.iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| std::str::from_utf8(v).unwrap())
+    }
+
+    #[test]
+    fn samba_negotiate_and_challenge() {
+        let f = decode(SAMBA).unwrap();
+        assert_eq!(get(&f, "smb.dialect"), Some("3.1.1"));
+        assert_eq!(get(&f, "smb.signing"), Some("enabled"));
+        assert_eq!(
+            get(&f, "smb.server_guid"),
+            Some("656c6966-7273-0076-0000-000000000000")
+        );
+        assert_eq!(get(&f, "smb.session_status"), Some("0xc0000016"));
+        assert_eq!(get(&f, "ntlm.os_version"), Some("6.1.0"));
+        assert_eq!(get(&f, "ntlm.netbios_computer"), Some("FILESRV"));
+        assert_eq!(get(&f, "ntlm.netbios_domain"), Some("FILESRV"));
+        assert_eq!(get(&f, "ntlm.dns_computer"), Some("vm"));
+        assert_eq!(get(&f, "ntlm.dns_domain"), Some(""));
+    }
+
+    #[test]
+    fn negotiate_alone_and_cut_anywhere() {
+        let first = 4 + usize::from(SAMBA[3]) + (usize::from(SAMBA[2]) << 8);
+        let f = decode(&SAMBA[..first]).unwrap();
+        assert_eq!(get(&f, "smb.dialect"), Some("3.1.1"));
+        assert_eq!(get(&f, "ntlm.os_version"), None);
+        for cut in 0..SAMBA.len() {
+            let _ = decode(&SAMBA[..cut]);
+        }
+        assert_eq!(decode(b"\0\0\0\x04\xfeSMB"), None);
+        assert_eq!(decode(b"\0\0\0\x45\xffSMBr"), None);
+    }
+}

@@ -79,3 +79,21 @@ mod tests {
         assert_eq!(decode(b"\x00\x16\x0c\x00\x00\x00\x06\x00"), None);
     }
 }
+
+#[cfg(test)]
+mod captured {
+    use super::*;
+
+    #[test]
+    fn xvfb_success_reply() {
+        let b = include_bytes!("testdata/xvfb-21.1.7-setup-reply.bin");
+        let f = decode(b).unwrap();
+        assert_eq!(f[0], ("x11.protocol", b"11.0".to_vec()));
+        assert_eq!(f[1], ("x11.status", b"success".to_vec()));
+        assert_eq!(f[2], ("x11.release", b"12101007".to_vec()));
+        assert_eq!(f[3], ("x11.vendor", b"The X.Org Foundation".to_vec()));
+        for cut in 0..64 {
+            let _ = decode(&b[..cut]);
+        }
+    }
+}
