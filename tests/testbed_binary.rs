@@ -73,6 +73,8 @@ fn smb_ldap_x11_vnc_daemons_are_named_from_their_binary_answers() {
     assert_eq!(s["name"], "microsoft-ds", "{s}");
     assert_eq!(s["product"], "Samba smbd", "{s}");
     assert_eq!(s["hostname"], "FILESRV", "{s}");
+    // A standalone server's NTLM domain is its own name; Samba 4.3 and later speak SMB 3.1.1.
+    assert_eq!(s["info"], "domain FILESRV, SMB 3.1.1", "{s}");
     assert_eq!(s["confidence"], "hard", "{s}");
     assert_eq!(ports[&445]["service"]["probe"], "smb2", "{}", ports[&445]);
 
