@@ -244,3 +244,26 @@ fn match_shows_the_decoded_fields() {
     assert_eq!(v["fields"]["http.realm"], "DCS-932L");
     assert_eq!(v["fields"]["http.status"], "401");
 }
+
+#[test]
+fn check_refuses_malformed_dialogues() {
+    let dir = temp_dir("dialogues");
+    std::fs::write(
+        dir.join("probes.toml"),
+        "[[probe]]\nname = \"quiet\"\nsend = ''\nthen = ['x']\n\n[[probe]]\nname = \"bad\"\nsend = 'a'\nthen = ['\\q']\n\n[[probe]]\nname = \"many\"\nsend = 'a'\nthen = ['1', '2', '3', '4', '5']\n",
+    )
+    .unwrap();
+    let d = dir.to_str().unwrap();
+    let out = portprobe(&["fingerprints", "check", d]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    for want in [
+        format!("{d}/probes.toml:3: probe 'then': a probe that sends nothing has no dialogue"),
+        format!("{d}/probes.toml:9: probe 'then': malformed escape (use \\r \\n \\t \\0 \\\\ \\xNN)"),
+        format!("{d}/probes.toml:13: probe 'then': at most 4 follow-up payloads"),
+    ] {
+        assert!(lines.contains(&want.as_str()), "missing line {want:?} in:\n{err}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
