@@ -270,3 +270,21 @@ fn spec_servers_answer_as_the_specifications_say() {
     let f = portprobe::fingerprint::binary::mongodb::decode(&msg).unwrap();
     assert_eq!(f[0], ("mongodb.version", b"7.0.14".to_vec()));
 }
+
+#[test]
+fn table_rows_and_host_line_for_the_binary_daemons() {
+    if !require_directory_bed("testbed_binary_table") {
+        return;
+    }
+    let out = shell_in_testbed("directory.sh", r#""$PORTPROBE" scan 127.0.0.1 -p 445,5900"#);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    let lines: Vec<&str> = text.lines().collect();
+    for want in [
+        "445/tcp   open      microsoft-ds     syn-ack         Samba smbd (domain FILESRV, SMB 3.1.1)",
+        "5900/tcp  open      vnc              syn-ack         VNC (protocol 003.008, security types 1)",
+        "Service info: Host: FILESRV",
+    ] {
+        assert!(lines.contains(&want), "missing line {want:?} in:\n{text}");
+    }
+}
