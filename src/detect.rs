@@ -189,18 +189,28 @@ impl Ctx<'_> {
 /// One response: bytes, whether the peer closed, and the identity if it matched.
 struct Response {
     bytes: Vec<u8>,
+    /// Bytes this read added.
+    new: usize,
     closed: bool,
     identity: Option<Identity>,
 }
 
-/// Reads until a hard match, the byte cap, an idle gap after data, EOF, or `until`.
-async fn read_response(stream: &mut BoxConn, until: Instant, cx: &Ctx<'_>, probe: &str) -> Response {
-    let mut bytes = Vec::new();
+/// Reads until a hard match (when `stop_on_hard`), the byte cap, an idle gap after data, EOF,
+/// or `until`, appending to `bytes` (the earlier answers of a dialogue, matched with this one).
+async fn read_response(
+    stream: &mut BoxConn,
+    mut bytes: Vec<u8>,
+    until: Instant,
+    cx: &Ctx<'_>,
+    probe: &str,
+    stop_on_hard: bool,
+) -> Response {
     let mut chunk = vec![0u8; 16 * 1024];
     let mut identity = None;
     let mut closed = false;
+    let before = bytes.len();
     while bytes.len() < cx.limits.read_cap {
-        let wait_until = if bytes.is_empty() {
+        let wait_until = if bytes.len() == before {
             until
         } else {
             until.min(Instant::now() + cx.limits.idle_gap)
@@ -215,9 +225,10 @@ async fn read_response(stream: &mut BoxConn, until: Instant, cx: &Ctx<'_>, probe
             Ok(Ok(n)) => {
                 bytes.extend_from_slice(&chunk[..n]);
                 identity = cx.matcher.identify(&bytes, probe);
-                if identity
-                    .as_ref()
-                    .is_some_and(|id| id.confidence == Confidence::Hard)
+                if stop_on_hard
+                    && identity
+                        .as_ref()
+                        .is_some_and(|id| id.confidence == Confidence::Hard)
                 {
                     break;
                 }
@@ -225,10 +236,35 @@ async fn read_response(stream: &mut BoxConn, until: Instant, cx: &Ctx<'_>, probe
         }
     }
     Response {
+        new: bytes.len() - before,
         bytes,
         closed,
         identity,
     }
+}
+
+/// Sends a probe's follow-up payloads (its dialogue), each after the previous answer, on the
+/// same connection and inside the deadline. Stops at the first step that gets no answer or
+/// that the peer closed; the answers accumulate in `response`.
+async fn dialogue(stream: &mut BoxConn, probe: &Probe, mut response: Response, cx: &Ctx<'_>) -> Response {
+    for (i, step) in probe.then.iter().enumerate() {
+        if response.new == 0 || response.closed || Instant::now() >= cx.deadline {
+            break;
+        }
+        match timeout_at(cx.deadline, stream.write_all(step)).await {
+            Ok(Ok(())) => {}
+            _ => break,
+        }
+        let until = cx.deadline.min(Instant::now() + probe.wait);
+        let last = i + 1 == probe.then.len();
+        let before = response.identity.take();
+        response = read_response(stream, response.bytes, until, cx, &probe.name, last).await;
+        if response.new == 0 {
+            // No answer to this step: what the earlier answers said stands.
+            response.identity = before;
+        }
+    }
+    response
 }
 
 /// What a round of probes found.
@@ -325,7 +361,14 @@ async fn probe_round(first: Option<BoxConn>, dial: &Dial<'_>, order: &[&Probe], 
             }
         }
         let until = cx.deadline.min(Instant::now() + probe.wait);
-        let response = read_response(&mut stream, until, cx, &probe.name).await;
+        let dialogue_next = !probe.then.is_empty();
+        let mut response =
+            read_response(&mut stream, Vec::new(), until, cx, &probe.name, !dialogue_next).await;
+        // Our own bytes came back: an echo service (RFC 862), whatever the probe looked like.
+        let echoed = response.bytes.len() >= data.len().min(16) && data.starts_with(&response.bytes);
+        if dialogue_next && !response.bytes.is_empty() && !echoed {
+            response = dialogue(&mut stream, probe, response, cx).await;
+        }
         if response.bytes.is_empty() {
             if response.closed && probe.is_null() {
                 // Accepted, then closed without a word: a wrapper (tcpd, a firewall proxy).
@@ -340,9 +383,7 @@ async fn probe_round(first: Option<BoxConn>, dial: &Dial<'_>, order: &[&Probe], 
         if found.first_response.is_none() {
             found.first_response = Some((probe.name.clone(), response.bytes.clone()));
         }
-        let echoed = response.bytes.len() >= data.len().min(16) && data.starts_with(&response.bytes);
         if !data.is_empty() && echoed && found.hard.is_none() {
-            // Our own bytes came back: an echo service (RFC 862), whatever the probe looked like.
             let echo = Identity {
                 service: "echo".into(),
                 confidence: Confidence::Soft,
@@ -505,6 +546,7 @@ mod tests {
         Probe {
             name: name.into(),
             payload: payload.to_vec(),
+            then: Vec::new(),
             ports: ports.to_vec(),
             tls_ports: Vec::new(),
             wait: Duration::from_millis(100),

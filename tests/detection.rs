@@ -198,3 +198,56 @@ fn a_server_header_no_rule_knows_is_read_generically() {
         "{table}"
     );
 }
+
+/// A server that needs two requests on one connection: its answer to the second names it.
+fn two_step_server(mut conn: std::net::TcpStream) {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut buf = [0u8; 256];
+    let mut step = 0;
+    while let Ok(n) = conn.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        let reply: &[u8] = match (step, &buf[..n]) {
+            (0, b"HELLO\n") => b"WHO\n",
+            (1, b"MORE\n") => b"gizmod 1.2.3 ready\n",
+            _ => b"ERR\n",
+        };
+        step += 1;
+        if conn.write_all(reply).is_err() {
+            break;
+        }
+    }
+}
+
+#[test]
+fn a_dialogue_sends_its_follow_up_after_the_answer_and_rules_see_both_answers() {
+    let port = serve(two_step_server);
+    let dir = std::env::temp_dir().join(format!("portprobe-dialogue-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("probes.toml"),
+        format!(
+            "[[probe]]\nname = \"gizmo\"\nsend = 'HELLO\\n'\nthen = ['MORE\\n']\nports = [{port}]\nwait_ms = 1000\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("gizmo.toml"),
+        "[[rule]]\nid = \"gizmo\"\nservice = \"gizmo\"\nprobes = [\"gizmo\"]\nmatch = '^WHO\\ngizmod ([\\d.]+) ready\\n'\nproduct = \"gizmod\"\nversion = \"$1\"\n[[rule.example]]\nresponse = 'WHO\\ngizmod 1.0 ready\\n'\nversion = \"1.0\"\n",
+    )
+    .unwrap();
+    let v = scan_json(port, &["--fingerprints", dir.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let s = &v["service"];
+    assert_eq!(
+        (
+            s["name"].as_str(),
+            s["product"].as_str(),
+            s["version"].as_str(),
+            s["probe"].as_str()
+        ),
+        (Some("gizmo"), Some("gizmod"), Some("1.2.3"), Some("gizmo")),
+        "{v}"
+    );
+}

@@ -129,3 +129,60 @@ fn regression_telnet_option_toggle_flood() {
     }
     assert_eq!((data, reply), (d2, r2));
 }
+
+/// Real answers (captured from Debian daemons) the binary decoders are mutated from.
+const CAPTURES: [&[u8]; 4] = [
+    include_bytes!("../src/fingerprint/binary/testdata/smbd-4.17-negotiate-session-setup.bin"),
+    include_bytes!("../src/fingerprint/binary/testdata/slapd-2.5.13-root-dse.bin"),
+    include_bytes!("../src/fingerprint/binary/testdata/xvfb-21.1.7-setup-reply.bin"),
+    include_bytes!("../src/fingerprint/binary/testdata/x11vnc-0.9.16-rfb.bin"),
+];
+
+fn decoded_fields_are_bounded(bytes: &[u8]) {
+    use portprobe::fingerprint::binary::MAX_VALUE;
+    let d = portprobe::fingerprint::decode::decode(bytes);
+    for (name, value) in d.fields() {
+        assert!(portprobe::fingerprint::decode::is_known_field(&name) || name.starts_with("http.header."));
+        if !name.starts_with("http.") && !name.starts_with("greeting.") {
+            assert!(value.len() <= MAX_VALUE, "{name}: {} bytes", value.len());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn binary_decoders_never_panic_on_mutated_answers(
+        which in 0usize..4,
+        flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut bytes = CAPTURES[which].to_vec();
+        for (at, value) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] = value;
+        }
+        let end = cut.index(bytes.len() + 1);
+        decoded_fields_are_bounded(&bytes[..end]);
+    }
+
+    #[test]
+    fn binary_decoders_never_panic_after_their_magic(
+        magic in 0usize..7,
+        tail in prop::collection::vec(any::<u8>(), 0..600),
+    ) {
+        let heads: [&[u8]; 7] = [
+            b"\0\0\x01\0\xfeSMB@\0",
+            b"\x04\x01\x02\x00\0\0\x01\0",
+            b"0\x82\x01\x00\x02\x01\x01d",
+            b"RFB 003.008\n",
+            b"\x01\0\x0b\0\0\0\x10\0",
+            b"\x00\x01\0\0PP\0\0PP\0\0\xdd\x07\0\0",
+            b"\x40\0\0\0\x0a",
+        ];
+        let mut bytes = heads[magic].to_vec();
+        bytes.extend(tail);
+        decoded_fields_are_bounded(&bytes);
+    }
+}

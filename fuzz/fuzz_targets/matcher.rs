@@ -14,7 +14,10 @@ fn matcher() -> &'static Matcher {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let probes = ["null", "http-get", "redis", "pg-startup", "dns-version", "tls-hello"];
+    let probes = [
+        "null", "http-get", "redis", "pg-startup", "dns-version", "tls-hello", "smb2", "ldap",
+        "mssql-prelogin", "x11", "rfb", "mongodb",
+    ];
     let probe = probes[data.first().map_or(0, |b| usize::from(*b) % probes.len())];
     if let Some(id) = matcher().identify(data, probe) {
         for field in [&id.product, &id.version, &id.info, &id.os, &id.hostname].into_iter().flatten() {

@@ -5,6 +5,8 @@
 
 use std::borrow::Cow;
 
+use super::binary::Fields;
+
 /// Which grammar a response was recognised as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Protocol {
@@ -14,6 +16,20 @@ pub enum Protocol {
     Ssh,
     /// A line protocol's first reply: `NNN text`, `+OK`/`-ERR`, `* OK`.
     Greeting,
+    /// SMB2/3 over TCP: NEGOTIATE and SESSION_SETUP responses (NTLMSSP challenge inside).
+    Smb,
+    /// MS-TDS PRELOGIN response (Microsoft SQL Server, Sybase).
+    Mssql,
+    /// LDAPv3 responses (BER).
+    Ldap,
+    /// RFB (VNC) version line and security types.
+    Rfb,
+    /// X11 connection setup reply.
+    X11,
+    /// MongoDB OP_MSG / OP_REPLY with a BSON document.
+    Mongodb,
+    /// MySQL/MariaDB server handshake v10 or error packet.
+    Mysql,
     /// Nothing recognised: rules read raw bytes.
     Raw,
 }
@@ -24,8 +40,35 @@ impl Protocol {
             Protocol::Http => "http",
             Protocol::Ssh => "ssh",
             Protocol::Greeting => "greeting",
+            Protocol::Smb => "smb",
+            Protocol::Mssql => "mssql",
+            Protocol::Ldap => "ldap",
+            Protocol::Rfb => "rfb",
+            Protocol::X11 => "x11",
+            Protocol::Mongodb => "mongodb",
+            Protocol::Mysql => "mysql",
             Protocol::Raw => "raw",
         }
+    }
+
+    /// Every grammar, `Raw` first.
+    pub const ALL: [Protocol; 11] = [
+        Protocol::Raw,
+        Protocol::Http,
+        Protocol::Ssh,
+        Protocol::Greeting,
+        Protocol::Smb,
+        Protocol::Mssql,
+        Protocol::Ldap,
+        Protocol::Rfb,
+        Protocol::X11,
+        Protocol::Mongodb,
+        Protocol::Mysql,
+    ];
+
+    /// This grammar's position in [`Protocol::ALL`].
+    pub fn index(self) -> usize {
+        Protocol::ALL.iter().position(|&p| p == self).unwrap_or(0)
     }
 }
 
@@ -43,19 +86,108 @@ pub const FIELDS: &[&str] = &[
     "ssh.comment",
     "greeting.code",
     "greeting.text",
+    // SMB2/3 (binary::smb) and the NTLMSSP challenge (binary::ntlm)
+    "smb.dialect",
+    "smb.signing",
+    "smb.server_guid",
+    "smb.capabilities",
+    "smb.session_status",
+    "ntlm.os_version",
+    "ntlm.revision",
+    "ntlm.target_name",
+    "ntlm.netbios_computer",
+    "ntlm.netbios_domain",
+    "ntlm.dns_computer",
+    "ntlm.dns_domain",
+    "ntlm.dns_tree",
+    // MS-TDS (binary::tds)
+    "mssql.version",
+    "mssql.subbuild",
+    "mssql.encryption",
+    // LDAP (binary::ldap)
+    "ldap.vendor_name",
+    "ldap.vendor_version",
+    "ldap.naming_contexts",
+    "ldap.supported_ldap_version",
+    "ldap.domain_functionality",
+    "ldap.forest_functionality",
+    "ldap.dc_functionality",
+    "ldap.object_class",
+    "ldap.dns_host_name",
+    "ldap.default_naming_context",
+    "ldap.server_name",
+    "ldap.result_code",
+    "ldap.diagnostic",
+    // RFB (binary::rfb)
+    "rfb.version",
+    "rfb.security_types",
+    "rfb.error",
+    // X11 (binary::x11)
+    "x11.protocol",
+    "x11.status",
+    "x11.release",
+    "x11.vendor",
+    "x11.reason",
+    // MongoDB (binary::mongodb)
+    "mongodb.version",
+    "mongodb.git_version",
+    "mongodb.allocator",
+    "mongodb.errmsg",
+    "mongodb.code_name",
+    "mongodb.ok",
+    "mongodb.max_wire_version",
+    // MySQL/MariaDB (binary::mysql)
+    "mysql.protocol",
+    "mysql.version",
+    "mysql.auth_plugin",
+    "mysql.error_code",
+    "mysql.error",
 ];
 
 /// The prefix of per-header fields.
 pub const HEADER_PREFIX: &str = "http.header.";
 
-/// Whether `name` is a field some decoder produces (for `fingerprints check`).
+/// Joins the fields of a joined name (`x11.vendor+x11.release`): a rule that needs two values
+/// of one answer (a vendor and its release number) reads them as one, separated by LF.
+pub const JOIN: char = '+';
+
+/// Whether `name` is a field some decoder produces (for `fingerprints check`), or a join of
+/// fixed fields.
 pub fn is_known_field(name: &str) -> bool {
+    if name.contains(JOIN) {
+        return name.split(JOIN).count() <= 4 && name.split(JOIN).all(|part| FIELDS.contains(&part));
+    }
     FIELDS.contains(&name)
         || name.strip_prefix(HEADER_PREFIX).is_some_and(|h| {
             !h.is_empty()
                 && h.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
         })
+}
+
+/// What fields there are, for a message about an unknown field `name`: the fields of its
+/// grammar (the part before the first dot), else the grammars.
+pub fn field_hint(name: &str) -> String {
+    let grammar = name.split(JOIN).find(|p| !is_known_field(p)).unwrap_or(name);
+    let prefix = grammar.split('.').next().unwrap_or_default();
+    let same: Vec<&str> = FIELDS
+        .iter()
+        .copied()
+        .filter(|f| f.split('.').next() == Some(prefix))
+        .collect();
+    let headers = ", or http.header.NAME in lower case";
+    match (same.is_empty(), prefix == "http") {
+        (false, true) => format!("{}{headers}", same.join(", ")),
+        (false, false) => same.join(", "),
+        (true, _) => {
+            let mut grammars: Vec<&str> = FIELDS.iter().filter_map(|f| f.split('.').next()).collect();
+            grammars.dedup();
+            format!(
+                "fields are named GRAMMAR.NAME, GRAMMAR one of {}; http.header.NAME in lower case; A+B joins fields",
+                grammars.join(", ")
+            )
+        }
+    }
 }
 
 /// A field's name: a fixed one, or a header's name as it came on the wire.
@@ -110,6 +242,19 @@ impl<'a> Decoded<'a> {
             .map(|(_, v)| v.as_ref())
     }
 
+    /// The value of a joined name (`a+b`): each part's value, separated by LF; `None` unless
+    /// every part is present.
+    pub fn joined(&self, name: &str) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        for (i, part) in name.split(JOIN).enumerate() {
+            if i > 0 {
+                out.push(b'\n');
+            }
+            out.extend_from_slice(self.get(part)?);
+        }
+        Some(out)
+    }
+
     /// Every field, named without allocating: a fixed name, or a header's name as sent.
     pub fn entries(&self) -> impl Iterator<Item = (Key<'_>, &[u8])> {
         self.fields.iter().map(|(n, v)| {
@@ -141,10 +286,33 @@ pub fn decode(response: &[u8]) -> Decoded<'_> {
         http(response, &mut d);
     } else if response.starts_with(b"SSH-") || find(response, b"\nSSH-").is_some() {
         ssh(response, &mut d);
+    } else if let Some((protocol, fields)) = binary(response) {
+        d.protocol = protocol;
+        for (name, value) in fields {
+            d.push(name, value);
+        }
     } else {
         greeting(response, &mut d);
     }
     d
+}
+
+/// The binary grammars, each recognised by its own framing and magic (decoders do not know
+/// which probe was sent). Stricter checks first.
+fn binary(response: &[u8]) -> Option<(Protocol, Fields)> {
+    type Decoder = fn(&[u8]) -> Option<Fields>;
+    const DECODERS: [(Protocol, Decoder); 7] = [
+        (Protocol::Rfb, super::binary::rfb::decode),
+        (Protocol::Smb, super::binary::smb::decode),
+        (Protocol::Mongodb, super::binary::mongodb::decode),
+        (Protocol::Mssql, super::binary::tds::decode),
+        (Protocol::Ldap, super::binary::ldap::decode),
+        (Protocol::X11, super::binary::x11::decode),
+        (Protocol::Mysql, super::binary::mysql::decode),
+    ];
+    DECODERS
+        .iter()
+        .find_map(|(p, decode)| decode(response).map(|f| (*p, f)))
 }
 
 fn trim(mut b: &[u8]) -> &[u8] {
@@ -444,7 +612,39 @@ mod tests {
     }
 
     #[test]
+    fn binary_grammars_are_told_apart() {
+        let cases: [(&[u8], Protocol); 8] = [
+            (include_bytes!("binary/testdata/smbd-4.17-negotiate-session-setup.bin"), Protocol::Smb),
+            (include_bytes!("binary/testdata/slapd-2.5.13-root-dse.bin"), Protocol::Ldap),
+            (include_bytes!("binary/testdata/xvfb-21.1.7-setup-reply.bin"), Protocol::X11),
+            (include_bytes!("binary/testdata/x11vnc-0.9.16-rfb.bin"), Protocol::Rfb),
+            (b"\x04\x01\x00\x2b\x00\x00\x01\x00\x00\x00\x1a\x00\x06\x01\x00\x20\x00\x01\x02\x00\x21\x00\x01\x03\x00\x22\x00\x00\x04\x00\x22\x00\x01\xff\x0f\x00\x07\xd0\x00\x00\x00\x00\x00", Protocol::Mssql),
+            (b"N\x00\x00\x00\x0a5.7.44-log\x00\x0b\x00\x00\x00", Protocol::Mysql),
+            (b"\x1a\x00\x00\x00\x11\x22\x00\x00PP\x00\x00\xdd\x07\x00\x00\x00\x00\x00\x00\x00\x05\x00\x00\x00\x00", Protocol::Raw),
+            (b"220 ready\r\n", Protocol::Greeting),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(decode(bytes).protocol, want, "{}", String::from_utf8_lossy(bytes));
+        }
+        let d = decode(include_bytes!("binary/testdata/xvfb-21.1.7-setup-reply.bin"));
+        assert_eq!(
+            d.joined("x11.vendor+x11.release").as_deref(),
+            Some(&b"The X.Org Foundation\n12101007"[..])
+        );
+        assert_eq!(d.joined("x11.vendor+x11.reason"), None);
+    }
+
+    #[test]
     fn known_fields() {
+        assert!(is_known_field("ntlm.os_version+ntlm.netbios_computer"));
+        assert!(!is_known_field("ntlm.os_version+http.header.server"));
+        assert!(!is_known_field("a+b+c+d+e"));
+        assert_eq!(
+            field_hint("ssh.version"),
+            "ssh.protocol, ssh.software, ssh.comment"
+        );
+        assert!(field_hint("smb.os+ntlm.os_version").starts_with("smb.dialect, smb.signing"));
+        assert!(field_hint("foo.bar").contains("greeting, smb, ntlm, mssql, ldap, rfb, x11"));
         assert!(is_known_field("http.header.server"));
         assert!(is_known_field("ssh.software"));
         assert!(!is_known_field("http.header.Server"));

@@ -149,7 +149,7 @@ pub fn identify(decoded: &Decoded<'_>, service: Option<&str>, words: &GenericWor
             let (p, v) = body.lines().find_map(|line| greeting_product(line, words))?;
             (service, p, Some(v), None)
         }
-        Protocol::Raw => return None,
+        _ => return None,
     };
     Some(Identity {
         service,

@@ -126,8 +126,13 @@ struct RawProbe {
     #[serde(default)]
     after_silence: bool,
     #[serde(default)]
+    then: Vec<Spanned<String>>,
+    #[serde(default)]
     description: String,
 }
+
+/// Most follow-up payloads of a dialogue.
+pub const MAX_THEN: usize = 4;
 
 fn default_wait() -> u64 {
     1500
@@ -486,7 +491,39 @@ fn probe(cx: &mut Ctx, p: RawProbe) -> Option<Probe> {
         cx.problem(p.name.span().start, "probe name is empty");
         return None;
     }
+    let mut then = Vec::new();
+    for step in &p.then {
+        match unescape(step.get_ref()) {
+            Some(b) if !b.is_empty() => then.push(b),
+            Some(_) => {
+                cx.problem(step.span().start, "probe 'then': a follow-up payload is empty");
+                return None;
+            }
+            None => {
+                cx.problem(
+                    step.span().start,
+                    "probe 'then': malformed escape (use \\r \\n \\t \\0 \\\\ \\xNN)",
+                );
+                return None;
+            }
+        }
+    }
+    if !then.is_empty() && payload.is_empty() {
+        cx.problem(
+            p.send.span().start,
+            "probe 'then': a probe that sends nothing has no dialogue",
+        );
+        return None;
+    }
+    if then.len() > MAX_THEN {
+        cx.problem(
+            p.send.span().start,
+            format!("probe 'then': at most {MAX_THEN} follow-up payloads"),
+        );
+        return None;
+    }
     Some(Probe {
+        then,
         name: p.name.into_inner(),
         payload,
         ports: p.ports,
@@ -598,9 +635,9 @@ fn rule(cx: &mut Ctx, r: RawRule) -> Option<Rule> {
         cx.problem(
             at,
             format!(
-                "rule '{}': field '{field}' is not one a decoder produces ({}, or http.header.NAME in lower case)",
+                "rule '{}': field '{field}' is not one a decoder produces ({})",
                 r.id.get_ref(),
-                super::decode::FIELDS.join(", ")
+                super::decode::field_hint(field)
             ),
         );
         return None;

@@ -3,11 +3,12 @@
 //! hard rule (in database order) wins; without one, generic identification reads the
 //! protocol's grammar; a soft rule (service only) comes last.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use regex::bytes::Captures;
 
-use super::decode::{decode, Decoded, Key, Protocol};
+use super::decode::{decode, Decoded, Key, Protocol, JOIN};
 use super::prefilter::Prefilter;
 use super::{generic, Confidence, Database, Identity, OsRule, Problem, RawFields, Rule, Templates};
 
@@ -37,22 +38,19 @@ impl Group {
 /// A database ready to identify responses.
 pub struct Matcher {
     pub db: Database,
-    /// Raw rules by the grammar of the response they may read: `[Raw, Http, Ssh, Greeting]`.
-    raw: [Group; 4],
+    /// Raw rules by the grammar of the response they may read, in `Protocol::ALL` order.
+    raw: Vec<Group>,
     /// Field rules, one group per field.
     fields: Vec<Group>,
     /// Fixed field names (`ssh.software`) and header names (lower case) to their group.
     by_field: HashMap<String, usize>,
     by_header: HashMap<Vec<u8>, usize>,
+    /// Joined names (`x11.vendor+x11.release`) and their group.
+    joins: Vec<(String, usize)>,
 }
 
 fn raw_slot(p: Protocol) -> usize {
-    match p {
-        Protocol::Raw => 0,
-        Protocol::Http => 1,
-        Protocol::Ssh => 2,
-        Protocol::Greeting => 3,
-    }
+    p.index()
 }
 
 fn is_header(field: Option<&str>) -> bool {
@@ -87,7 +85,7 @@ fn cpe_vendor(cpe: &str) -> Option<String> {
 
 impl Matcher {
     pub fn new(db: Database) -> Matcher {
-        let mut raw: [Vec<usize>; 4] = Default::default();
+        let mut raw: Vec<Vec<usize>> = vec![Vec::new(); Protocol::ALL.len()];
         let mut field_rules: Vec<(String, Vec<usize>)> = Vec::new();
         for (i, rule) in db.rules.iter().enumerate() {
             match &rule.field {
@@ -95,7 +93,7 @@ impl Matcher {
                     // A raw rule reads any unrecognised response, and responses of the
                     // grammars its own examples are in (see Rule::reads).
                     raw[0].push(i);
-                    for p in [Protocol::Http, Protocol::Ssh, Protocol::Greeting] {
+                    for &p in &Protocol::ALL[1..] {
                         if rule.reads(p) {
                             raw[raw_slot(p)].push(i);
                         }
@@ -110,42 +108,67 @@ impl Matcher {
         let mut fields = Vec::new();
         let mut by_field = HashMap::new();
         let mut by_header = HashMap::new();
+        let mut joins = Vec::new();
         for (name, rules) in field_rules {
-            match name.strip_prefix(super::decode::HEADER_PREFIX) {
-                Some(h) => by_header.insert(h.as_bytes().to_vec(), fields.len()),
-                None => by_field.insert(name.clone(), fields.len()),
-            };
+            if name.contains(JOIN) {
+                joins.push((name.clone(), fields.len()));
+            } else {
+                match name.strip_prefix(super::decode::HEADER_PREFIX) {
+                    Some(h) => by_header.insert(h.as_bytes().to_vec(), fields.len()),
+                    None => by_field.insert(name.clone(), fields.len()),
+                };
+            }
             fields.push(Group::new(rules, &db));
         }
-        let raw = raw.map(|rules| Group::new(rules, &db));
+        let raw = raw.into_iter().map(|rules| Group::new(rules, &db)).collect();
         Matcher {
             db,
             raw,
             fields,
             by_field,
             by_header,
+            joins,
         }
     }
 
     /// The values a rule reads: a header sent several times is read one line at a time, so an
     /// anchored pattern sees each `Server:` (a proxy's and the origin's) on its own.
-    fn values<'a>(field: Option<&str>, response: &'a [u8], decoded: &'a Decoded<'_>) -> Vec<&'a [u8]> {
+    fn values<'a>(field: Option<&str>, response: &'a [u8], decoded: &'a Decoded<'_>) -> Vec<Cow<'a, [u8]>> {
         let value = match field {
             None => Some(response),
+            Some(f) if f.contains(JOIN) => return decoded.joined(f).map(Cow::Owned).into_iter().collect(),
             Some(f) => decoded.get(f),
         };
         match value {
             None => Vec::new(),
-            Some(v) if is_header(field) && v.contains(&b'\n') => v.split(|&b| b == b'\n').collect(),
-            Some(v) => vec![v],
+            Some(v) if is_header(field) && v.contains(&b'\n') => {
+                v.split(|&b| b == b'\n').map(Cow::Borrowed).collect()
+            }
+            Some(v) => vec![Cow::Borrowed(v)],
         }
+    }
+
+    /// The values of the joined names some rule reads, with their group.
+    fn joined_values(&self, decoded: &Decoded<'_>) -> Vec<(usize, Vec<u8>)> {
+        self.joins
+            .iter()
+            .filter_map(|(name, g)| decoded.joined(name).map(|v| (*g, v)))
+            .collect()
     }
 
     /// Candidate rules (database order) whose pattern matches their field, with the value it
     /// matched in.
-    fn candidates<'a>(&self, response: &'a [u8], decoded: &'a Decoded<'_>) -> Vec<(usize, &'a [u8])> {
+    fn candidates<'a>(
+        &self,
+        response: &'a [u8],
+        decoded: &'a Decoded<'_>,
+        joined: &'a [(usize, Vec<u8>)],
+    ) -> Vec<(usize, &'a [u8])> {
         let mut out = Vec::new();
         self.raw[raw_slot(decoded.protocol)].matches(&self.db, response, &mut out);
+        for (g, value) in joined {
+            self.fields[*g].matches(&self.db, value, &mut out);
+        }
         let mut lower = [0u8; 64];
         for (key, value) in decoded.entries() {
             let group = match key {
@@ -182,7 +205,8 @@ impl Matcher {
             return None;
         }
         let decoded = decode(response);
-        let candidates = self.candidates(response, &decoded);
+        let joined = self.joined_values(&decoded);
+        let candidates = self.candidates(response, &decoded, &joined);
         let usable = |&&(i, _): &&(usize, &[u8])| self.db.rules[i].applies_to(probe);
         // Hard rules first (database order): the first that matches names the product, and
         // soft rules are only read when none does.
@@ -380,7 +404,7 @@ fn rule_matches(rule: &Rule, response: &[u8]) -> bool {
     rule.reads(decoded.protocol)
         && Matcher::values(rule.field.as_deref(), response, &decoded)
             .into_iter()
-            .any(|h| rule.regex.is_match(h))
+            .any(|h| rule.regex.is_match(&h))
 }
 
 impl Matcher {

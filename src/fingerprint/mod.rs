@@ -2,6 +2,7 @@
 //! (what package revisions say about the system), loaded from `fingerprints/` and user
 //! directories, compiled once, and checked against the examples every rule carries.
 
+pub mod binary;
 pub mod decode;
 pub mod generic;
 pub mod load;
@@ -30,6 +31,9 @@ mod shipped {
 pub struct Probe {
     pub name: String,
     pub payload: Vec<u8>,
+    /// A dialogue: payloads sent one after the other on the same connection, each after the
+    /// previous answer; the answers are concatenated for decoders and rules.
+    pub then: Vec<Vec<u8>>,
     /// Ports where this probe is the likely first choice.
     pub ports: Vec<u16>,
     /// The same, inside a TLS tunnel (https on 443, imaps on 993 …).

@@ -268,3 +268,68 @@ start_s_server() {
     openssl s_server -accept "$port" -cert "$cert" -key "$key" -www -quiet "$@" \
         </dev/null >"$TESTBED_DIR/s_server-$port.log" 2>&1 &
 }
+
+# The daemons below run in sessions of their own (setsid): some signal their whole process
+# group when they stop, which would reach the test that started the bed.
+
+# Samba's smbd on PORT (SMB2/3 only over direct TCP), standalone server named NETBIOS_NAME in
+# workgroup TESTBED; every directory it writes is in $TESTBED_DIR. SMB_NAME sets the name.
+start_smbd() {
+    local port=$1; shift
+    local d="$TESTBED_DIR/smbd-$port"
+    mkdir -p "$d"/{lock,state,cache,private,ncalrpc,run}
+    cat >"$d/smb.conf" <<CONF
+[global]
+workgroup = TESTBED
+netbios name = ${SMB_NAME:-FILESRV}
+server role = standalone server
+interfaces = lo
+bind interfaces only = yes
+smb ports = $port
+disable netbios = yes
+pid directory = $d/run
+lock directory = $d/lock
+state directory = $d/state
+cache directory = $d/cache
+private dir = $d/private
+ncalrpc dir = $d/ncalrpc
+log file = $d/log.%m
+$(printf '%s\n' "$@")
+CONF
+    setsid /usr/sbin/smbd --foreground --no-process-group -s "$d/smb.conf" --debug-stdout -d 1 \
+        >"$d/log" 2>&1 &
+}
+
+# OpenLDAP's slapd on PORT with an empty mdb database for dc=testbed,dc=example.
+start_slapd() {
+    local port=$1; shift
+    local d="$TESTBED_DIR/slapd-$port"
+    mkdir -p "$d/db"
+    cat >"$d/slapd.conf" <<CONF
+include /etc/ldap/schema/core.schema
+pidfile $d/slapd.pid
+argsfile $d/slapd.args
+modulepath /usr/lib/ldap
+moduleload back_mdb
+database mdb
+suffix "dc=testbed,dc=example"
+rootdn "cn=admin,dc=testbed,dc=example"
+directory $d/db
+$(printf '%s\n' "$@")
+CONF
+    setsid /usr/sbin/slapd -d 0 -f "$d/slapd.conf" -h "ldap://127.0.0.1:$port/" >"$d/log" 2>&1 &
+}
+
+# Xvfb as display :N, listening on TCP port 6000+N only (no unix socket, no lock file in the
+# host's /tmp), without access control for local clients beyond the X server's default.
+start_xvfb() {
+    local display=$1; shift
+    setsid Xvfb ":$display" -listen tcp -nolisten unix -nolock "$@" >"$TESTBED_DIR/xvfb-$display.log" 2>&1 &
+}
+
+# x11vnc serving display :N (over TCP) on PORT, without a password.
+start_x11vnc() {
+    local display=$1 port=$2; shift 2
+    setsid x11vnc -display "127.0.0.1:$display" -rfbport "$port" -listen 127.0.0.1 -nopw -forever \
+        -shared -noipv6 -noshm "$@" >"$TESTBED_DIR/x11vnc-$port.log" 2>&1 &
+}
