@@ -93,8 +93,10 @@ fn sigint_during_detection_keeps_the_open_port() {
     // and the table said "Ports: 0 open".
     let snippet = r#"
         socat TCP-LISTEN:7900,reuseaddr,fork SYSTEM:'sleep 6' >/dev/null 2>&1 & s=$!; sleep 0.3
-        "$PORTPROBE" scan 127.0.0.1 -p 7900 --json --detect-timeout 20s & p=$!; sleep 1; kill -INT $p; wait $p; echo "rc=$?"
-        f=$(mktemp); "$PORTPROBE" scan 127.0.0.1 -p 7900 --detect-timeout 20s > $f & p=$!; sleep 1; kill -TERM $p; wait $p
+        # The signal goes once the port is connected (detection under way), not after a guess.
+        connected() { for i in $(seq 200); do ss -Htn state established '( dport = :7900 )' | grep -q . && return; sleep 0.05; done; }
+        "$PORTPROBE" scan 127.0.0.1 -p 7900 --json --detect-timeout 20s & p=$!; connected; sleep 0.2; kill -INT $p; wait $p; echo "rc=$?"
+        f=$(mktemp); "$PORTPROBE" scan 127.0.0.1 -p 7900 --detect-timeout 20s > $f & p=$!; connected; sleep 0.2; kill -TERM $p; wait $p
         grep -E '^(7900/tcp|Ports:)' $f; rm -f $f; kill $s"#;
     let out = shell_in("netns.sh", snippet);
     let text = stdout(&out);

@@ -429,7 +429,9 @@ fn local_address_and_port_and_max_conns() {
         return;
     }
     let snippet = r#"
-        "$PORTPROBE" listen 127.0.0.1:7401 -v > /dev/null 2> /tmp/pp-src.$$ & l=$!; sleep 0.3
+        "$PORTPROBE" listen 127.0.0.1:7401 -v > /dev/null 2> /tmp/pp-src.$$ & l=$!
+        # -v loads the fingerprint database before binding: wait for the socket, not a guess.
+        for i in $(seq 200); do ss -Htln 'sport = :7401' | grep -q . && break; sleep 0.05; done
         echo hi | "$PORTPROBE" connect -s 127.0.0.2 -p 40123 127.0.0.1 7401; wait $l
         grep -o 'connection from .*' /tmp/pp-src.$$
         sleep 3 2>/dev/null | "$PORTPROBE" listen -k --max-conns 1 127.0.0.1:7402 > /dev/null 2> /tmp/pp-max.$$ & l=$!; sleep 0.3
