@@ -76,7 +76,7 @@ fn tls_services_are_identified_inside_the_tunnel_with_verdicts() {
     assert!(["TLSv1.2", "TLSv1.3"].contains(&tls["version"].as_str().unwrap()));
     assert!(tls["cipher"].as_str().unwrap().starts_with("TLS_"));
     // Dovecot over implicit TLS, CA-signed (valid with --ca-file).
-    for (port, name, product) in [(993, "imap", "Dovecot imapd"), (995, "pop3", "Dovecot pop3d")] {
+    for (port, name, product) in [(993, "imap", "Dovecot"), (995, "pop3", "Dovecot")] {
         let s = &p[&port]["service"];
         assert_eq!(
             (s["name"].as_str(), s["product"].as_str()),
