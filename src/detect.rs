@@ -122,6 +122,10 @@ fn tls_probe_order(probes: &[Probe], port: u16) -> Vec<&Probe> {
     likely.into_iter().chain(rest).collect()
 }
 
+/// A connection closed without a byte sooner than this after it opened is a wrapper's (tcpd
+/// closes at once); later, it is a service that gave up waiting for the client to speak.
+const WRAPPER_CLOSE: Duration = Duration::from_millis(300);
+
 /// The probe whose answer says "TLS" and the service name rules give to TLS.
 const TLS_PROBE: &str = "tls-hello";
 const TLS_SERVICE: &str = "ssl";
@@ -276,6 +280,8 @@ struct Found {
     soft: Option<(Identity, String)>,
     first_response: Option<(String, Vec<u8>)>,
     wrapped: bool,
+    /// The server closed the silent null-probe connection after a while, not at once.
+    closed_idle: bool,
 }
 
 impl Found {
@@ -360,7 +366,8 @@ async fn probe_round(first: Option<BoxConn>, dial: &Dial<'_>, order: &[&Probe], 
                 _ => continue,
             }
         }
-        let until = cx.deadline.min(Instant::now() + probe.wait);
+        let started = Instant::now();
+        let until = cx.deadline.min(started + probe.wait);
         let dialogue_next = !probe.then.is_empty();
         let mut response =
             read_response(&mut stream, Vec::new(), until, cx, &probe.name, !dialogue_next).await;
@@ -370,10 +377,16 @@ async fn probe_round(first: Option<BoxConn>, dial: &Dial<'_>, order: &[&Probe], 
             response = dialogue(&mut stream, probe, response, cx).await;
         }
         if response.bytes.is_empty() {
-            if response.closed && probe.is_null() {
-                // Accepted, then closed without a word: a wrapper (tcpd, a firewall proxy).
+            if response.closed && probe.is_null() && started.elapsed() < WRAPPER_CLOSE {
+                // Accepted, then closed at once without a word: a wrapper (tcpd, a firewall proxy).
                 found.wrapped = found.first_response.is_none();
                 return found;
+            }
+            if response.closed && probe.is_null() {
+                // Closed after waiting for us (an idle timeout, as Monit's): a service that wants
+                // the client to speak first; the other probes get fresh connections.
+                found.closed_idle = true;
+                continue;
             }
             if !response.closed && probe.is_null() {
                 quiet = Some(stream);
@@ -412,6 +425,8 @@ async fn probe_round(first: Option<BoxConn>, dial: &Dial<'_>, order: &[&Probe], 
             _ => {}
         }
     }
+    // Closed on us and no probe got a word out of it: a wrapper after all.
+    found.wrapped = found.closed_idle && found.first_response.is_none();
     found
 }
 

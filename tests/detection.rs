@@ -251,3 +251,31 @@ fn a_dialogue_sends_its_follow_up_after_the_answer_and_rules_see_both_answers() 
         "{v}"
     );
 }
+
+#[test]
+fn a_service_that_closes_an_idle_connection_is_probed_further_not_tcpwrapped() {
+    // Monit (and Leafnode) close a connection on which the client said nothing for half a
+    // second; that is a client-first service, not a wrapper that closes at once.
+    let port = serve(|mut conn| {
+        let _ = conn.set_read_timeout(Some(Duration::from_millis(600)));
+        let mut buf = [0u8; 1024];
+        if let Ok(n) = conn.read(&mut buf) {
+            if buf[..n].starts_with(b"GET ") {
+                let _ = conn.write_all(b"HTTP/1.0 401 Unauthorized\r\nServer: monit 5.33.0\r\nWWW-Authenticate: Basic realm=\"monit\"\r\n\r\n");
+            }
+        }
+    });
+    let v = scan_json(port, &[]);
+    let s = &v["service"];
+    assert_eq!(s["name"], "http", "{v}");
+    assert_eq!(s["probe"], "http-get", "{v}");
+    // A server that stays silent and closes after its idle timeout, whatever is sent, is still
+    // reported as a wrapper once every probe had its chance.
+    let port = serve(|mut conn| {
+        let _ = conn.set_read_timeout(Some(Duration::from_millis(600)));
+        let mut buf = [0u8; 1024];
+        let _ = conn.read(&mut buf);
+    });
+    let v = scan_json(port, &["--detect-timeout", "4s"]);
+    assert_eq!(v["service"]["name"], "tcpwrapped", "{v}");
+}
