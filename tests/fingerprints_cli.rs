@@ -340,3 +340,51 @@ fn check_refuses_malformed_dialogues() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn check_follows_every_cross_reference() {
+    // A disclosure rule naming a service or probe nothing defines, and an OS rule naming a
+    // product no rule gives, used to pass and then never apply.
+    let dir = temp_dir("xref");
+    std::fs::write(
+        dir.join("x.toml"),
+        r#"[[disclosure]]
+id = "d1"
+topic = "http-server-header"
+severity = "info"
+services = ["gizmo-nope"]
+probes = ["no-such-probe"]
+match = '^X (\d)'
+what = "x $1"
+label = "x"
+[[disclosure.example]]
+response = 'X 1'
+evidence = '1'
+
+[[os]]
+id = "os1"
+product = "No Such Product"
+field = "version"
+match = '^1'
+os = "Nope"
+[[os.example]]
+product = "No Such Product"
+version = "1"
+expect = "Nope"
+"#,
+    )
+    .unwrap();
+    let d = dir.to_str().unwrap();
+    let out = portprobe(&["fingerprints", "check", d]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "{d}/x.toml:7: disclosure 'd1' names service 'gizmo-nope', which no rule identifies\n\
+             {d}/x.toml:7: disclosure 'd1' names probe 'no-such-probe', which no file defines\n\
+             {d}/x.toml:18: os rule 'os1' names product 'No Such Product', which no rule gives\n"
+        )
+    );
+    assert_eq!(stdout(&out), "fingerprints check: 3 problem(s)\n");
+    let _ = std::fs::remove_dir_all(dir);
+}

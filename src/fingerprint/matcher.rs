@@ -371,6 +371,7 @@ impl Matcher {
                 }
             }
         }
+        problems.extend(self.check_references());
         for os in &self.db.os_rules {
             for ex in &os.examples {
                 let mut id = Identity {
@@ -392,6 +393,60 @@ impl Matcher {
                         ),
                     });
                 }
+            }
+        }
+        problems
+    }
+}
+
+impl Matcher {
+    /// Names that point elsewhere in the database must exist there: a disclosure rule's services
+    /// and probes, an OS rule's product (a rename of a product would otherwise silently switch
+    /// its OS inference off).
+    fn check_references(&self) -> Vec<Problem> {
+        let db = &self.db;
+        let mut problems = Vec::new();
+        for d in &db.disclosures {
+            for service in &d.services {
+                if !db.rules.iter().any(|r| &r.service == service) {
+                    problems.push(Problem {
+                        file: d.file.clone(),
+                        line: d.line,
+                        message: format!(
+                            "disclosure '{}' names service '{service}', which no rule identifies",
+                            d.id
+                        ),
+                    });
+                }
+            }
+            for probe in &d.probes {
+                if db.probe(probe).is_none() {
+                    problems.push(Problem {
+                        file: d.file.clone(),
+                        line: d.line,
+                        message: format!(
+                            "disclosure '{}' names probe '{probe}', which no file defines",
+                            d.id
+                        ),
+                    });
+                }
+            }
+        }
+        for os in &db.os_rules {
+            let Some(product) = &os.product else { continue };
+            let named = db.rules.iter().any(|r| {
+                let literal = r.templates.product.as_ref().filter(|t| t.max_group() == 0);
+                literal.and_then(|t| t.expand(|_| None)).as_deref() == Some(product.as_str())
+            });
+            if !named {
+                problems.push(Problem {
+                    file: os.file.clone(),
+                    line: os.line,
+                    message: format!(
+                        "os rule '{}' names product '{product}', which no rule gives",
+                        os.id
+                    ),
+                });
             }
         }
         problems
