@@ -408,7 +408,9 @@ fn greeting_product(line: &str, words: &GenericWords) -> Option<(String, String)
                 || looks_like_host(w)
                 || w.contains(['[', ']', '<', '>', '@', '=', '/'])
                 || !w.chars().any(|c| c.is_ascii_alphabetic())
-                || (tokens[j].ends_with([',', ';', '.', ':']) && !run.is_empty());
+                // A word that ends a sentence or clause ends the name: `ready. Version 3.2`.
+                || tokens[j].ends_with([',', ';', '.'])
+                || (tokens[j].ends_with(':') && !run.is_empty());
             if stop {
                 break;
             }
@@ -581,6 +583,7 @@ mod tests {
             "+OK POP3 server ready <1234.5678@host>\r\n",
             "220 ready\r\n",
             "+OK POP3 [xxx.xxx.xxx.xxx] v2000.70 server ready\r\n",
+            "220 FTP Server ready. Version 3.2\r\n",
         ] {
             assert_eq!(id(r), None, "{r:?}");
         }
