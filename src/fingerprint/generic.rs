@@ -247,6 +247,11 @@ fn http_product(value: &str, words: &GenericWords) -> Option<(String, Option<Str
             ),
             None => comment.and_then(clean_version),
         };
+        // A bare name with digits and no version (`web01`, `ip-10-0-0-1`, `prod-lb-3`) is far
+        // more often a host's name set by an admin than a product.
+        if version.is_none() && name.ends_with(|c: char| c.is_ascii_digit()) {
+            return None;
+        }
         let info = comment.filter(|c| clean_version(c).is_none() && !c.is_empty());
         return Some((name.to_string(), version, info.map(crate::escape::escape_str)));
     }
@@ -520,6 +525,8 @@ mod tests {
             "HTTP/1.1 200 OK\r\nServer: UPnP/1.0\r\n\r\n",
             "HTTP/1.1 200 OK\r\nX-Powered-By: PHP/8.1.2\r\n\r\n",
             "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nServer: web01\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nServer: ip-10-0-0-1\r\n\r\n",
         ] {
             assert_eq!(id(r), None, "{r:?}");
         }
