@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Serves every case of tests/corpus/*.toml live, each on its own loopback address and its
 service's usual port, then scans them all with portprobe and with nmap -sV and scores both the
-way tests/corpus.rs does (product and version recall, wrong claims).
+way tests/it/corpus.rs does (product and version recall, wrong claims).
 
 Run inside a network namespace of its own (benches/corpus_live.sh does that): it binds
 127.0.x.y addresses of the namespace's loopback and nothing else.

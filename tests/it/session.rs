@@ -1,9 +1,7 @@
 //! `connect` and `listen`: real daemons, telnetd, interop with ncat and socat (1 GiB each way,
 //! SHA-256 equal), half-close in both directions, and the raw-mode telnet session under tmux.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener};
 use std::process::{Command, Stdio};

@@ -84,6 +84,27 @@ pub fn portprobe(args: &[&str]) -> Output {
         .expect("run portprobe")
 }
 
+/// What a run did, for failure messages: the command line, the exit status, stdout, stderr.
+pub fn explain(args: &[&str], out: &Output) -> String {
+    format!(
+        "command: portprobe {}\nstatus: {}\n--- stdout\n{}--- stderr\n{}",
+        args.iter()
+            .map(|a| format!("{a:?}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        out.status,
+        stdout(out),
+        stderr(out)
+    )
+}
+
+/// Runs portprobe and checks its exit code; on a mismatch the failure shows the whole run.
+pub fn portprobe_expect(args: &[&str], code: i32) -> Output {
+    let out = portprobe(args);
+    assert_eq!(out.status.code(), Some(code), "\n{}", explain(args, &out));
+    out
+}
+
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -98,6 +119,11 @@ pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
         .collect()
+}
+
+/// The words of the table row for `port/tcp`; a failure shows the table it searched.
+pub fn row(table: &str, port: u16) -> Vec<String> {
+    table_row(table, port).unwrap_or_else(|| panic!("no row for {port}/tcp in the table:\n{table}"))
 }
 
 /// The words of the table row for `port/tcp`, if there is one.

@@ -3,9 +3,7 @@
 //! no package (Microsoft SQL Server, MongoDB), small servers written here from the protocol
 //! specifications, run by this test binary itself inside an empty namespace (netns.sh).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -219,7 +217,7 @@ fn spec_server() {
 fn scan_spec_server(kind: &str, port: u16) -> HashMap<u64, Value> {
     let exe = std::env::current_exe().unwrap();
     let snippet = format!(
-        "PORTPROBE_SPEC_SERVER={kind}:{port} '{}' --exact spec_server --nocapture >/dev/null 2>&1 &\n\
+        "PORTPROBE_SPEC_SERVER={kind}:{port} '{}' --exact testbed_binary::spec_server --nocapture >/dev/null 2>&1 &\n\
          trap 'kill $!' EXIT\n\
          for i in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && break; sleep 0.05; done\n\
          \"$PORTPROBE\" scan 127.0.0.1 -p {port} --json",

@@ -1,9 +1,7 @@
 //! Detection against small purpose-built servers on loopback: wrappers that close at once,
 //! silent services, client-first services on odd ports, unknown and hostile banners.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
@@ -24,10 +22,9 @@ fn scan_json(port: u16, extra: &[&str]) -> serde_json::Value {
     let p = port.to_string();
     let mut args = vec!["scan", "127.0.0.1", "-p", &p, "--json"];
     args.extend_from_slice(extra);
-    let out = portprobe(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = portprobe_expect(&args, 0);
     let mut lines = json_lines(&out);
-    assert_eq!(lines.len(), 1);
+    assert_eq!(lines.len(), 1, "\n{}", explain(&args, &out));
     lines.remove(0)
 }
 
@@ -190,7 +187,7 @@ fn a_server_header_no_rule_knows_is_read_generically() {
     let p = port.to_string();
     let out = portprobe(&["scan", "127.0.0.1", "-p", &p]);
     let table = stdout(&out);
-    let row = table_row(&table, port).unwrap_or_else(|| panic!("no row for {port} in:\n{table}"));
+    let row = row(&table, port);
     assert_eq!(row[4..].join(" "), "Zorblax 7.3.1 *", "{table}");
     assert!(
         table.lines().any(|l| l

@@ -1,9 +1,7 @@
 //! The seed scenario (issue: foundation): in a namespace of its own, 22 open, 111 closed,
 //! 137 stealth (dropped) and 138 filtered by ICMP; `scan` and `ping` must say so.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::HashMap;
 
 const PORTS: &str = "22,111,137,138";

@@ -2,9 +2,7 @@
 //! STARTTLS for SMTP/IMAP/POP3/FTP/PostgreSQL, certificate facts compared with what openssl
 //! says of the same files, and the valid / self-signed / expired / mismatch / legacy verdicts.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::collections::HashMap;
 

@@ -1,16 +1,21 @@
 //! Usage and input errors: exit code 2 and a one-line message that names the bad value and what
 //! is allowed. These fail before any packet is sent, except where a namespace is used.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn fails_with(args: &[&str], needle: &str) {
-    let out = portprobe(args);
+    let out = portprobe_expect(args, 2);
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {err}");
-    assert!(err.contains(needle), "{args:?}: expected {needle:?} in {err:?}");
-    assert!(stdout(&out).is_empty(), "{args:?}: nothing on stdout");
+    assert!(
+        err.contains(needle),
+        "expected {needle:?} in stderr\n{}",
+        explain(args, &out)
+    );
+    assert!(
+        stdout(&out).is_empty(),
+        "nothing on stdout\n{}",
+        explain(args, &out)
+    );
 }
 
 #[test]

@@ -1,9 +1,7 @@
 //! `portprobe match` and `portprobe fingerprints check`: offline identification, and clear
 //! errors (never a panic) for broken user databases. No network.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

@@ -106,7 +106,7 @@ proptest! {
 /// replies grow with the input. Now every option is answered a bounded number of times.
 #[test]
 fn regression_telnet_option_toggle_flood() {
-    let input = include_bytes!("regressions/telnet-option-toggle-flood.bin");
+    let input = include_bytes!("../regressions/telnet-option-toggle-flood.bin");
     let rest = &input[1..]; // the fuzz target used the first byte as the chunk size
     let (mut data, mut reply) = (Vec::new(), Vec::new());
     Telnet::new(true).receive(rest, &mut data, &mut reply);
@@ -132,10 +132,10 @@ fn regression_telnet_option_toggle_flood() {
 
 /// Real answers (captured from Debian daemons) the binary decoders are mutated from.
 const CAPTURES: [&[u8]; 4] = [
-    include_bytes!("../src/fingerprint/binary/testdata/smbd-4.17-negotiate-session-setup.bin"),
-    include_bytes!("../src/fingerprint/binary/testdata/slapd-2.5.13-root-dse.bin"),
-    include_bytes!("../src/fingerprint/binary/testdata/xvfb-21.1.7-setup-reply.bin"),
-    include_bytes!("../src/fingerprint/binary/testdata/x11vnc-0.9.16-rfb.bin"),
+    include_bytes!("../../src/fingerprint/binary/testdata/smbd-4.17-negotiate-session-setup.bin"),
+    include_bytes!("../../src/fingerprint/binary/testdata/slapd-2.5.13-root-dse.bin"),
+    include_bytes!("../../src/fingerprint/binary/testdata/xvfb-21.1.7-setup-reply.bin"),
+    include_bytes!("../../src/fingerprint/binary/testdata/x11vnc-0.9.16-rfb.bin"),
 ];
 
 fn decoded_fields_are_bounded(bytes: &[u8]) {

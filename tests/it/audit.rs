@@ -2,9 +2,7 @@
 //! and the hardened test bed where each recommended fix is applied (the finding disappears or
 //! drops to its documented level); `--fail-on` exit codes and `--baseline`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 

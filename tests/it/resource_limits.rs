@@ -1,9 +1,7 @@
 //! Resource limits: few descriptors, closed pipes, signals. Same correct answers, slower or
 //! shorter, never a panic or a wrong port.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn full_scan_with_256_descriptors_is_still_right() {

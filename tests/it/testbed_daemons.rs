@@ -2,9 +2,7 @@
 //! name each with the product and the version it discloses. Expected versions come from the
 //! installed packages (dpkg), never from constants.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::collections::HashMap;
 

@@ -1,7 +1,7 @@
 //! The measurement corpus (`tests/corpus/*.toml`): real-world responses from public sources with
 //! the identity a careful reader takes from them, kept apart from the rules' own examples so a
 //! rule is not only tested on the text it was written from. Reports product and version recall
-//! and wrong claims per protocol (`cargo test --test corpus -- --nocapture` prints the table that
+//! and wrong claims per protocol (`cargo test --test it corpus -- --nocapture` prints the table that
 //! BENCHMARKS.md records) and fails when wrong claims pass 1 % of claims or recall falls below
 //! the floors recorded here.
 

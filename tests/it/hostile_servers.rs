@@ -3,9 +3,7 @@
 //! panic, write valid output (every JSON line parses; terminal output escaped) and say the right
 //! thing (open; service unknown or right).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};

@@ -1,0 +1,17 @@
+//! The integration tests: one binary (linked once), a module per capability; helpers in
+//! `common`, namespace and daemon start-up scripts in `tests/testbed/`.
+
+mod audit;
+mod cli_errors;
+mod common;
+mod corpus;
+mod detection;
+mod fingerprints_cli;
+mod hostile_servers;
+mod properties;
+mod resource_limits;
+mod seed_scenario;
+mod session;
+mod testbed_binary;
+mod testbed_daemons;
+mod tls;
