@@ -6,8 +6,6 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use regex::bytes::Captures;
-
 use super::decode::{decode, Decoded, Key, Protocol, JOIN};
 use super::prefilter::Prefilter;
 use super::{generic, Confidence, Database, Identity, OsRule, Problem, RawFields, Rule, Templates};
@@ -57,8 +55,10 @@ fn is_header(field: Option<&str>) -> bool {
     field.is_some_and(|f| f.starts_with(super::decode::HEADER_PREFIX))
 }
 
-fn expand_all(t: &Templates, caps: &Captures, service: &str) -> Identity {
-    let g = |i: usize| caps.get(i).map(|m| m.as_bytes());
+/// Capture group `i` of a match, as templates read it.
+type Groups<'a> = &'a dyn Fn(usize) -> Option<&'a [u8]>;
+
+fn expand_all(t: &Templates, g: Groups<'_>, service: &str) -> Identity {
     let one = |t: &Option<super::template::Template>| t.as_ref().and_then(|t| t.expand(g));
     let cpe: Vec<String> = t.cpe.iter().filter_map(|c| c.expand(g)).collect();
     Identity {
@@ -216,18 +216,15 @@ impl Matcher {
             .filter(|(i, _)| !self.db.rules[*i].soft)
         {
             let rule = &self.db.rules[i];
-            if let Some(caps) = rule.regex.captures(hay) {
-                return Some(self.identity(rule, &caps));
+            if let Some(id) = self.try_rule(rule, hay) {
+                return Some(id);
             }
         }
         let soft = candidates
             .iter()
             .filter(usable)
             .filter(|(i, _)| self.db.rules[*i].soft)
-            .find_map(|&(i, hay)| {
-                let rule = &self.db.rules[i];
-                rule.regex.captures(hay).map(|caps| self.identity(rule, &caps))
-            });
+            .find_map(|&(i, hay)| self.try_rule(&self.db.rules[i], hay));
         let service = soft.as_ref().map(|s| s.service.as_str());
         if let Some(mut id) = generic::identify(&decoded, service, &self.db.generic) {
             if let Some(s) = &soft {
@@ -248,8 +245,18 @@ impl Matcher {
         )
     }
 
-    fn identity(&self, rule: &Rule, caps: &Captures) -> Identity {
-        let mut id = expand_all(&rule.templates, caps, &rule.service);
+    /// The identity `rule` gives `hay`, if it matches. A rule whose templates use no capture
+    /// group only needs a yes or no, which is cheaper than finding the groups.
+    fn try_rule(&self, rule: &Rule, hay: &[u8]) -> Option<Identity> {
+        if rule.templates.max_group() == 0 {
+            return rule.regex.is_match(hay).then(|| self.identity(rule, &|_| None));
+        }
+        let caps = rule.regex.captures(hay)?;
+        Some(self.identity(rule, &|i| caps.get(i).map(|m| m.as_bytes())))
+    }
+
+    fn identity(&self, rule: &Rule, groups: Groups<'_>) -> Identity {
+        let mut id = expand_all(&rule.templates, groups, &rule.service);
         // A version never ends in a separator, whatever a pattern captured (`2019.77.`).
         if let Some(v) = &mut id.version {
             let kept = v.trim_end_matches(['.', '-', '_', '+', '~']).len();
@@ -546,7 +553,7 @@ fn os_match(os: &OsRule, id: &Identity) -> Option<(String, Option<String>)> {
         _ => id.product.as_deref(),
     }?;
     let caps = os.regex.captures(value.as_bytes())?;
-    let found = expand_all(&os.templates, &caps, "");
+    let found = expand_all(&os.templates, &|i| caps.get(i).map(|m| m.as_bytes()), "");
     Some((found.os?, found.cpe.into_iter().next()))
 }
 

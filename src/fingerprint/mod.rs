@@ -66,6 +66,28 @@ pub struct Templates {
     pub cpe: Vec<Template>,
 }
 
+impl Templates {
+    /// The highest capture group any template inserts (0: none).
+    pub fn max_group(&self) -> usize {
+        [
+            &self.vendor,
+            &self.product,
+            &self.version,
+            &self.revision,
+            &self.info,
+            &self.hostname,
+            &self.os,
+            &self.device,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(self.cpe.iter())
+        .map(|t| t.max_group())
+        .max()
+        .unwrap_or(0)
+    }
+}
+
 /// An example response a rule must identify as stated (an example is a test).
 #[derive(Debug, Clone)]
 pub struct Example {
