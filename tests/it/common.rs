@@ -76,6 +76,18 @@ fn shell_with(flag: &str, script: &str, snippet: &str) -> Output {
 }
 
 /// Runs portprobe directly (no namespace): only for cases that fail before any packet is sent.
+/// Serves each connection to 127.0.0.1 with `handle` on a thread of its own; returns the port.
+pub fn serve(handle: fn(std::net::TcpStream)) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let port = listener.local_addr().expect("its address").port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || handle(conn));
+        }
+    });
+    port
+}
+
 pub fn portprobe(args: &[&str]) -> Output {
     Command::new(bin())
         .args(args)

@@ -3,20 +3,7 @@
 
 use crate::common::*;
 use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
-
-/// Serves each connection with `handle` on a thread; returns the port.
-fn serve(handle: fn(std::net::TcpStream)) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            std::thread::spawn(move || handle(conn));
-        }
-    });
-    port
-}
 
 fn scan_json(port: u16, extra: &[&str]) -> serde_json::Value {
     let p = port.to_string();

@@ -14,17 +14,6 @@ use std::time::{Duration, Instant};
 const DETECT: &str = "2s";
 const BOUND: Duration = Duration::from_secs(8);
 
-fn serve(handle: fn(TcpStream)) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            std::thread::spawn(move || handle(conn));
-        }
-    });
-    port
-}
-
 /// Runs `scan --json` on the port; checks the bound, exit code, JSON validity, and returns the record.
 fn scan(port: u16) -> serde_json::Value {
     let start = Instant::now();
