@@ -116,6 +116,45 @@ struct Tally {
     generic: usize,
 }
 
+impl Tally {
+    fn add(&mut self, t: &Tally) {
+        self.cases += t.cases;
+        self.with_product += t.with_product;
+        self.product_right += t.product_right;
+        self.with_version += t.with_version;
+        self.version_right += t.version_right;
+        self.claims += t.claims;
+        self.wrong += t.wrong;
+        self.generic += t.generic;
+    }
+
+    /// One row of the table BENCHMARKS.md records.
+    fn print(&self, label: &str) {
+        println!(
+            "{label:<8} {:>6} {:>5}/{:<4}{:>5.1}% {:>5}/{:<4}{:>5.1}% {:>8} {:>7} {:>8}",
+            self.cases,
+            self.product_right,
+            self.with_product,
+            pct(self.product_right, self.with_product),
+            self.version_right,
+            self.with_version,
+            pct(self.version_right, self.with_version),
+            self.claims,
+            self.wrong,
+            self.generic
+        );
+    }
+}
+
+/// A share in percent; an empty base counts as all.
+fn pct(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        100.0
+    } else {
+        100.0 * a as f64 / b as f64
+    }
+}
+
 #[test]
 fn corpus_recall_and_wrong_claims() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
@@ -196,55 +235,16 @@ fn corpus_recall_and_wrong_claims() {
             }
         }
     }
-    let pct = |a: usize, b: usize| {
-        if b == 0 {
-            100.0
-        } else {
-            100.0 * a as f64 / b as f64
-        }
-    };
     println!(
         "{:<8} {:>6} {:>16} {:>16} {:>8} {:>7} {:>8}",
         "service", "cases", "product", "version", "claims", "wrong", "generic"
     );
     let mut all = Tally::default();
     for (service, t) in &tallies {
-        println!(
-            "{service:<8} {:>6} {:>5}/{:<4}{:>5.1}% {:>5}/{:<4}{:>5.1}% {:>8} {:>7} {:>8}",
-            t.cases,
-            t.product_right,
-            t.with_product,
-            pct(t.product_right, t.with_product),
-            t.version_right,
-            t.with_version,
-            pct(t.version_right, t.with_version),
-            t.claims,
-            t.wrong,
-            t.generic
-        );
-        all.cases += t.cases;
-        all.with_product += t.with_product;
-        all.product_right += t.product_right;
-        all.with_version += t.with_version;
-        all.version_right += t.version_right;
-        all.claims += t.claims;
-        all.wrong += t.wrong;
-        all.generic += t.generic;
+        t.print(service);
+        all.add(t);
     }
-    println!(
-        "{:<8} {:>6} {:>5}/{:<4}{:>5.1}% {:>5}/{:<4}{:>5.1}% {:>8} {:>7} {:>8}",
-        "all",
-        all.cases,
-        all.product_right,
-        all.with_product,
-        pct(all.product_right, all.with_product),
-        all.version_right,
-        all.with_version,
-        pct(all.version_right, all.with_version),
-        all.claims,
-        all.wrong,
-        all.generic
-    );
+    all.print("all");
     if std::env::var_os("CORPUS_VERBOSE").is_some() {
         for m in &missed {
             println!("missed: {m}");

@@ -197,6 +197,17 @@ fn oversized_user_file_is_refused() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Checks folder `d` and asserts that each of `want` is a whole line of what it reports.
+fn check_reports(d: &str, want: &[String]) {
+    let out = portprobe(&["fingerprints", "check", d]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    for want in want {
+        assert!(lines.contains(&want.as_str()), "missing line {want:?} in:\n{err}");
+    }
+}
+
 #[test]
 fn check_refuses_rules_that_could_claim_web_servers_or_our_own_probes() {
     let dir = temp_dir("precision");
@@ -216,17 +227,11 @@ fn check_refuses_rules_that_could_claim_web_servers_or_our_own_probes() {
         "[[rule]]\nid = \"bad-field\"\nservice = \"http\"\nfield = \"http.header.Server\"\nmatch = 'x'\n[[rule.example]]\nresponse = 'x'\n",
     );
     let d = dir.to_str().unwrap();
-    let out = portprobe(&["fingerprints", "check", d]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    let lines: Vec<&str> = err.lines().collect();
-    for want in [
+    check_reports(d, &[
         format!("{d}/a-telnet.toml:4: rule 'loose-telnet' (service telnet) can match an HTTP response that quotes its example (line 7): anchor the pattern to the start of the service's own banner"),
         format!("{d}/b-echo.toml:4: rule 'get-echo' matches the payload of probe 'http-get' (our own bytes, as an echo service returns them)"),
         format!("{d}/c-field.toml:5: rule 'bad-field': field 'http.header.Server' is not one a decoder produces (http.version, http.status, http.reason, http.realm, http.cookies, http.title, http.body, or http.header.NAME in lower case)"),
-    ] {
-        assert!(lines.contains(&want.as_str()), "missing line {want:?} in:\n{err}");
-    }
+    ]);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -325,17 +330,14 @@ fn check_refuses_malformed_dialogues() {
     )
     .unwrap();
     let d = dir.to_str().unwrap();
-    let out = portprobe(&["fingerprints", "check", d]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    let lines: Vec<&str> = err.lines().collect();
-    for want in [
-        format!("{d}/probes.toml:3: probe 'then': a probe that sends nothing has no dialogue"),
-        format!("{d}/probes.toml:9: probe 'then': malformed escape (use \\r \\n \\t \\0 \\\\ \\xNN)"),
-        format!("{d}/probes.toml:13: probe 'then': at most 4 follow-up payloads"),
-    ] {
-        assert!(lines.contains(&want.as_str()), "missing line {want:?} in:\n{err}");
-    }
+    check_reports(
+        d,
+        &[
+            format!("{d}/probes.toml:3: probe 'then': a probe that sends nothing has no dialogue"),
+            format!("{d}/probes.toml:9: probe 'then': malformed escape (use \\r \\n \\t \\0 \\\\ \\xNN)"),
+            format!("{d}/probes.toml:13: probe 'then': at most 4 follow-up payloads"),
+        ],
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
