@@ -5,6 +5,7 @@
 //! that ends a response; nothing waits longer.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -45,6 +46,36 @@ impl Default for DetectLimits {
     }
 }
 
+/// The database and limits detection runs with.
+#[derive(Clone)]
+pub struct DetectPlan {
+    pub matcher: Arc<Matcher>,
+    pub limits: DetectLimits,
+    /// TLS handshakes (tunnels and STARTTLS); `None` skips them.
+    pub tls: Option<TlsSettings>,
+}
+
+impl std::fmt::Debug for DetectPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "DetectPlan({} rules, {:?})",
+            self.matcher.db.rules.len(),
+            self.limits
+        )
+    }
+}
+
+/// What is known of a port before detection starts, worked out once by the pipeline.
+#[derive(Debug, Clone)]
+pub struct PortFacts {
+    pub addr: SocketAddr,
+    /// The name used in probes (HTTP Host) and for TLS: the typed name or the address.
+    pub probe_host: String,
+    /// The port table's name for the port, the answer when nothing better is found.
+    pub port_name: Option<&'static str>,
+}
+
 /// TLS settings for detection: the trust store and the names to use.
 #[derive(Debug, Clone)]
 pub struct TlsSettings {
@@ -55,11 +86,27 @@ pub struct TlsSettings {
     pub no_sni: bool,
 }
 
+/// How TLS was reached on a port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsVia {
+    /// TLS from the first byte (443, 993 …).
+    Tunnel,
+    /// A plain protocol's upgrade command (SMTP, IMAP, POP3, FTP …).
+    StartTls,
+}
+
+/// The layer a service was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tunnel {
+    Tls,
+}
+
 /// What TLS showed on a port: in a tunnel (TLS from the first byte) or after STARTTLS.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TlsOutcome {
-    /// `tunnel` or `starttls`.
-    pub via: &'static str,
+    pub via: TlsVia,
     /// For STARTTLS: whether the service offers it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offered: Option<bool>,
@@ -80,7 +127,7 @@ pub struct Detection {
     pub probe: Option<String>,
     /// `tls` when the service was found inside a TLS tunnel.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tunnel: Option<&'static str>,
+    pub tunnel: Option<Tunnel>,
     /// The first response the port gave, raw.
     #[serde(skip)]
     pub banner: Option<Vec<u8>>,
@@ -144,10 +191,10 @@ fn payload(probe: &Probe, host: &str) -> Vec<u8> {
     out
 }
 
-/// A connection detection can talk over: plain TCP or TLS.
-trait Conn: AsyncRead + AsyncWrite + Unpin + Send {}
+/// A connection detection can talk over: plain TCP, TLS, or an in-memory pipe in tests.
+pub trait Conn: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Conn for T {}
-type BoxConn = Box<dyn Conn>;
+pub type BoxConn = Box<dyn Conn>;
 
 /// How to open another connection to the port.
 enum Dial<'a> {
@@ -160,6 +207,8 @@ struct Ctx<'a> {
     host: &'a str,
     matcher: &'a Matcher,
     limits: &'a DetectLimits,
+    /// The TLS names (SNI and the name verified), chosen once for the port.
+    names: Option<NameChoice>,
     deadline: Instant,
 }
 
@@ -433,7 +482,7 @@ async fn probe_round(first: Option<BoxConn>, dial: &Dial<'_>, order: &[&Probe], 
 /// Handshakes (on `first` or a fresh connection) and detects inside the tunnel. `None` when
 /// the port turned out not to speak TLS at all.
 async fn detect_in_tls(
-    first: Option<TcpStream>,
+    first: Option<BoxConn>,
     tls: &TlsSettings,
     port_name: Option<&str>,
     cx: &Ctx<'_>,
@@ -446,10 +495,10 @@ async fn detect_in_tls(
         Some(p) if p.name == "http-get" => vec![b"http/1.1".to_vec()],
         _ => Vec::new(),
     };
-    let names = NameChoice::for_target(cx.host, tls.sni.as_deref(), tls.no_sni);
+    let names = cx.names.clone()?;
     let tcp = match first {
         Some(s) => s,
-        None => cx.tcp().await?,
+        None => Box::new(cx.tcp().await?),
     };
     let until = cx.deadline.min(Instant::now() + cx.limits.tls_timeout);
     match client.handshake(tcp, &names, until).await {
@@ -457,9 +506,9 @@ async fn detect_in_tls(
             let dial = Dial::Tls(&client, names);
             let found = probe_round(Some(Box::new(stream)), &dial, &order, cx).await;
             let mut d = found.into_detection(port_name);
-            d.tunnel = Some("tls");
+            d.tunnel = Some(Tunnel::Tls);
             d.tls = Some(TlsOutcome {
-                via: "tunnel",
+                via: TlsVia::Tunnel,
                 offered: None,
                 facts: Some(facts),
                 error: None,
@@ -469,14 +518,14 @@ async fn detect_in_tls(
         Err(e) => {
             let sni = names.send_sni.then_some(names.name.as_str());
             let why = tls_diag::diagnose(cx.addr, sni, cx.deadline).await;
-            if why == "the answer is not TLS" || why == "no TLS answer" {
+            if !why.speaks_tls() {
                 return None;
             }
             let mut d = Detection::guess(Some(TLS_SERVICE), None);
             d.confidence = Confidence::Soft;
-            d.tunnel = Some("tls");
+            d.tunnel = Some(Tunnel::Tls);
             d.tls = Some(TlsOutcome {
-                via: "tunnel",
+                via: TlsVia::Tunnel,
                 offered: None,
                 facts: None,
                 error: Some(format!("{e}: {why}")),
@@ -491,7 +540,7 @@ async fn check_starttls(proto: StartTls, tls: &TlsSettings, cx: &Ctx<'_>) -> Opt
     let mut tcp = cx.tcp().await?;
     let until = cx.deadline.min(Instant::now() + cx.limits.tls_timeout);
     let outcome = |offered, facts, error| TlsOutcome {
-        via: "starttls",
+        via: TlsVia::StartTls,
         offered: Some(offered),
         facts,
         error,
@@ -501,33 +550,27 @@ async fn check_starttls(proto: StartTls, tls: &TlsSettings, cx: &Ctx<'_>) -> Opt
         Err(e) => return Some(outcome(false, None, Some(e.to_string()))),
         Ok(()) => {}
     }
-    let names = NameChoice::for_target(cx.host, tls.sni.as_deref(), tls.no_sni);
-    match tls.client.handshake(tcp, &names, until).await {
+    let names = cx.names.as_ref()?;
+    match tls.client.handshake(tcp, names, until).await {
         Ok((_, facts)) => Some(outcome(true, Some(facts), None)),
         Err(e) => Some(outcome(true, None, Some(e.to_string()))),
     }
 }
 
-/// Identifies what answers on `addr`, starting with the scan's own connection `first`.
-/// `host` is the name used in probes (HTTP Host) and for TLS. Never errors: what is not known
-/// stays unknown.
-pub async fn detect(
-    first: TcpStream,
-    addr: SocketAddr,
-    host: &str,
-    port_name: Option<&str>,
-    matcher: &Matcher,
-    limits: &DetectLimits,
-    tls: Option<&TlsSettings>,
-) -> Detection {
+/// Identifies what answers the port, starting with the scan's own connection `first`. Never
+/// errors: what is not known stays unknown.
+pub async fn detect(first: BoxConn, port: &PortFacts, plan: &DetectPlan) -> Detection {
+    let tls = plan.tls.as_ref();
     let cx = Ctx {
-        addr,
-        host,
-        matcher,
-        limits,
-        deadline: Instant::now() + limits.deadline,
+        addr: port.addr,
+        host: &port.probe_host,
+        matcher: &plan.matcher,
+        limits: &plan.limits,
+        names: tls.map(|t| NameChoice::for_target(&port.probe_host, t.sni.as_deref(), t.no_sni)),
+        deadline: Instant::now() + plan.limits.deadline,
     };
-    let order = probe_order(&matcher.db.probes, addr.port());
+    let port_name = port.port_name;
+    let order = probe_order(&cx.matcher.db.probes, port.addr.port());
     let mut first = Some(first);
     if let Some(tls) = tls {
         // A TLS-first port (443, 993 …): handshake on the scan's own connection.
@@ -537,7 +580,6 @@ pub async fn detect(
             }
         }
     }
-    let first: Option<BoxConn> = first.map(|s| Box::new(s) as BoxConn);
     let found = probe_round(first, &Dial::Plain, &order, &cx).await;
     if let (Some(tls), true) = (tls, found.says_tls()) {
         if let Some(d) = detect_in_tls(None, tls, port_name, &cx).await {
@@ -566,7 +608,6 @@ mod tests {
             tls_ports: Vec::new(),
             wait: Duration::from_millis(100),
             after_silence: false,
-            description: String::new(),
             location: String::new(),
         }
     }
