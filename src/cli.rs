@@ -95,12 +95,18 @@ pub struct ScanArgs {
     // Help as an attribute: rustdoc would read `[v6]` in a doc comment as a link.
     #[arg(help = "Hosts to scan (IP, CIDR, name, host:port, [v6]:port, or - for stdin)")]
     pub targets: Vec<String>,
-    /// Ports: 22, 20-25, 22,80,443, or - for all 65535 [default: the shipped top-ports list]
+    /// Ports: 22, 20-25, 22,80,443, - for all 65535; U:53,161,T:22 mixes UDP and TCP [default: the shipped top-ports list]
     #[arg(short = 'p', long = "ports", value_name = "PORTS")]
     pub ports: Option<String>,
     /// Scan the N most common ports from the shipped ranked list
     #[arg(long, value_name = "N", conflicts_with = "ports")]
     pub top_ports: Option<usize>,
+    /// Scan UDP ports (ports without a T:/U: prefix are UDP); also spelled -sU as in nmap
+    #[arg(short = 'u', long)]
+    pub udp: bool,
+    /// SNMP community sent by the UDP SNMP probes
+    #[arg(long, value_name = "NAME", default_value = None)]
+    pub snmp_community: Option<String>,
     /// Read targets from FILE (- for stdin); also spelled -iL as in nmap
     #[arg(long = "input-list", value_name = "FILE")]
     pub input_list: Vec<PathBuf>,
@@ -296,12 +302,15 @@ pub struct ListenArgs {
     pub key: Option<PathBuf>,
 }
 
-/// Rewrites nmap's two-letter `-iL` into `--input-list` so clap can parse it.
+/// Rewrites nmap's two-letter `-iL` into `--input-list` and `-sU` into `--udp` so clap can
+/// parse them.
 pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     args.into_iter()
         .map(|a| {
             if a == "-iL" {
                 OsString::from("--input-list")
+            } else if a == "-sU" {
+                OsString::from("--udp")
             } else {
                 a
             }
@@ -392,7 +401,8 @@ mod tests {
 
     #[test]
     fn il_is_rewritten() {
-        let args = normalize_args(["portprobe", "scan", "-iL", "f"].map(OsString::from));
+        let args = normalize_args(["portprobe", "scan", "-iL", "f", "-sU"].map(OsString::from));
         assert_eq!(args[2], "--input-list");
+        assert_eq!(args[4], "--udp");
     }
 }

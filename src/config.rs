@@ -24,8 +24,10 @@ use crate::net::tls::{
 };
 use crate::ping::PingPlan;
 use crate::pipeline::Pipeline;
-use crate::portdb::top_ports;
-use crate::ports::{PortError, PortSet};
+use crate::net::udp::UdpOptions;
+use crate::portdb::{top_ports, udp_top_ports};
+use crate::ports::{parse_mixed, PortError, PortSet, Proto};
+use crate::udp_detect::UdpPlan;
 use crate::report::{Format, ReportOptions};
 use crate::scan::ScanPlan;
 use crate::session::{EofMode, SessionOptions};
@@ -156,25 +158,28 @@ pub fn scan_plan(
     if auditing && args.no_detect {
         return Err(ConfigError::AuditNeedsDetection);
     }
-    let ports = match (&args.ports, args.top_ports) {
-        (Some(spec), _) => spec.parse::<PortSet>()?,
-        (None, Some(n)) => {
-            let list = top_ports();
-            if n == 0 || n > list.len() {
-                return Err(ConfigError::TopPorts {
-                    given: n,
-                    max: list.len(),
-                });
-            }
-            let mut set = PortSet::new();
-            list[..n].iter().for_each(|&p| set.insert(p));
-            set
+    // `--udp` makes unprefixed ports UDP; `-p U:53,T:22` mixes both either way.
+    let target_proto = if args.udp { Proto::Udp } else { Proto::Tcp };
+    let ranked = |n: Option<usize>| -> Result<PortSet, ConfigError> {
+        let list = if args.udp { udp_top_ports() } else { top_ports() };
+        let n = n.unwrap_or(list.len());
+        if n == 0 || n > list.len() {
+            return Err(ConfigError::TopPorts {
+                given: n,
+                max: list.len(),
+            });
         }
-        (None, None) => {
-            let mut set = PortSet::new();
-            top_ports().iter().for_each(|&p| set.insert(p));
-            set
+        let mut set = PortSet::new();
+        list[..n].iter().for_each(|&p| set.insert(p));
+        Ok(set)
+    };
+    let (ports, udp_ports) = match (&args.ports, args.top_ports) {
+        (Some(spec), _) => {
+            let both = parse_mixed(spec, target_proto)?;
+            (both.tcp, both.udp)
         }
+        (None, n) if args.udp => (PortSet::new(), ranked(n)?),
+        (None, n) => (ranked(n)?, PortSet::new()),
     };
     // Arguments are checked now, so a typo fails before any packet is sent; files and stdin are
     // read lazily while the scan runs, and their bad lines are reported with file:line.
@@ -203,7 +208,7 @@ pub fn scan_plan(
         let ports_each = if spec.port.is_some() {
             1
         } else {
-            ports.len() as u64
+            (ports.len() + udp_ports.len()) as u64
         };
         total = total.map(|t| t.saturating_add(hosts.saturating_mul(ports_each)));
         sources.push(Source::Arg(text.clone()));
@@ -216,8 +221,32 @@ pub fn scan_plan(
         .concurrency
         .map(|c| c as usize)
         .unwrap_or_else(|| default_concurrency(nofile));
+    let scans_udp = !udp_ports.is_empty() || target_proto == Proto::Udp;
+    // UDP needs the probes even without detection: a protocol's payload is what makes an open
+    // port answer.
+    let matcher = if !args.no_detect || scans_udp {
+        Some(Arc::new(load_matcher(&args.db)?))
+    } else {
+        None
+    };
+    let udp = match &matcher {
+        Some(m) if scans_udp => Some(Arc::new(UdpPlan::from_db(
+            &m.db,
+            UdpOptions {
+                timeout: args.timeout.max(Duration::from_millis(1)),
+                retries: args.retries,
+                read_cap: args.read_cap,
+                ..UdpOptions::default()
+            },
+            !args.no_detect,
+            args.snmp_community.as_deref(),
+        ))),
+        _ => None,
+    };
     let plan = ScanPlan {
         ports: Arc::new(ports),
+        udp_ports: Arc::new(udp_ports),
+        target_proto,
         family: family(args.family),
         timeout: args.timeout.max(Duration::from_millis(1)),
         retries: args.retries,
@@ -231,11 +260,10 @@ pub fn scan_plan(
         rate: args.rate,
         resolve_timeout: args.resolve_timeout,
         pipeline: Pipeline {
-            detect: if args.no_detect {
-                None
-            } else {
-                Some(DetectPlan {
-                    matcher: Arc::new(load_matcher(&args.db)?),
+            udp,
+            detect: match matcher {
+                Some(matcher) if !args.no_detect => Some(DetectPlan {
+                    matcher,
                     limits: DetectLimits {
                         deadline: args.detect_timeout.max(Duration::from_millis(10)),
                         read_cap: args.read_cap,
@@ -246,7 +274,8 @@ pub fn scan_plan(
                     } else {
                         Some(tls_settings(&args.tls)?)
                     },
-                })
+                }),
+                _ => None,
             },
             audit: if auditing {
                 Some(Arc::new(AuditPlan {

@@ -158,13 +158,16 @@ impl Detection {
 
 /// Probes for a port: the ones that list it first, then the rest, each in database order.
 pub fn probe_order(probes: &[Probe], port: u16) -> Vec<&Probe> {
-    let (likely, rest): (Vec<&Probe>, Vec<&Probe>) = probes.iter().partition(|p| p.ports.contains(&port));
+    let tcp = probes.iter().filter(|p| p.proto == crate::ports::Proto::Tcp);
+    let (likely, rest): (Vec<&Probe>, Vec<&Probe>) = tcp.partition(|p| p.ports.contains(&port));
     likely.into_iter().chain(rest).collect()
 }
 
 /// Probes inside a TLS tunnel: those listing the port in `tls_ports` first; no TLS hello.
 fn tls_probe_order(probes: &[Probe], port: u16) -> Vec<&Probe> {
-    let usable = probes.iter().filter(|p| p.name != TLS_PROBE);
+    let usable = probes
+        .iter()
+        .filter(|p| p.name != TLS_PROBE && p.proto == crate::ports::Proto::Tcp);
     let (likely, rest): (Vec<&Probe>, Vec<&Probe>) = usable.partition(|p| p.tls_ports.contains(&port));
     likely.into_iter().chain(rest).collect()
 }
@@ -608,6 +611,7 @@ mod tests {
             tls_ports: Vec::new(),
             wait: Duration::from_millis(100),
             after_silence: false,
+            proto: crate::ports::Proto::Tcp,
             location: String::new(),
         }
     }

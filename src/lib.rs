@@ -22,3 +22,4 @@ pub mod report;
 pub mod scan;
 pub mod session;
 pub mod target;
+pub mod udp_detect;

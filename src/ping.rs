@@ -178,7 +178,8 @@ pub async fn run(
                             rec.rtt_ms = Some(ms(a.rtt));
                             format!("refused ({reason})  time={:.3} ms", ms(a.rtt))
                         }
-                        (PortState::Filtered, reason) => {
+                        // TCP connects are never open|filtered (a UDP state).
+                        (PortState::Filtered | PortState::OpenFiltered, reason) => {
                             rec.result = PingResult::Filtered;
                             rec.rtt_ms = Some(ms(a.rtt));
                             format!("filtered ({reason})  time={:.3} ms", ms(a.rtt))

@@ -11,8 +11,11 @@ use tokio_util::sync::CancellationToken;
 use crate::audit::{AuditPlan, Finding};
 use crate::detect::{detect, DetectPlan, Detection, PortFacts};
 use crate::net::connect::{LocalError, PortState, Reason};
+use crate::net::udp::UdpAttempt;
 use crate::portdb::service_name;
+use crate::ports::Proto;
 use crate::target::Host;
+use crate::udp_detect::{UdpPlan, UdpProbe};
 
 /// A port's state and how long the answer took.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,6 +39,7 @@ pub enum ProbeError {
 pub struct PortResult {
     pub host: Arc<Host>,
     pub port: u16,
+    pub proto: Proto,
     /// The port table's name for the port (`ssh` for 22), looked up once for every consumer.
     pub port_name: Option<&'static str>,
     pub outcome: Result<Probed, ProbeError>,
@@ -58,6 +62,8 @@ pub struct Pipeline {
     pub detect: Option<DetectPlan>,
     /// Disclosure analysis of every detected service; `None` when not auditing.
     pub audit: Option<Arc<AuditPlan>>,
+    /// The datagrams UDP ports are probed with; `None` when no UDP port is scanned.
+    pub udp: Option<Arc<UdpPlan>>,
 }
 
 impl Pipeline {
@@ -105,6 +111,54 @@ impl Pipeline {
         PortResult {
             host,
             port,
+            proto: Proto::Tcp,
+            port_name,
+            outcome,
+            service,
+            findings,
+        }
+    }
+
+    /// Turns a UDP probe's answer into the port's finished result: the datagrams that came
+    /// back are identified (against the probes that were `sent`) and audited.
+    pub fn examine_udp(
+        &self,
+        host: Arc<Host>,
+        port: u16,
+        attempt: Result<UdpAttempt, ProbeError>,
+        sent: &[&UdpProbe],
+    ) -> PortResult {
+        let port_name = crate::portdb::udp_service_name(port);
+        let (outcome, replies) = match attempt {
+            Ok(a) => {
+                let probed = Probed {
+                    state: a.state,
+                    reason: a.reason,
+                    rtt: a.rtt,
+                };
+                (Ok(probed), a.replies)
+            }
+            Err(e) => (Err(e), Vec::new()),
+        };
+        let service = match &self.detect {
+            Some(plan) if !replies.is_empty() => Some(Box::new(crate::udp_detect::identify(
+                &plan.matcher,
+                port_name,
+                &replies,
+                sent,
+            ))),
+            _ => None,
+        };
+        let findings = match (&self.detect, &self.audit, &service) {
+            (Some(plan), Some(audit), Some(found)) => {
+                Some(audit.findings(found, &plan.matcher.db, host.ip, port))
+            }
+            _ => None,
+        };
+        PortResult {
+            host,
+            port,
+            proto: Proto::Udp,
             port_name,
             outcome,
             service,
@@ -133,6 +187,7 @@ mod tests {
                 tls: None,
             }),
             audit: audit.then(|| Arc::new(AuditPlan::default())),
+            udp: None,
         }
     }
 

@@ -8,6 +8,7 @@ use crate::ports::{parse_port, PortSet};
 
 const PORT_NAMES: &str = include_str!("../fingerprints/port-names.txt");
 const TOP_PORTS: &str = include_str!("../fingerprints/top-ports.txt");
+const UDP_PORTS: &str = include_str!("../fingerprints/udp-ports.txt");
 
 fn data_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.lines()
@@ -60,6 +61,28 @@ pub fn service_name(port: u16) -> Option<&'static str> {
     names().get(&port).map(String::as_str)
 }
 
+fn udp_names() -> &'static (HashMap<u16, String>, Vec<u16>) {
+    static UDP: OnceLock<(HashMap<u16, String>, Vec<u16>)> = OnceLock::new();
+    UDP.get_or_init(|| {
+        let names = parse_port_names(UDP_PORTS).unwrap_or_default();
+        // The file's order is the rank; its ports are its names' ports.
+        let ranked = data_lines(UDP_PORTS)
+            .filter_map(|(_, l)| l.split_whitespace().next().and_then(|p| parse_port(p).ok()))
+            .collect();
+        (names, ranked)
+    })
+}
+
+/// The service usually found on a UDP port, if the table knows one.
+pub fn udp_service_name(port: u16) -> Option<&'static str> {
+    udp_names().0.get(&port).map(String::as_str)
+}
+
+/// The ranked list of common UDP ports (the default of `scan --udp`).
+pub fn udp_top_ports() -> &'static [u16] {
+    &udp_names().1
+}
+
 /// The ranked list of common ports shipped with portprobe.
 pub fn top_ports() -> &'static [u16] {
     static TOP: OnceLock<Vec<u16>> = OnceLock::new();
@@ -79,6 +102,10 @@ mod tests {
         assert_eq!(&top[..3], &[80, 443, 22]);
         assert_eq!(service_name(22), Some("ssh"));
         assert_eq!(service_name(137), Some("netbios-ns"));
+        let udp = parse_port_names(UDP_PORTS).unwrap();
+        assert_eq!(udp.len(), udp_top_ports().len());
+        assert_eq!(&udp_top_ports()[..3], &[53, 123, 161]);
+        assert_eq!(udp_service_name(161), Some("snmp"));
     }
 
     #[test]

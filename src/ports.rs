@@ -1,8 +1,9 @@
-//! Port specifications (`22`, `20-25`, `22,80,443`, `-`) parsed into a compact set.
+//! Port specifications (`22`, `20-25`, `22,80,443`, `-`, `U:53,T:22`) parsed into compact sets.
 
 use std::fmt;
 use std::str::FromStr;
 
+use serde::Serialize;
 use thiserror::Error;
 
 use crate::escape::escape_str;
@@ -24,6 +25,73 @@ pub enum PortError {
     Backwards(String, u16, u16),
     #[error("'{0}' is not a port: {HELP}")]
     NotAPort(String),
+    #[error("unknown protocol prefix '{0}': use T: for TCP or U: for UDP (U:53,161,T:22)")]
+    Prefix(String),
+}
+
+/// A transport protocol of a port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    #[default]
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
+
+impl fmt::Display for Proto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// The TCP and the UDP ports of one `-p` spec.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProtoPorts {
+    pub tcp: PortSet,
+    pub udp: PortSet,
+}
+
+/// Parses a spec whose items may carry nmap's protocol prefixes: `U:53,161,T:22` — a prefix
+/// applies to its item and the ones after it until the next prefix; items before any prefix
+/// belong to `default`.
+pub fn parse_mixed(spec: &str, default: Proto) -> Result<ProtoPorts, PortError> {
+    if spec.trim().is_empty() {
+        return Err(PortError::Empty);
+    }
+    let mut lists: [Vec<&str>; 2] = [Vec::new(), Vec::new()];
+    let mut proto = default;
+    for item in spec.split(',') {
+        let mut item = item.trim();
+        if let Some((prefix, rest)) = item.split_once(':') {
+            proto = match prefix.trim() {
+                "T" | "t" => Proto::Tcp,
+                "U" | "u" => Proto::Udp,
+                other => return Err(PortError::Prefix(escape_str(&format!("{other}:")))),
+            };
+            item = rest.trim();
+        }
+        lists[proto as usize].push(item);
+    }
+    let parse = |items: &[&str]| -> Result<PortSet, PortError> {
+        if items.is_empty() {
+            Ok(PortSet::new())
+        } else {
+            items.join(",").parse()
+        }
+    };
+    Ok(ProtoPorts {
+        tcp: parse(&lists[0])?,
+        udp: parse(&lists[1])?,
+    })
 }
 
 /// A set of TCP ports, stored as a 65,536-bit map (8 KiB) so any spec costs the same.
@@ -167,5 +235,23 @@ mod tests {
         assert!(err("22,,80").contains("'' is not a port"));
         assert!(err("").contains("empty port list"));
         assert!(err("-5").contains("has no start"));
+    }
+
+    #[test]
+    fn protocol_prefixes_split_tcp_and_udp() {
+        let both = parse_mixed("U:53,161,T:22,80-81", Proto::Tcp).unwrap();
+        assert_eq!(both.udp.iter().collect::<Vec<_>>(), vec![53, 161]);
+        assert_eq!(both.tcp.iter().collect::<Vec<_>>(), vec![22, 80, 81]);
+        let plain = parse_mixed("22,U:53", Proto::Tcp).unwrap();
+        assert_eq!(plain.tcp.iter().collect::<Vec<_>>(), vec![22]);
+        assert_eq!(plain.udp.iter().collect::<Vec<_>>(), vec![53]);
+        let udp = parse_mixed("53,123", Proto::Udp).unwrap();
+        assert!(udp.tcp.is_empty());
+        assert_eq!(udp.udp.len(), 2);
+        assert_eq!(
+            parse_mixed("S:80", Proto::Tcp).unwrap_err().to_string(),
+            "unknown protocol prefix 'S:': use T: for TCP or U: for UDP (U:53,161,T:22)"
+        );
+        assert_eq!(parse_mixed("U:", Proto::Tcp), Err(PortError::Empty));
     }
 }

@@ -16,8 +16,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::net::connect::{connect, ConnectOptions, LocalError, PortState};
+use crate::net::udp::{self, UdpAttempt, UdpOptions};
 use crate::pipeline::{Pipeline, PortResult, ProbeError, Probed};
-use crate::ports::PortSet;
+use crate::ports::{PortSet, Proto};
+use crate::udp_detect::{for_host, UdpPlan};
 use crate::target::{resolve, CidrIter, Family, Host, HostSpec, TargetReader};
 
 /// What the scheduler tells the report.
@@ -37,7 +39,12 @@ pub enum Event {
 /// How the scan runs (the semantic part of the command line).
 #[derive(Debug, Clone)]
 pub struct ScanPlan {
+    /// TCP ports.
     pub ports: Arc<PortSet>,
+    /// UDP ports (scanned after a host's TCP ports).
+    pub udp_ports: Arc<PortSet>,
+    /// The protocol of a target's own port (`host:53`).
+    pub target_proto: Proto,
     pub family: Family,
     pub timeout: Duration,
     pub retries: u32,
@@ -174,7 +181,9 @@ struct Shard {
 
 struct CurrentHost {
     host: Arc<Host>,
-    ports: Box<dyn Iterator<Item = u16> + Send>,
+    ports: Box<dyn Iterator<Item = (Proto, u16)> + Send>,
+    /// The UDP probes with this host's name filled in.
+    udp: Arc<UdpPlan>,
     issued: usize,
     issue: Arc<HostIssue>,
 }
@@ -193,7 +202,17 @@ async fn drive(
     };
     let exhausted = Rc::new(Cell::new(0u32));
     // The ports once, as a list: walking the bitmap for every host costs 65,536 checks each.
-    let port_list: Arc<[u16]> = plan.ports.iter().collect();
+    let port_list: Arc<[(Proto, u16)]> = plan
+        .ports
+        .iter()
+        .map(|p| (Proto::Tcp, p))
+        .chain(plan.udp_ports.iter().map(|p| (Proto::Udp, p)))
+        .collect();
+    let no_udp = Arc::new(UdpPlan {
+        probes: Vec::new(),
+        opts: UdpOptions::default(),
+        all_on_retry: false,
+    });
     // --concurrency is a global bound: the workers split it (the plan has no more workers than
     // connections allowed), the first ones taking the remainder.
     let initial =
@@ -221,7 +240,7 @@ async fn drive(
                 pair += 1;
                 (pair - 1) % shard.of == shard.index
             });
-            let Some(port) = next else {
+            let Some((proto, port)) = next else {
                 if let Some(done) = current.take() {
                     if let Some(issued) = done.issue.done(done.issued) {
                         report(Event::HostEnd {
@@ -237,9 +256,20 @@ async fn drive(
             }
             cur.issued += 1;
             let host = cur.host.clone();
+            let udp_plan = cur.udp.clone();
             let exhausted = exhausted.clone();
             inflight.push(async move {
                 let addr = SocketAddr::new(host.ip, port);
+                if proto == Proto::Udp {
+                    let payloads = udp_plan.payloads(port);
+                    let (first, more) = (payloads.first_bytes(), payloads.more_bytes());
+                    let attempt = tokio::select! {
+                        a = probe_udp(addr, &first, &more, &udp_plan.opts, &exhausted) => a,
+                        _ = cancel.cancelled() => return None,
+                    };
+                    let sent: Vec<_> = payloads.first.iter().chain(&payloads.more).copied().collect();
+                    return Some(plan.pipeline.examine_udp(host, port, attempt, &sent));
+                }
                 // A connect still in flight at a signal is unknown: it is dropped.
                 let attempt = tokio::select! {
                     a = probe(addr, &opts, plan.retries, &exhausted) => a,
@@ -277,14 +307,18 @@ async fn drive(
                 Some(Work::Error(msg)) if shard.index == 0 => report(Event::InputError(msg))?,
                 Some(Work::Error(_)) => {}
                 Some(Work::Host { host, port, issue }) => {
-                    let ports: Box<dyn Iterator<Item = u16> + Send> = match port {
-                        Some(p) => Box::new(std::iter::once(p)),
+                    let ports: Box<dyn Iterator<Item = (Proto, u16)> + Send> = match port {
+                        Some(p) => Box::new(std::iter::once((plan.target_proto, p))),
                         None => {
                             let list = port_list.clone();
                             Box::new((0..list.len()).map(move |i| list[i]))
                         }
                     };
-                    current = Some(CurrentHost { host, ports, issued: 0, issue });
+                    let udp = match &plan.pipeline.udp {
+                        Some(u) => for_host(u, &host.probe_name()),
+                        None => no_udp.clone(),
+                    };
+                    current = Some(CurrentHost { host, ports, udp, issued: 0, issue });
                 }
             },
             _ = sleep_until_opt(pacer_wait), if pacer_wait.is_some() => {}
@@ -319,6 +353,34 @@ async fn probe(
                 };
                 return Ok((probed, a.stream));
             }
+            Err(LocalError::Exhausted(e)) => {
+                exhausted.set(exhausted.get() + 1);
+                if waited > Duration::from_secs(60) {
+                    let source = LocalError::Exhausted(e);
+                    return Err(ProbeError::GaveUp { addr, source });
+                }
+                tokio::time::sleep(backoff).await;
+                waited += backoff;
+                backoff = (backoff * 2).min(Duration::from_millis(500));
+            }
+            Err(source) => return Err(ProbeError::Local { addr, source }),
+        }
+    }
+}
+
+/// Probes a UDP port, waiting out local exhaustion as [`probe`] does.
+async fn probe_udp(
+    addr: SocketAddr,
+    first: &[&[u8]],
+    more: &[&[u8]],
+    opts: &UdpOptions,
+    exhausted: &Cell<u32>,
+) -> Result<UdpAttempt, ProbeError> {
+    let mut backoff = Duration::from_millis(5);
+    let mut waited = Duration::ZERO;
+    loop {
+        match udp::probe(addr, first, more, opts).await {
+            Ok(a) => return Ok(a),
             Err(LocalError::Exhausted(e)) => {
                 exhausted.set(exhausted.get() + 1);
                 if waited > Duration::from_secs(60) {

@@ -127,6 +127,8 @@ struct RawProbe {
     after_silence: bool,
     #[serde(default)]
     then: Vec<Spanned<String>>,
+    /// `tcp` (the default) or `udp`: UDP probes go to UDP ports only, TCP ones to TCP ports.
+    proto: Option<Spanned<String>>,
     #[serde(default)]
     /// For people reading the probe file: what the probe asks and why (required, not used).
     #[serde(rename = "description")]
@@ -517,6 +519,24 @@ fn probe(cx: &mut Ctx, p: RawProbe) -> Option<Probe> {
         );
         return None;
     }
+    let proto = match p.proto.as_ref().map(|s| (s.span().start, s.get_ref().as_str())) {
+        None | Some((_, "tcp")) => crate::ports::Proto::Tcp,
+        Some((_, "udp")) => crate::ports::Proto::Udp,
+        Some((at, other)) => {
+            cx.problem(
+                at,
+                format!("probe proto '{}': use tcp or udp", crate::escape::escape_str(other)),
+            );
+            return None;
+        }
+    };
+    if proto == crate::ports::Proto::Udp && (!then.is_empty() || !p.tls_ports.is_empty()) {
+        cx.problem(
+            p.send.span().start,
+            "a udp probe is one datagram: no 'then' dialogue and no tls_ports",
+        );
+        return None;
+    }
     if then.len() > MAX_THEN {
         cx.problem(
             p.send.span().start,
@@ -526,6 +546,7 @@ fn probe(cx: &mut Ctx, p: RawProbe) -> Option<Probe> {
     }
     Some(Probe {
         then,
+        proto,
         name: p.name.into_inner(),
         payload,
         ports: p.ports,

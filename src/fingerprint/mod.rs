@@ -42,6 +42,8 @@ pub struct Probe {
     pub wait: Duration,
     /// Safe to send on a connection where the server stayed silent.
     pub after_silence: bool,
+    /// Which transport the probe is for (a UDP probe is one datagram).
+    pub proto: crate::ports::Proto,
     pub location: String,
 }
 

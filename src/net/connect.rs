@@ -18,6 +18,10 @@ pub enum PortState {
     Closed,
     /// Nothing answered, or a firewall answered with an ICMP error: a *stealth* port.
     Filtered,
+    /// UDP only: no answer after the retries. An open service that ignores the probe and a
+    /// firewall that drops it look the same.
+    #[serde(rename = "open|filtered")]
+    OpenFiltered,
 }
 
 impl PortState {
@@ -26,6 +30,7 @@ impl PortState {
             PortState::Open => "open",
             PortState::Closed => "closed",
             PortState::Filtered => "filtered",
+            PortState::OpenFiltered => "open|filtered",
         }
     }
 }
@@ -49,6 +54,10 @@ pub enum Reason {
     ProtoUnreach,
     /// The kernel connected the socket to itself on every try (no listener there).
     SelfConnect,
+    /// UDP: a datagram came back.
+    UdpResponse,
+    /// UDP: ICMP port unreachable (ECONNREFUSED on a connected socket).
+    PortUnreach,
 }
 
 impl Reason {
@@ -62,6 +71,8 @@ impl Reason {
             Reason::AdminProhibited => "admin-prohibited",
             Reason::ProtoUnreach => "proto-unreach",
             Reason::SelfConnect => "self-connect",
+            Reason::UdpResponse => "udp-response",
+            Reason::PortUnreach => "port-unreach",
         }
     }
 }
@@ -298,7 +309,7 @@ pub fn classify_connect_error(e: io::Error) -> Result<(PortState, Reason), Local
     Ok(answer)
 }
 
-fn classify_local(e: io::Error) -> LocalError {
+pub(crate) fn classify_local(e: io::Error) -> LocalError {
     match e.raw_os_error() {
         Some(
             libc::EMFILE | libc::ENFILE | libc::EADDRNOTAVAIL | libc::ENOBUFS | libc::ENOMEM | libc::EAGAIN,

@@ -1,4 +1,4 @@
-//! Network building blocks: the connect engine, TLS, STARTTLS and telnet.
+//! Network building blocks: the connect engine, TLS, STARTTLS and telnet, UDP.
 
 pub mod connect;
 pub mod starttls;
@@ -6,3 +6,4 @@ pub mod telnet;
 pub mod tls;
 pub mod tls_diag;
 pub mod tls_names;
+pub mod udp;

@@ -80,7 +80,7 @@ impl<W: Write + Send> Sink for JsonlSink<W> {
             host: result.host.label(),
             ip: result.host.ip.to_string(),
             port: result.port,
-            proto: "tcp",
+            proto: result.proto.as_str(),
             state: p.state,
             reason: p.reason,
             rtt_ms: (p.reason != Reason::NoResponse).then(|| (p.rtt.as_secs_f64() * 1e6).round() / 1e3),

@@ -120,8 +120,16 @@ impl HostReport {
     /// `1 open, 65533 closed, 2 filtered (stealth: 1 no-response, 1 host-unreach)`.
     pub fn summary_line(&self) -> String {
         let mut parts = Vec::new();
-        for state in [PortState::Open, PortState::Closed, PortState::Filtered] {
+        for state in [
+            PortState::Open,
+            PortState::Closed,
+            PortState::Filtered,
+            PortState::OpenFiltered,
+        ] {
             let n = self.count(state);
+            if state == PortState::OpenFiltered && n == 0 {
+                continue;
+            }
             if state == PortState::Filtered && n > 0 {
                 let why: Vec<String> = self
                     .by_reason
@@ -162,6 +170,8 @@ pub struct ScanSummary {
     pub ports: usize,
     pub open: usize,
     pub filtered: usize,
+    /// UDP ports that gave no answer (open|filtered).
+    pub open_filtered: usize,
     pub input_errors: usize,
     pub elapsed: Duration,
     pub interrupted: bool,
@@ -292,6 +302,7 @@ impl<'a> Reporter<'a> {
                     PortState::Open => self.summary.open += 1,
                     PortState::Closed => {}
                     PortState::Filtered => self.summary.filtered += 1,
+                    PortState::OpenFiltered => self.summary.open_filtered += 1,
                 }
                 Some((p.state, p.reason))
             }

@@ -125,7 +125,7 @@ impl<W: Write + Send> Sink for TableSink<W> {
         let mut rows: Vec<_> = host.rows.iter().collect();
         let out = &mut self.out;
         writeln!(out, "Scan report for {}", host.host.display())?;
-        rows.sort_unstable_by_key(|r| r.port);
+        rows.sort_unstable_by_key(|r| (r.proto, r.port));
         if !rows.is_empty() {
             let version = if self.versions { "   VERSION" } else { "" };
             writeln!(
@@ -148,7 +148,7 @@ impl<W: Write + Send> Sink for TableSink<W> {
             };
             let line = format!(
                 "{:<9} {:<9} {:<16} {:<13}   {version}",
-                format!("{}/tcp", row.port),
+                format!("{}/{}", row.port, row.proto),
                 probed.state,
                 service_label(row),
                 probed.reason
@@ -252,6 +252,14 @@ impl<W: Write + Send> Sink for TableSink<W> {
                 self.out,
                 "Filtered ports are stealth: nothing answered (the firewall dropped the SYN) or a \
                  firewall rejected it with ICMP; a closed port answers with a reset."
+            )?;
+        }
+        if s.open_filtered > 0 {
+            writeln!(
+                self.out,
+                "open|filtered (UDP): nothing came back, after the retries, to a probe of the port's \
+                 protocol: a service that ignores the probe and a firewall that drops it look the same; \
+                 a closed UDP port answers with ICMP port unreachable."
             )?;
         }
         if self.saw_generic {
