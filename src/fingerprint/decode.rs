@@ -30,6 +30,12 @@ pub enum Protocol {
     Mongodb,
     /// MySQL/MariaDB server handshake v10 or error packet.
     Mysql,
+    /// UDP answers: NetBIOS node status, STUN, SNMP, DNS, NTP.
+    Netbios,
+    Stun,
+    Snmp,
+    Dns,
+    Ntp,
     /// Nothing recognised: rules read raw bytes.
     Raw,
 }
@@ -47,12 +53,17 @@ impl Protocol {
             Protocol::X11 => "x11",
             Protocol::Mongodb => "mongodb",
             Protocol::Mysql => "mysql",
+            Protocol::Netbios => "netbios",
+            Protocol::Stun => "stun",
+            Protocol::Snmp => "snmp",
+            Protocol::Dns => "dns",
+            Protocol::Ntp => "ntp",
             Protocol::Raw => "raw",
         }
     }
 
     /// Every grammar, `Raw` first.
-    pub const ALL: [Protocol; 11] = [
+    pub const ALL: [Protocol; 16] = [
         Protocol::Raw,
         Protocol::Http,
         Protocol::Ssh,
@@ -64,6 +75,11 @@ impl Protocol {
         Protocol::X11,
         Protocol::Mongodb,
         Protocol::Mysql,
+        Protocol::Netbios,
+        Protocol::Stun,
+        Protocol::Snmp,
+        Protocol::Dns,
+        Protocol::Ntp,
     ];
 
     /// This grammar's position in [`Protocol::ALL`].
@@ -142,6 +158,33 @@ pub const FIELDS: &[&str] = &[
     "mysql.auth_plugin",
     "mysql.error_code",
     "mysql.error",
+    // UDP answers (binary::netbios, stun, snmp, dns, ntp)
+    "netbios.names",
+    "netbios.computer",
+    "netbios.workgroup",
+    "netbios.mac",
+    "stun.class",
+    "stun.software",
+    "stun.error_code",
+    "snmp.version",
+    "snmp.community",
+    "snmp.error_status",
+    "snmp.sysdescr",
+    "snmp.oid",
+    "snmp.engine_id",
+    "snmp.engine_enterprise",
+    "snmp.engine_boots",
+    "snmp.engine_time",
+    "dns.rcode",
+    "dns.question",
+    "dns.txt",
+    "dns.ptr",
+    "ntp.version",
+    "ntp.mode",
+    "ntp.stratum",
+    "ntp.refid",
+    "ntp.error",
+    "ntp.vars",
 ];
 
 /// The prefix of per-header fields.
@@ -301,7 +344,7 @@ pub fn decode(response: &[u8]) -> Decoded<'_> {
 /// which probe was sent). Stricter checks first.
 fn binary(response: &[u8]) -> Option<(Protocol, Fields)> {
     type Decoder = fn(&[u8]) -> Option<Fields>;
-    const DECODERS: [(Protocol, Decoder); 7] = [
+    const DECODERS: [(Protocol, Decoder); 12] = [
         (Protocol::Rfb, super::binary::rfb::decode),
         (Protocol::Smb, super::binary::smb::decode),
         (Protocol::Mongodb, super::binary::mongodb::decode),
@@ -309,6 +352,13 @@ fn binary(response: &[u8]) -> Option<(Protocol, Fields)> {
         (Protocol::Ldap, super::binary::ldap::decode),
         (Protocol::X11, super::binary::x11::decode),
         (Protocol::Mysql, super::binary::mysql::decode),
+        // UDP answers; NetBIOS before DNS (a node status answer is DNS-shaped), NTP last (its
+        // framing is the loosest).
+        (Protocol::Netbios, super::binary::netbios::decode),
+        (Protocol::Stun, super::binary::stun::decode),
+        (Protocol::Snmp, super::binary::snmp::decode),
+        (Protocol::Dns, super::binary::dns::decode),
+        (Protocol::Ntp, super::binary::ntp::decode),
     ];
     DECODERS
         .iter()

@@ -3,12 +3,17 @@
 //! check every length against the bytes they were given, never panic, and bound what they
 //! produce: at most [`MAX_VALUE`] bytes per value and [`MAX_LIST`] items per list.
 
+pub mod dns;
 pub mod ldap;
 pub mod mongodb;
 pub mod mysql;
+pub mod netbios;
 pub mod ntlm;
+pub mod ntp;
 pub mod rfb;
 pub mod smb;
+pub mod snmp;
+pub mod stun;
 pub mod tds;
 pub mod x11;
 
