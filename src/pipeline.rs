@@ -149,9 +149,21 @@ impl Pipeline {
             ))),
             _ => None,
         };
+        // Each datagram is an answer of its own (SNMP's sysDescr and its engine ID come in
+        // different ones): each is audited, as if it were the banner.
         let findings = match (&self.detect, &self.audit, &service) {
             (Some(plan), Some(audit), Some(found)) => {
-                Some(audit.findings(found, &plan.matcher.db, host.ip, port))
+                let mut all: Vec<Finding> = Vec::new();
+                for reply in &replies {
+                    let mut one = (**found).clone();
+                    one.banner = Some(reply.clone());
+                    for f in audit.findings(&one, &plan.matcher.db, host.ip, port) {
+                        if !all.iter().any(|a| a.id == f.id && a.evidence == f.evidence) {
+                            all.push(f);
+                        }
+                    }
+                }
+                Some(all)
             }
             _ => None,
         };

@@ -126,11 +126,19 @@ impl<W: Write + Send> Sink for TableSink<W> {
         let out = &mut self.out;
         writeln!(out, "Scan report for {}", host.host.display())?;
         rows.sort_unstable_by_key(|r| (r.proto, r.port));
+        // Wide enough for open|filtered when a UDP port is in that state.
+        let state_w = rows
+            .iter()
+            .filter_map(|r| r.state())
+            .map(|s| s.as_str().len())
+            .max()
+            .unwrap_or(0)
+            .max(9);
         if !rows.is_empty() {
             let version = if self.versions { "   VERSION" } else { "" };
             writeln!(
                 out,
-                "{:<9} {:<9} {:<16} {:<13}{version}",
+                "{:<9} {:<state_w$} {:<16} {:<13}{version}",
                 "PORT", "STATE", "SERVICE", "REASON"
             )?;
         }
@@ -147,7 +155,7 @@ impl<W: Write + Send> Sink for TableSink<W> {
                 None => String::new(),
             };
             let line = format!(
-                "{:<9} {:<9} {:<16} {:<13}   {version}",
+                "{:<9} {:<state_w$} {:<16} {:<13}   {version}",
                 format!("{}/{}", row.port, row.proto),
                 probed.state,
                 service_label(row),

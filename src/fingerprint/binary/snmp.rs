@@ -106,12 +106,14 @@ pub fn decode(b: &[u8]) -> Option<Fields> {
             }
             fields.push(("snmp.engine_boots", num(int(boots)?)));
             fields.push(("snmp.engine_time", num(int(time)?)));
-            // The scoped PDU, in clear text when the message is not encrypted.
+            // The scoped PDU, in clear text when the message is not encrypted: then it must be
+            // a Response or a Report (a request is not an answer).
             if let Some((0x30, scoped, _)) = tlv(msg, pos) {
                 let (_, _, p) = tlv(scoped, 0)?;
                 let (_, _, p) = tlv(scoped, p)?;
-                if let Some((0xa2 | 0xa8, pdu, _)) = tlv(scoped, p) {
-                    pdu_fields(pdu, &mut fields)?;
+                match tlv(scoped, p)? {
+                    (0xa2 | 0xa8, pdu, _) => pdu_fields(pdu, &mut fields)?,
+                    _ => return None,
                 }
             }
         }
