@@ -242,6 +242,10 @@ pub struct ConnectArgs {
     /// Connect only: report whether the port is open, then exit (0 open, 1 not)
     #[arg(short = 'z', long = "zero")]
     pub zero: bool,
+    /// UDP: each stdin chunk is one datagram, each datagram received goes to stdout (like nc -u);
+    /// with -z, probe the port as scan -u does
+    #[arg(short = 'u', long)]
+    pub udp: bool,
     /// Local address to connect from
     #[arg(short = 's', long = "source", value_name = "ADDR")]
     pub source: Option<std::net::IpAddr>,
@@ -284,6 +288,9 @@ pub struct ListenArgs {
     /// Keep listening after the first connection; stdin goes to every connection
     #[arg(short = 'k', long = "keep-open")]
     pub keep_open: bool,
+    /// UDP: datagrams from peers to stdout, stdin to the last peer (the first only, without -k)
+    #[arg(short = 'u', long)]
+    pub udp: bool,
     /// Most connections at once with -k (more are closed on arrival)
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_conns: u32,

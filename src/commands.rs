@@ -293,7 +293,18 @@ fn session_outcome(end: Result<SessionEnd, EndpointError>, signal: &AtomicI32) -
     }
 }
 
+/// The runtime, cancellation token and signal watcher of a session (for UDP sessions).
+fn signal_runtime() -> Result<(tokio::runtime::Runtime, CancellationToken, Arc<AtomicI32>), CommandError> {
+    let rt = current_thread_runtime()?;
+    let cancel = CancellationToken::new();
+    let signal = watch_signals(&rt, cancel.clone());
+    Ok((rt, cancel, signal))
+}
+
 fn connect_command(args: &ConnectArgs) -> Result<Outcome, CommandError> {
+    if args.udp {
+        return crate::udp_session::connect_command(args, &signal_runtime);
+    }
     use std::io::IsTerminal;
     let interactive = args.telnet && io::stdin().is_terminal();
     let plan = config::connect_plan(args, interactive)?;
@@ -313,6 +324,9 @@ fn connect_command(args: &ConnectArgs) -> Result<Outcome, CommandError> {
 }
 
 fn listen_command(args: &ListenArgs) -> Result<Outcome, CommandError> {
+    if args.udp {
+        return crate::udp_session::listen_command(args, &signal_runtime);
+    }
     let plan = config::listen_plan(args)?;
     let rt = current_thread_runtime()?;
     let cancel = CancellationToken::new();

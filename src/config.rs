@@ -72,6 +72,8 @@ pub enum ConfigError {
     Baseline(#[from] BaselineError),
     #[error(transparent)]
     Family(#[from] FamilyMismatch),
+    #[error("--udp cannot be combined with {0}: it needs a stream (TCP)")]
+    UdpConflict(&'static str),
     #[error("unknown probe '{given}': the database has {known}")]
     UnknownProbe { given: String, known: String },
 }

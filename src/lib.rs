@@ -23,3 +23,4 @@ pub mod scan;
 pub mod session;
 pub mod target;
 pub mod udp_detect;
+pub mod udp_session;
