@@ -184,6 +184,8 @@ struct CurrentHost {
     ports: Box<dyn Iterator<Item = (Proto, u16)> + Send>,
     /// The UDP probes with this host's name filled in.
     udp: Arc<UdpPlan>,
+    /// This host's UDP retry pacing (its ICMP rate limit), shared by its ports in this worker.
+    gate: Rc<udp::RetryGate>,
     issued: usize,
     issue: Arc<HostIssue>,
 }
@@ -257,6 +259,7 @@ async fn drive(
             cur.issued += 1;
             let host = cur.host.clone();
             let udp_plan = cur.udp.clone();
+            let gate = cur.gate.clone();
             let exhausted = exhausted.clone();
             inflight.push(async move {
                 let addr = SocketAddr::new(host.ip, port);
@@ -264,7 +267,7 @@ async fn drive(
                     let payloads = udp_plan.payloads(port);
                     let (first, more) = (payloads.first_bytes(), payloads.more_bytes());
                     let attempt = tokio::select! {
-                        a = probe_udp(addr, &first, &more, &udp_plan.opts, &exhausted) => a,
+                        a = probe_udp(addr, &first, &more, &udp_plan.opts, &gate, &exhausted) => a,
                         _ = cancel.cancelled() => return None,
                     };
                     let sent: Vec<_> = payloads.first.iter().chain(&payloads.more).copied().collect();
@@ -318,7 +321,8 @@ async fn drive(
                         Some(u) => for_host(u, &host.probe_name()),
                         None => no_udp.clone(),
                     };
-                    current = Some(CurrentHost { host, ports, udp, issued: 0, issue });
+                    let gate = Rc::new(udp::RetryGate::default());
+                    current = Some(CurrentHost { host, ports, udp, gate, issued: 0, issue });
                 }
             },
             _ = sleep_until_opt(pacer_wait), if pacer_wait.is_some() => {}
@@ -374,12 +378,13 @@ async fn probe_udp(
     first: &[&[u8]],
     more: &[&[u8]],
     opts: &UdpOptions,
+    gate: &udp::RetryGate,
     exhausted: &Cell<u32>,
 ) -> Result<UdpAttempt, ProbeError> {
     let mut backoff = Duration::from_millis(5);
     let mut waited = Duration::ZERO;
     loop {
-        match udp::probe(addr, first, more, opts).await {
+        match udp::probe_paced(addr, first, more, opts, gate).await {
             Ok(a) => return Ok(a),
             Err(LocalError::Exhausted(e)) => {
                 exhausted.set(exhausted.get() + 1);

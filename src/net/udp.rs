@@ -2,6 +2,7 @@
 //! unreachable (ECONNREFUSED on the connected socket) closed, other ICMP errors filtered, and
 //! silence after the retries open|filtered. No raw sockets needed.
 
+use std::cell::Cell;
 use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -50,6 +51,61 @@ pub struct UdpAttempt {
     pub replies: Vec<Vec<u8>>,
     /// Rounds of datagrams sent (1 + the retries used).
     pub rounds: u32,
+}
+
+/// One host's retry pacing. Hosts rate-limit their ICMP errors (Linux: about one port
+/// unreachable per second per source, after a small burst), so a closed port can stay silent
+/// the first time. When a retry brings the port unreachable the first try did not, the silence
+/// was the limit, not a firewall: from then on this host's retries are spaced (doubling up to
+/// 1 s apart) and get extra rounds, so closed ports are still found closed; a host that answers
+/// every first try keeps full speed.
+#[derive(Debug)]
+pub struct RetryGate {
+    interval: Cell<Duration>,
+    next: Cell<tokio::time::Instant>,
+}
+
+/// Most spacing between one host's retries (about the rate Linux allows its ICMP errors).
+const MAX_RETRY_SPACING: Duration = Duration::from_secs(1);
+/// Extra rounds for a silent port of a host seen rate-limiting its ICMP errors.
+const LIMITED_EXTRA_ROUNDS: u32 = 3;
+
+impl Default for RetryGate {
+    fn default() -> Self {
+        RetryGate {
+            interval: Cell::new(Duration::ZERO),
+            next: Cell::new(tokio::time::Instant::now()),
+        }
+    }
+}
+
+impl RetryGate {
+    /// Whether the host was seen rate-limiting.
+    pub fn limited(&self) -> bool {
+        !self.interval.get().is_zero()
+    }
+
+    /// Waits for this host's next retry slot (at once while it is not limited).
+    pub async fn slot(&self) {
+        let interval = self.interval.get();
+        if interval.is_zero() {
+            return;
+        }
+        let at = self.next.get().max(tokio::time::Instant::now());
+        self.next.set(at + interval);
+        tokio::time::sleep_until(at).await;
+    }
+
+    /// A port unreachable came only on a retry: the host limits its ICMP errors.
+    pub fn saw_late_unreach(&self) {
+        let now = self.interval.get();
+        let next = if now.is_zero() {
+            Duration::from_millis(50)
+        } else {
+            (now * 2).min(MAX_RETRY_SPACING)
+        };
+        self.interval.set(next);
+    }
 }
 
 /// A connected UDP socket to `addr` (never connected to itself, as can happen on loopback
@@ -145,6 +201,18 @@ pub async fn probe(
     more: &[&[u8]],
     opts: &UdpOptions,
 ) -> Result<UdpAttempt, LocalError> {
+    probe_paced(addr, first, more, opts, &RetryGate::default()).await
+}
+
+/// [`probe`], with the retries paced by the host's `gate` (and extra rounds while the host is
+/// seen rate-limiting its ICMP errors).
+pub async fn probe_paced(
+    addr: SocketAddr,
+    first: &[&[u8]],
+    more: &[&[u8]],
+    opts: &UdpOptions,
+    gate: &RetryGate,
+) -> Result<UdpAttempt, LocalError> {
     let socket = probe_socket(addr)?;
     let start = Instant::now();
     let mut replies: Vec<Vec<u8>> = Vec::new();
@@ -159,12 +227,23 @@ pub async fn probe(
         replies,
         rounds,
     };
-    for round in 0..=opts.retries {
+    let mut round = 0;
+    loop {
+        let rounds = opts.retries + if gate.limited() { LIMITED_EXTRA_ROUNDS } else { 0 };
+        if round > rounds {
+            break;
+        }
+        if round > 0 {
+            gate.slot().await;
+        }
         let extra = if round == 0 { &[][..] } else { more };
         for payload in first.iter().chain(extra) {
             if let Err(e) = socket.send_to(payload, addr).await {
                 // An ICMP error from an earlier datagram surfaces on the next send.
                 let (state, reason) = classify_udp_error(e)?;
+                if round > 0 && state == PortState::Closed {
+                    gate.saw_late_unreach();
+                }
                 return Ok(answer(state, reason, None, replies, round + 1));
             }
         }
@@ -183,6 +262,9 @@ pub async fn probe(
                 }
                 Ok(Err(e)) if replies.is_empty() => {
                     let (state, reason) = classify_udp_error(e)?;
+                    if round > 0 && state == PortState::Closed {
+                        gate.saw_late_unreach();
+                    }
                     return Ok(answer(state, reason, None, replies, round + 1));
                 }
                 // An ICMP error after an answer (another probe refused): the answer stands.
@@ -198,13 +280,14 @@ pub async fn probe(
                 round + 1,
             ));
         }
+        round += 1;
     }
     Ok(answer(
         PortState::OpenFiltered,
         Reason::NoResponse,
         None,
         replies,
-        opts.retries + 1,
+        round,
     ))
 }
 
@@ -281,6 +364,29 @@ mod tests {
         let a = probe(addr, &[b"\x00\x01f\x00octet\x00"], &[], &opts()).await.unwrap();
         assert_eq!(a.state, PortState::Open);
         assert_eq!(a.replies[0], b"\x00\x05\x00\x01File not found\x00");
+    }
+
+    #[tokio::test]
+    async fn a_limited_host_gets_spaced_retries() {
+        let gate = RetryGate::default();
+        assert!(!gate.limited());
+        let start = tokio::time::Instant::now();
+        gate.slot().await;
+        gate.slot().await;
+        assert!(start.elapsed() < Duration::from_millis(40), "not limited: no wait");
+        for _ in 0..10 {
+            gate.saw_late_unreach();
+        }
+        assert!(gate.limited());
+        assert_eq!(gate.interval.get(), MAX_RETRY_SPACING);
+        let gate = RetryGate::default();
+        gate.saw_late_unreach(); // 50 ms apart
+        let start = tokio::time::Instant::now();
+        for _ in 0..3 {
+            gate.slot().await;
+        }
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(100) && took < Duration::from_millis(400), "{took:?}");
     }
 
     #[test]
