@@ -15,3 +15,4 @@ mod session;
 mod testbed_binary;
 mod testbed_daemons;
 mod tls;
+mod udp;
