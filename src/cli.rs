@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "portprobe",
     version,
-    about = "Is a TCP port open, closed or stealth? What answers it? And a raw session to it.",
+    about = "Is a TCP or UDP port open, closed or stealth? What answers it? And a raw session to it.",
     propagate_version = true
 )]
 pub struct Cli {

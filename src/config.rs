@@ -22,12 +22,11 @@ use crate::limits::default_concurrency;
 use crate::net::tls::{
     cert_facts, load_key_pair, root_store, self_signed, server_config, NameChoice, TlsClient, TlsSetupError,
 };
+use crate::net::udp::UdpOptions;
 use crate::ping::PingPlan;
 use crate::pipeline::Pipeline;
-use crate::net::udp::UdpOptions;
 use crate::portdb::{top_ports, udp_top_ports};
 use crate::ports::{parse_mixed, PortError, PortSet, Proto};
-use crate::udp_detect::UdpPlan;
 use crate::report::{Format, ReportOptions};
 use crate::scan::ScanPlan;
 use crate::session::{EofMode, SessionOptions};
@@ -35,6 +34,7 @@ use crate::target::{
     resolve, CidrIter, Family, FamilyMismatch, HostSpec, ResolveError, Source, TargetError, TargetReader,
     TargetSpec,
 };
+use crate::udp_detect::UdpPlan;
 use std::net::SocketAddr;
 
 /// A usage or input error: exit code 2.

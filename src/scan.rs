@@ -19,8 +19,8 @@ use crate::net::connect::{connect, ConnectOptions, LocalError, PortState};
 use crate::net::udp::{self, UdpAttempt, UdpOptions};
 use crate::pipeline::{Pipeline, PortResult, ProbeError, Probed};
 use crate::ports::{PortSet, Proto};
-use crate::udp_detect::{for_host, UdpPlan};
 use crate::target::{resolve, CidrIter, Family, Host, HostSpec, TargetReader};
+use crate::udp_detect::{for_host, UdpPlan};
 
 /// What the scheduler tells the report.
 #[derive(Debug)]

@@ -44,7 +44,7 @@ impl<'a> Payloads<'a> {
 }
 
 impl UdpPlan {
-    /// The UDP probes of `db`, with `{host}` left for [`UdpPlan::for_host`] and SNMP
+    /// The UDP probes of `db`, with `{host}` left for [`for_host`] and SNMP
     /// communities replaced by `community` when given.
     pub fn from_db(db: &Database, opts: UdpOptions, all_on_retry: bool, community: Option<&str>) -> UdpPlan {
         let probes = db
@@ -118,14 +118,22 @@ fn rank(c: Confidence) -> u8 {
 /// What the datagrams say: each reply is read as the answer to each probe sent (a datagram does
 /// not say which one it answers; decoders recognise protocols by their framing), the surest
 /// identity wins; a reply that is one of our payloads is an echo service.
-pub fn identify(matcher: &Matcher, port_name: Option<&str>, replies: &[Vec<u8>], sent: &[&UdpProbe]) -> Detection {
+pub fn identify(
+    matcher: &Matcher,
+    port_name: Option<&str>,
+    replies: &[Vec<u8>],
+    sent: &[&UdpProbe],
+) -> Detection {
     let mut best: Option<(Identity, String, &[u8])> = None;
     'replies: for reply in replies.iter().filter(|r| !r.is_empty()) {
         for probe in sent {
             let Some(id) = matcher.identify(reply, &probe.name) else {
                 continue;
             };
-            if best.as_ref().is_none_or(|(b, _, _)| rank(id.confidence) < rank(b.confidence)) {
+            if best
+                .as_ref()
+                .is_none_or(|(b, _, _)| rank(id.confidence) < rank(b.confidence))
+            {
                 let hard = id.confidence == Confidence::Hard;
                 best = Some((id, probe.name.clone(), reply));
                 if hard {
@@ -161,7 +169,10 @@ pub fn identify(matcher: &Matcher, port_name: Option<&str>, replies: &[Vec<u8>],
                         confidence: Confidence::PortTable,
                         ..Identity::default()
                     };
-                    let probe = sent.first().map(|p| p.name.clone()).unwrap_or_else(|| "empty".into());
+                    let probe = sent
+                        .first()
+                        .map(|p| p.name.clone())
+                        .unwrap_or_else(|| "empty".into());
                     let banner = replies.first().map(Vec::as_slice).unwrap_or_default();
                     (identity, probe, banner)
                 }
@@ -203,7 +214,10 @@ fn ber_tlv(b: &[u8], pos: usize) -> Option<(u8, usize, usize)> {
             return None;
         }
         let bytes = b.get(pos + 2..pos + 2 + n)?;
-        (bytes.iter().fold(0usize, |a, &x| (a << 8) | usize::from(x)), pos + 2 + n)
+        (
+            bytes.iter().fold(0usize, |a, &x| (a << 8) | usize::from(x)),
+            pos + 2 + n,
+        )
     };
     let end = start.checked_add(len)?;
     (end <= b.len()).then_some((tag, start, end))

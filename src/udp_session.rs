@@ -113,8 +113,14 @@ pub fn listen_command(args: &ListenArgs, signal_rt: SignalRuntime) -> Result<Out
 }
 
 /// Builds the runtime, the cancellation token and the signal watcher (from `commands`).
-pub type SignalRuntime<'a> =
-    &'a dyn Fn() -> Result<(tokio::runtime::Runtime, CancellationToken, std::sync::Arc<AtomicI32>), CommandError>;
+pub type SignalRuntime<'a> = &'a dyn Fn() -> Result<
+    (
+        tokio::runtime::Runtime,
+        CancellationToken,
+        std::sync::Arc<AtomicI32>,
+    ),
+    CommandError,
+>;
 
 /// The first option of `connect` that needs a stream, if one was given with `-u`.
 fn connect_conflict(args: &ConnectArgs) -> Option<&'static str> {
@@ -136,10 +142,12 @@ fn connect_conflict(args: &ConnectArgs) -> Option<&'static str> {
 
 fn outcome(result: Result<Outcome, UdpError>, signal: &AtomicI32) -> Outcome {
     match result {
-        Ok(Outcome::Interrupted(_)) => Outcome::Interrupted(match signal.load(std::sync::atomic::Ordering::SeqCst) {
-            0 => 130,
-            code => code,
-        }),
+        Ok(Outcome::Interrupted(_)) => {
+            Outcome::Interrupted(match signal.load(std::sync::atomic::Ordering::SeqCst) {
+                0 => 130,
+                code => code,
+            })
+        }
         Ok(o) => o,
         Err(e) => {
             say(e.to_string());
@@ -149,13 +157,20 @@ fn outcome(result: Result<Outcome, UdpError>, signal: &AtomicI32) -> Outcome {
 }
 
 /// `connect -u -z`: the port's state, as `scan -u` finds it with the port's protocol payloads.
-async fn zero(addr: SocketAddr, wait: Duration, verbose: bool, cancel: &CancellationToken) -> Result<Outcome, UdpError> {
+async fn zero(
+    addr: SocketAddr,
+    wait: Duration,
+    verbose: bool,
+    cancel: &CancellationToken,
+) -> Result<Outcome, UdpError> {
     let db = crate::fingerprint::Database::load(&[]).map_err(|e| UdpError::Local {
         addr,
         source: LocalError::Other(io::Error::other(e.to_string())),
     })?;
     let opts = UdpOptions {
-        timeout: wait.min(Duration::from_millis(1500)).max(Duration::from_millis(10)),
+        timeout: wait
+            .min(Duration::from_millis(1500))
+            .max(Duration::from_millis(10)),
         ..UdpOptions::default()
     };
     let plan = crate::udp_detect::UdpPlan::from_db(&db, opts, false, None);
@@ -199,7 +214,12 @@ fn crlf(input: &[u8], last_cr: &mut bool) -> Vec<u8> {
 
 /// Moves datagrams between the socket and stdin/stdout until stdin ends (then `-q`, or
 /// [`EOF_WAIT`]), `-i` passes idle, or a signal.
-async fn pump(socket: UdpSocket, side: Side, opts: &SessionOptions, cancel: &CancellationToken) -> Result<Outcome, UdpError> {
+async fn pump(
+    socket: UdpSocket,
+    side: Side,
+    opts: &SessionOptions,
+    cancel: &CancellationToken,
+) -> Result<Outcome, UdpError> {
     let mut stdin = if opts.recv_only {
         None
     } else {

@@ -525,7 +525,10 @@ fn probe(cx: &mut Ctx, p: RawProbe) -> Option<Probe> {
         Some((at, other)) => {
             cx.problem(
                 at,
-                format!("probe proto '{}': use tcp or udp", crate::escape::escape_str(other)),
+                format!(
+                    "probe proto '{}': use tcp or udp",
+                    crate::escape::escape_str(other)
+                ),
             );
             return None;
         }

@@ -121,7 +121,10 @@ pub fn connected_socket(addr: SocketAddr, bind: Option<SocketAddr>) -> Result<Ud
         if let Some(bind) = bind {
             socket.set_reuse_address(true).map_err(LocalError::Other)?;
             socket.bind(&bind.into()).map_err(|e| match e.raw_os_error() {
-                Some(libc::EADDRNOTAVAIL) => LocalError::Bind { addr: bind, source: e },
+                Some(libc::EADDRNOTAVAIL) => LocalError::Bind {
+                    addr: bind,
+                    source: e,
+                },
                 _ => classify_local(e),
             })?;
         }
@@ -361,7 +364,9 @@ mod tests {
                 let _ = other.send_to(b"\x00\x05\x00\x01File not found\x00", from).await;
             }
         });
-        let a = probe(addr, &[b"\x00\x01f\x00octet\x00"], &[], &opts()).await.unwrap();
+        let a = probe(addr, &[b"\x00\x01f\x00octet\x00"], &[], &opts())
+            .await
+            .unwrap();
         assert_eq!(a.state, PortState::Open);
         assert_eq!(a.replies[0], b"\x00\x05\x00\x01File not found\x00");
     }
@@ -373,7 +378,10 @@ mod tests {
         let start = tokio::time::Instant::now();
         gate.slot().await;
         gate.slot().await;
-        assert!(start.elapsed() < Duration::from_millis(40), "not limited: no wait");
+        assert!(
+            start.elapsed() < Duration::from_millis(40),
+            "not limited: no wait"
+        );
         for _ in 0..10 {
             gate.saw_late_unreach();
         }
@@ -386,7 +394,10 @@ mod tests {
             gate.slot().await;
         }
         let took = start.elapsed();
-        assert!(took >= Duration::from_millis(100) && took < Duration::from_millis(400), "{took:?}");
+        assert!(
+            took >= Duration::from_millis(100) && took < Duration::from_millis(400),
+            "{took:?}"
+        );
     }
 
     #[test]

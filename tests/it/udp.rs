@@ -28,11 +28,15 @@ fn udp_bed_problem() -> Option<String> {
         "/usr/sbin/inetutils-inetd",
     ] {
         if !std::path::Path::new(bin).exists() {
-            return Some(format!("{bin} is missing (scripts/test installs the UDP test-bed packages as root)"));
+            return Some(format!(
+                "{bin} is missing (scripts/test installs the UDP test-bed packages as root)"
+            ));
         }
     }
     if ntpsec_deb().is_none() {
-        return Some(format!("no ntpsec .deb unpacked in {NTPSEC_CACHE} (scripts/test fetches it)"));
+        return Some(format!(
+            "no ntpsec .deb unpacked in {NTPSEC_CACHE} (scripts/test fetches it)"
+        ));
     }
     None
 }
@@ -56,7 +60,10 @@ fn ntpsec_deb() -> Option<std::path::PathBuf> {
         .ok()?
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("ntpsec_")))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("ntpsec_"))
+        })
 }
 
 /// The upstream version in a .deb file's control data.
@@ -131,7 +138,13 @@ fn every_state_and_daemon_of_the_udp_bed() {
         expect(&mut m, &ports, port, "state", Some("open"));
         expect(&mut m, &ports, port, "reason", Some("udp-response"));
     }
-    for (port, name) in [(7, "echo"), (13, "daytime"), (19, "chargen"), (37, "time"), (69, "tftp")] {
+    for (port, name) in [
+        (7, "echo"),
+        (13, "daytime"),
+        (19, "chargen"),
+        (37, "time"),
+        (69, "tftp"),
+    ] {
         expect(&mut m, &ports, port, "name", Some(name));
     }
     let ntpsec = deb_file_version(&ntpsec_deb().expect("checked above"));
@@ -152,7 +165,13 @@ fn every_state_and_daemon_of_the_udp_bed() {
         expect(&mut m, &ports, port, "product", Some(product));
         expect(&mut m, &ports, port, "version", version);
     }
-    assert!(m.is_empty(), "{} mismatches:\n{}\n{}", m.len(), m.join("\n"), stdout(&out));
+    assert!(
+        m.is_empty(),
+        "{} mismatches:\n{}\n{}",
+        m.len(),
+        m.join("\n"),
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -168,16 +187,25 @@ fn the_audit_reports_udp_disclosures() {
     let mut m = Vec::new();
     for (port, id, evidence) in [
         (53, "dns-version-bind", format!("unbound {unbound}")),
-        (123, "ntp-readvar-version", format!("ntpd ntpsec-{}", deb_file_version(&ntpsec_deb().unwrap()))),
+        (
+            123,
+            "ntp-readvar-version",
+            format!("ntpd ntpsec-{}", deb_file_version(&ntpsec_deb().unwrap())),
+        ),
         (161, "snmp-sysdescr-public", String::new()),
     ] {
-        let findings = ports.get(&port).and_then(|v| v["findings"].as_array()).cloned().unwrap_or_default();
+        let findings = ports
+            .get(&port)
+            .and_then(|v| v["findings"].as_array())
+            .cloned()
+            .unwrap_or_default();
         let found = findings.iter().find(|f| f["id"] == id);
         match found {
             None => m.push(format!("port {port}: no {id} in {findings:?}")),
-            Some(f) if !evidence.is_empty() && f["evidence"] != evidence.as_str() => {
-                m.push(format!("port {port} {id}: evidence {}, want {evidence}", f["evidence"]))
-            }
+            Some(f) if !evidence.is_empty() && f["evidence"] != evidence.as_str() => m.push(format!(
+                "port {port} {id}: evidence {}, want {evidence}",
+                f["evidence"]
+            )),
             Some(f) if f["severity"] != "medium" => m.push(format!("port {port} {id}: {f}")),
             Some(_) => {}
         }
@@ -202,7 +230,10 @@ fn tcp_and_udp_ports_mix_in_one_scan() {
     );
     let text = stdout(&out);
     let (table, json) = text.split_once("---\n").unwrap_or((&text, ""));
-    let rows: Vec<&str> = table.lines().filter(|l| l.contains("/tcp") || l.contains("/udp")).collect();
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.contains("/tcp") || l.contains("/udp"))
+        .collect();
     let want = [
         "22/tcp    open      ssh              syn-ack",
         "23/tcp    closed    telnet           conn-refused",
@@ -213,11 +244,20 @@ fn tcp_and_udp_ports_mix_in_one_scan() {
     let protos: Vec<(u64, String)> = json
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .map(|v| (v["port"].as_u64().unwrap_or(0), v["proto"].as_str().unwrap_or("").to_string()))
+        .map(|v| {
+            (
+                v["port"].as_u64().unwrap_or(0),
+                v["proto"].as_str().unwrap_or("").to_string(),
+            )
+        })
         .collect();
     let mut protos = protos;
     protos.sort();
-    assert_eq!(protos, vec![(22, "tcp".to_string()), (53, "udp".to_string())], "{json}");
+    assert_eq!(
+        protos,
+        vec![(22, "tcp".to_string()), (53, "udp".to_string())],
+        "{json}"
+    );
 }
 
 #[test]
@@ -235,7 +275,8 @@ fn udp_usage_errors_name_the_problem() {
     let out = portprobe_expect(&["scan", "127.0.0.1", "-u", "--top-ports", "999"], 2);
     let first = stderr(&out).lines().next().unwrap_or("").to_string();
     assert!(
-        first.starts_with("portprobe: --top-ports 999: choose 1 to ") && first.contains("the shipped list has"),
+        first.starts_with("portprobe: --top-ports 999: choose 1 to ")
+            && first.contains("the shipped list has"),
         "{first}"
     );
 }

@@ -61,7 +61,9 @@ pub fn decode(b: &[u8]) -> Option<Fields> {
     let rcode = usize::from(flags & 0xf);
     fields.push((
         "dns.rcode",
-        RCODES.get(rcode).map_or_else(|| num(rcode), |s| s.as_bytes().to_vec()),
+        RCODES
+            .get(rcode)
+            .map_or_else(|| num(rcode), |s| s.as_bytes().to_vec()),
     ));
     let mut pos = 12;
     for i in 0..counts[0] {

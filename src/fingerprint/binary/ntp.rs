@@ -15,7 +15,11 @@ pub fn decode(b: &[u8]) -> Option<Fields> {
     match mode {
         4 | 5 => {
             // 48 bytes, then optional extension fields / a MAC (4 + 16 or 20 bytes).
-            if !(b.len() == 48 || b.len() == 68 || b.len() == 72 || (b.len() > 48 && b.len() % 4 == 0 && b.len() <= 1024)) {
+            if !(b.len() == 48
+                || b.len() == 68
+                || b.len() == 72
+                || (b.len() > 48 && b.len() % 4 == 0 && b.len() <= 1024))
+            {
                 return None;
             }
             let (stratum, poll, precision) = (b[1], b[2], b[3] as i8);
@@ -23,7 +27,14 @@ pub fn decode(b: &[u8]) -> Option<Fields> {
                 return None;
             }
             fields.push(("ntp.version", num(version)));
-            fields.push(("ntp.mode", if mode == 4 { b"server".to_vec() } else { b"broadcast".to_vec() }));
+            fields.push((
+                "ntp.mode",
+                if mode == 4 {
+                    b"server".to_vec()
+                } else {
+                    b"broadcast".to_vec()
+                },
+            ));
             fields.push(("ntp.stratum", num(stratum)));
             let refid = &b[12..16];
             let text = if stratum <= 1 {

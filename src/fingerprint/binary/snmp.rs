@@ -17,7 +17,10 @@ fn tlv(b: &[u8], pos: usize) -> Option<(u8, &[u8], usize)> {
             return None;
         }
         let bytes = b.get(pos + 2..pos + 2 + n)?;
-        (bytes.iter().fold(0usize, |a, &x| (a << 8) | usize::from(x)), pos + 2 + n)
+        (
+            bytes.iter().fold(0usize, |a, &x| (a << 8) | usize::from(x)),
+            pos + 2 + n,
+        )
     };
     let end = start.checked_add(len)?;
     Some((tag, b.get(start..end)?, end))
@@ -51,9 +54,24 @@ fn oid(content: &[u8]) -> Option<String> {
 const SYS_DESCR: &str = "1.3.6.1.2.1.1.1.0";
 
 const ERRORS: [&str; 19] = [
-    "noError", "tooBig", "noSuchName", "badValue", "readOnly", "genErr", "noAccess", "wrongType",
-    "wrongLength", "wrongEncoding", "wrongValue", "noCreation", "inconsistentValue",
-    "resourceUnavailable", "commitFailed", "undoFailed", "authorizationError", "notWritable",
+    "noError",
+    "tooBig",
+    "noSuchName",
+    "badValue",
+    "readOnly",
+    "genErr",
+    "noAccess",
+    "wrongType",
+    "wrongLength",
+    "wrongEncoding",
+    "wrongValue",
+    "noCreation",
+    "inconsistentValue",
+    "resourceUnavailable",
+    "commitFailed",
+    "undoFailed",
+    "authorizationError",
+    "notWritable",
     "inconsistentName",
 ];
 
@@ -75,7 +93,10 @@ pub fn decode(b: &[u8]) -> Option<Fields> {
             if ctag != 0x04 || !matches!(ptag, 0xa2 | 0xa8) || after != msg.len() {
                 return None;
             }
-            fields.push(("snmp.version", if v == 0 { b"1".to_vec() } else { b"2c".to_vec() }));
+            fields.push((
+                "snmp.version",
+                if v == 0 { b"1".to_vec() } else { b"2c".to_vec() },
+            ));
             fields.push(("snmp.community", capped(community)));
             pdu_fields(pdu, &mut fields)?;
         }

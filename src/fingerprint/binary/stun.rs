@@ -20,7 +20,11 @@ pub fn decode(b: &[u8]) -> Option<Fields> {
     let mut fields = Fields::new();
     fields.push((
         "stun.class",
-        if kind == 0x0101 { b"success".to_vec() } else { b"error".to_vec() },
+        if kind == 0x0101 {
+            b"success".to_vec()
+        } else {
+            b"error".to_vec()
+        },
     ));
     while !r.rest().is_empty() {
         let attr = r.u16_be()?;
