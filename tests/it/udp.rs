@@ -19,6 +19,8 @@ fn udp_bed_problem() -> Option<String> {
     }
     for bin in [
         "/usr/sbin/unbound",
+        "/usr/sbin/named",
+        "/usr/sbin/dnsmasq",
         "/usr/sbin/snmpd",
         "/usr/sbin/in.tftpd",
         "/usr/bin/turnserver",
@@ -172,6 +174,39 @@ fn every_state_and_daemon_of_the_udp_bed() {
         m.join("\n"),
         stdout(&out)
     );
+}
+
+#[test]
+fn bind_and_dnsmasq_name_themselves_in_version_bind() {
+    if !require_udp_bed("bind_and_dnsmasq_name_themselves_in_version_bind") {
+        return;
+    }
+    let args = ["scan", "127.0.0.2", "127.0.0.3", "-u", "-p", "53", "--json"];
+    let out = in_udp_bed(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&args, &out));
+    let by_host: HashMap<String, Value> = json_lines(&out)
+        .into_iter()
+        .map(|v| (v["ip"].as_str().unwrap_or("").to_string(), v))
+        .collect();
+    let (bind, bind_rev) = deb_version("bind9");
+    let (dnsmasq, _) = deb_version("dnsmasq-base");
+    let revision = format!("Debian {bind_rev}");
+    let debian = format!("Debian {}", debian_major());
+    let mut m = Vec::new();
+    for (ip, field, want) in [
+        ("127.0.0.2", "product", "BIND"),
+        ("127.0.0.2", "version", bind.as_str()),
+        ("127.0.0.2", "revision", revision.as_str()),
+        ("127.0.0.2", "os", debian.as_str()),
+        ("127.0.0.3", "product", "dnsmasq"),
+        ("127.0.0.3", "version", dnsmasq.as_str()),
+    ] {
+        let got = by_host.get(ip).and_then(|v| v["service"][field].as_str());
+        if got != Some(want) {
+            m.push(format!("{ip} {field}: got {got:?}, want {want:?}"));
+        }
+    }
+    assert!(m.is_empty(), "{}\n{}", m.join("\n"), stdout(&out));
 }
 
 #[test]

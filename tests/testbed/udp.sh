@@ -2,7 +2,7 @@
 # The UDP test bed: real Debian daemons on their usual UDP ports on loopback, in a network
 # namespace of its own, then runs "$@" there. Needs real root (the daemons switch users).
 # Usage: unshare -n tests/testbed/udp.sh COMMAND [ARGS...]
-#   dns 53 (unbound), ntp 123 (ntpsec), snmp 161 (snmpd),
+#   dns 53 (unbound; BIND 9 on 127.0.0.2, dnsmasq on 127.0.0.3), ntp 123 (ntpsec), snmp 161 (snmpd),
 #   tftp 69 (tftpd-hpa), stun 3478 (coturn), sip 5060 (kamailio), openvpn 1194, memcached 11211,
 #   echo 7, daytime 13, chargen 19, time 37 (inetutils-inetd);
 #   9 closed, 7777 dropped (open|filtered), 7778 rejected with ICMP admin-prohibited (filtered).
@@ -47,6 +47,23 @@ server:
     do-ip6: no
 CONF
 unbound -d -c "$d/unbound/unbound.conf" >"$d/unbound/log" 2>&1 &
+
+# BIND 9 on 127.0.0.2:53 and dnsmasq on 127.0.0.3:53 (authoritative only, no recursion).
+mkdir -p "$d/bind"
+ip addr add 127.0.0.2/8 dev lo # named listens only on addresses an interface has
+cat >"$d/bind/named.conf" <<CONF
+options {
+    directory "$d/bind";
+    pid-file "$d/bind/pid";
+    listen-on port 53 { 127.0.0.2; };
+    listen-on-v6 { none; };
+    recursion no;
+    dnssec-validation no;
+};
+CONF
+named -g -c "$d/bind/named.conf" >"$d/bind/log" 2>&1 &
+dnsmasq -k --conf-file=/dev/null --listen-address=127.0.0.3 --bind-interfaces --port=53 \
+    --no-resolv --no-hosts --pid-file="$d/dnsmasq.pid" --user=root >"$d/dnsmasq.log" 2>&1 &
 
 # ntpsec 123: no upstream (stratum 16), mode 6 queries allowed from loopback.
 ntpd=/usr/sbin/ntpd
@@ -142,5 +159,13 @@ for port in 53 123 161 69 3478 5060 1194 11211 7 13 19 37; do
         tail -n 20 "$d"/*/log "$d"/*.log >&2 2>/dev/null
         exit 99
     fi
+done
+# The second and third DNS servers share port 53: wait for their own addresses.
+for addr in 127.0.0.2:53 127.0.0.3:53; do
+    for _ in $(seq 1 100); do
+        ss -Hlun "src = $addr" | grep -q . && break
+        sleep 0.1
+    done
+    ss -Hlun "src = $addr" | grep -q . || { echo "testbed: nothing bound $addr" >&2; tail -n 20 "$d/bind/log" "$d/dnsmasq.log" >&2; exit 99; }
 done
 run_command "$@"
