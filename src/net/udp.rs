@@ -372,6 +372,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_flood_of_answers_is_bounded() {
+        let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 64];
+            if let Ok((_, from)) = server.recv_from(&mut buf).await {
+                for _ in 0..200 {
+                    let _ = server.send_to(&[b'x'; 2000], from).await;
+                }
+            }
+        });
+        let opts = UdpOptions {
+            read_cap: 100,
+            max_replies: 16,
+            ..opts()
+        };
+        let a = probe(addr, &[b"go"], &[], &opts).await.unwrap();
+        assert_eq!(a.state, PortState::Open);
+        assert_eq!(a.replies.len(), 16);
+        assert!(a.replies.iter().all(|r| r.len() == 100));
+    }
+
+    #[tokio::test]
     async fn a_limited_host_gets_spaced_retries() {
         let gate = RetryGate::default();
         assert!(!gate.limited());

@@ -249,6 +249,40 @@ fn the_audit_reports_udp_disclosures() {
 }
 
 #[test]
+fn snmp_community_is_configurable() {
+    if !require_udp_bed("snmp_community_is_configurable") {
+        return;
+    }
+    // The bed's snmpd knows public and s3cret-bed; an unknown community gets no sysDescr (the
+    // v3 engine discovery still names Net-SNMP).
+    let mut m = Vec::new();
+    for (community, sysdescr) in [("s3cret-bed", true), ("not-a-community", false)] {
+        let args = [
+            "audit",
+            "127.0.0.1",
+            "-u",
+            "-p",
+            "161",
+            "--json",
+            "--snmp-community",
+            community,
+        ];
+        let out = in_udp_bed(&args);
+        let ports = by_port(&out);
+        let v = ports.get(&161).cloned().unwrap_or_default();
+        let found = v["findings"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["id"] == "snmp-sysdescr-public"));
+        if found != sysdescr || v["service"]["product"] != "Net-SNMP" {
+            m.push(format!(
+                "{community}: sysDescr finding {found}, want {sysdescr}: {v}"
+            ));
+        }
+    }
+    assert!(m.is_empty(), "{}", m.join("\n"));
+}
+
+#[test]
 fn tcp_and_udp_ports_mix_in_one_scan() {
     if !require_namespaces("tcp_and_udp_ports_mix_in_one_scan") {
         return;

@@ -80,11 +80,12 @@ restrict 127.0.0.1
 CONF
 "$ntpd" -n -c "$d/ntp/ntp.conf" -p "$d/ntp/pid" >"$d/ntp/log" 2>&1 &
 
-# snmpd 161: community public, read-only, from loopback.
+# snmpd 161: communities public and s3cret-bed, read-only, from loopback.
 mkdir -p "$d/snmpd"
 cat >"$d/snmpd/snmpd.conf" <<CONF
 agentaddress udp:127.0.0.1:161
 rocommunity public 127.0.0.1
+rocommunity s3cret-bed 127.0.0.1
 sysLocation portprobe test bed
 sysContact nobody@testbed.example
 CONF
