@@ -156,6 +156,11 @@ impl Pipeline {
                 let mut all: Vec<Finding> = Vec::new();
                 for reply in &replies {
                     let mut one = (**found).clone();
+                    // Which probe drew a datagram is known only for the one that identified
+                    // the service; the others are reported without a probe.
+                    if one.banner.as_ref() != Some(reply) {
+                        one.banner_probe = None;
+                    }
                     one.banner = Some(reply.clone());
                     for f in audit.findings(&one, &plan.matcher.db, host.ip, port) {
                         if !all.iter().any(|a| a.id == f.id && a.evidence == f.evidence) {

@@ -55,7 +55,7 @@ impl<W: Write + Send> Sink for AuditSink<W> {
         if services.is_empty() {
             return self.out.flush();
         }
-        services.sort_by_key(|r| r.port);
+        services.sort_by_key(|r| (r.proto, r.port));
         let out = &mut self.out;
         writeln!(out, "Audit of {}", host.host.display())?;
         for r in services {
@@ -64,7 +64,7 @@ impl<W: Write + Send> Sink for AuditSink<W> {
                 .as_ref()
                 .map(|d| d.identity.version_line())
                 .unwrap_or_default();
-            let line = format!("{}/tcp  {}  {version}", r.port, service_label(r));
+            let line = format!("{}/{}  {}  {version}", r.port, r.proto, service_label(r));
             writeln!(out, "{}", line.trim_end())?;
             let findings = r.findings.as_deref().unwrap_or_default();
             if findings.is_empty() {

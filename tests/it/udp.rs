@@ -390,3 +390,36 @@ fn connect_u_and_listen_u_pass_datagrams_both_ways_byte_exact() {
         "portprobe: 127.0.0.1:9001: closed: port unreachable (ICMP)"
     );
 }
+
+#[test]
+fn listen_u_k_hears_many_peers_and_answers_the_last() {
+    if !require_namespaces("listen_u_k_hears_many_peers_and_answers_the_last") {
+        return;
+    }
+    // Two clients from two source ports; the listener's stdin (sent after both spoke) goes to
+    // the second. Without -k, the second peer is not heard at all.
+    let out = shell_in(
+        "netns.sh",
+        "(sleep 0.8; printf reply) | $PORTPROBE listen -u -k 127.0.0.1:9000 -q 1s > /tmp/pp-l-$$ &
+         sleep 0.3
+         printf one | $PORTPROBE connect -u -p 40001 127.0.0.1 9000 -q 1.5s > /tmp/pp-a-$$ &
+         sleep 0.2
+         printf two | $PORTPROBE connect -u -p 40002 127.0.0.1 9000 -q 1.3s > /tmp/pp-b-$$
+         wait
+         echo \"listener=$(cat /tmp/pp-l-$$) first=$(cat /tmp/pp-a-$$) second=$(cat /tmp/pp-b-$$)\"
+         (sleep 0.8; printf reply) | $PORTPROBE listen -u 127.0.0.1:9001 -q 1s > /tmp/pp-l-$$ &
+         sleep 0.3
+         printf one | $PORTPROBE connect -u -p 40003 127.0.0.1 9001 -q 1.5s > /tmp/pp-a-$$ &
+         sleep 0.2
+         printf two | $PORTPROBE connect -u -p 40004 127.0.0.1 9001 -q 1.3s > /tmp/pp-b-$$
+         wait
+         echo \"listener=$(cat /tmp/pp-l-$$) first=$(cat /tmp/pp-a-$$) second=$(cat /tmp/pp-b-$$)\"
+         rm -f /tmp/pp-*-$$",
+    );
+    assert_eq!(
+        stdout(&out),
+        "listener=onetwo first= second=reply\nlistener=one first=reply second=\n",
+        "{}",
+        stderr(&out)
+    );
+}
