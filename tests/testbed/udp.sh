@@ -15,7 +15,9 @@ here=$(dirname "$0")
 need_root
 ns_init
 testbed_dir
-# A reply from a daemon that answers slowly on a loaded machine still counts as one.
+# Loopback is exempt from Linux's ICMP rate limit; this namespace's own limit is switched off too,
+# so a kernel without the exemption cannot turn the closed port silent (the bed only: portprobe
+# itself never relies on it).
 sysctl -qw net.ipv4.icmp_ratelimit=0 2>/dev/null || true
 
 nft -f - <<'NFT'
