@@ -117,7 +117,7 @@ pub struct ScanArgs {
     /// Ports: 22, 20-25, 22,80,443, or - for all 65535 [default: the top 270 of the shipped ranked list]
     #[arg(short = 'p', long = "ports", value_name = "PORTS")]
     pub ports: Option<String>,
-    /// Scan the N most common ports from the shipped ranked list (1 to 1000 or more)
+    /// Scan the N most common ports from the shipped ranked list (it holds over 1,200)
     #[arg(long, value_name = "N", conflicts_with = "ports")]
     pub top_ports: Option<usize>,
     /// Read targets from FILE (- for stdin); also spelled -iL as in nmap

@@ -100,13 +100,14 @@ mod tests {
     fn shipped_data_parses() {
         let names = parse_port_names(PORT_NAMES).unwrap();
         assert!(names.len() > 200);
-        let top = parse_top_ports(TOP_PORTS).unwrap();
-        assert!(top.len() >= 1000);
-        assert_eq!(&top[..3], &[80, 443, 22]);
+        let ranked = parse_top_ports(TOP_PORTS).unwrap();
+        assert!(ranked.len() >= 1000);
+        assert_eq!(&ranked[..3], &[80, 443, 22]);
         assert_eq!(default_ports().len(), DEFAULT_TOP);
         assert_eq!(top(FAST_TOP).map(<[u16]>::len), Some(100));
         assert_eq!(top(0), None);
-        assert_eq!(top(top.len() + 1), None);
+        assert_eq!(top(ranked.len() + 1), None);
+        assert_eq!(top(ranked.len()).map(<[u16]>::len), Some(ranked.len()));
         let udp = parse_top_ports(TOP_UDP_PORTS).unwrap();
         assert!(udp.len() >= 100);
         assert_eq!(&udp[..2], &[53, 123]);

@@ -423,8 +423,8 @@ pub enum Query {
 pub enum QueryError {
     #[error("port {0}: out of range, give 1-65535")]
     OutOfRange(String),
-    #[error("'{0}': unknown protocol, give tcp or udp (as in 53/udp)")]
-    Protocol(String),
+    #[error("'{given}': unknown protocol '{proto}', give tcp or udp (as in 53/udp)")]
+    Protocol { given: String, proto: String },
     #[error("'{0}': not a port number (1-65535) or a service name")]
     Malformed(String),
     #[error("'{0}': no service of that name in the port knowledge base; give a port number or a name such as ssh")]
@@ -445,7 +445,12 @@ pub fn parse_query(text: &str, flag: Option<Proto>) -> Result<Query, QueryError>
         Some((what, p)) => match p.to_ascii_lowercase().as_str() {
             "tcp" => (what, Some(Proto::Tcp)),
             "udp" => (what, Some(Proto::Udp)),
-            _ => return Err(QueryError::Protocol(escape_str(p))),
+            _ => {
+                return Err(QueryError::Protocol {
+                    given: escape_str(text),
+                    proto: escape_str(p),
+                })
+            }
         },
     };
     let proto = match (proto, flag) {
@@ -649,7 +654,7 @@ mod tests {
                 "t.toml:2: port 7: summary is empty",
             ]
         );
-        let (_, p) = load("[[port]]\nport = 7\nproto = [\"tcp\"]\nname = \"echo\"\nsummary = \"Echo\u{1b}[31m.\"\nexposure = \"x\"\n");
+        let (_, p) = load("[[port]]\nport = 7\nproto = [\"tcp\"]\nname = \"echo\"\nsummary = \"Echo\\u001b[31m.\"\nexposure = \"x\"\n");
         assert_eq!(
             p,
             [
@@ -669,7 +674,13 @@ mod tests {
         assert_eq!(parse_query("SSH", Some(Proto::Tcp)), Ok(Query::Name("ssh".into(), Some(Proto::Tcp))));
         assert_eq!(parse_query("0", None), Err(QueryError::OutOfRange("0".into())));
         assert_eq!(parse_query("70000", None), Err(QueryError::OutOfRange("70000".into())));
-        assert_eq!(parse_query("22/sctp", None), Err(QueryError::Protocol("sctp".into())));
+        assert_eq!(
+            parse_query("22/sctp", None),
+            Err(QueryError::Protocol {
+                given: "22/sctp".into(),
+                proto: "sctp".into()
+            })
+        );
         assert_eq!(parse_query("a b", None), Err(QueryError::Malformed("a b".into())));
         assert!(matches!(parse_query("53/tcp", Some(Proto::Udp)), Err(QueryError::Conflict { .. })));
     }
