@@ -108,7 +108,10 @@ fn port_command(args: &PortArgs) -> Result<Outcome, CommandError> {
         .iter()
         .map(|text| portkb::parse_query(text, flag))
         .collect::<Result<Vec<_>, _>>()?;
-    let answers = queries.iter().map(|q| kb.answer(q)).collect::<Result<Vec<_>, _>>()?;
+    let answers = queries
+        .iter()
+        .map(|q| kb.answer(q))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut out = io::stdout().lock();
     let mut outcome = Outcome::Success;
     let mut first = true;

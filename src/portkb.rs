@@ -271,7 +271,9 @@ impl KnowledgeBase {
                 continue;
             }
             for raw in raw.port {
-                let Some(e) = entry(file, text, raw, problems) else { continue };
+                let Some(e) = entry(file, text, raw, problems) else {
+                    continue;
+                };
                 let at = kb.entries.len();
                 let mut fresh = true;
                 for &proto in &e.protocols {
@@ -344,7 +346,10 @@ impl KnowledgeBase {
         ] {
             for &port in list {
                 if self.get(port, proto).is_none() {
-                    problems.push(at(file, format!("ranked port {port}/{proto} has no entry in ports/")));
+                    problems.push(at(
+                        file,
+                        format!("ranked port {port}/{proto} has no entry in ports/"),
+                    ));
                 }
             }
         }
@@ -427,7 +432,9 @@ pub enum QueryError {
     Protocol { given: String, proto: String },
     #[error("'{0}': not a port number (1-65535) or a service name")]
     Malformed(String),
-    #[error("'{0}': no service of that name in the port knowledge base; give a port number or a name such as ssh")]
+    #[error(
+        "'{0}': no service of that name in the port knowledge base; give a port number or a name such as ssh"
+    )]
     UnknownName(String),
     #[error("'{given}' asks for {asked}, but --{flag} was given")]
     Conflict {
@@ -510,7 +517,10 @@ impl KnowledgeBase {
                 if all.is_empty() {
                     return Err(QueryError::UnknownName(escape_str(name)));
                 }
-                let found: Vec<&PortEntry> = all.into_iter().filter(|e| proto.is_none_or(|p| e.has(p))).collect();
+                let found: Vec<&PortEntry> = all
+                    .into_iter()
+                    .filter(|e| proto.is_none_or(|p| e.has(p)))
+                    .collect();
                 Ok(match (found.is_empty(), proto) {
                     (true, Some(p)) => Answer::Unknown(format!("{name}/{p}: not in the port knowledge base")),
                     _ => Answer::Found(found),
@@ -527,7 +537,10 @@ fn rank_of(list: &[u16], port: u16) -> Option<usize> {
 /// Where the port stands in the shipped ranked lists ("3 of 1000 TCP").
 pub fn ranks(port: u16) -> Vec<(Proto, usize, usize)> {
     let mut out = Vec::new();
-    for (proto, list) in [(Proto::Tcp, portdb::top_ports()), (Proto::Udp, portdb::top_udp_ports())] {
+    for (proto, list) in [
+        (Proto::Tcp, portdb::top_ports()),
+        (Proto::Udp, portdb::top_udp_ports()),
+    ] {
         if let Some(r) = rank_of(list, port) {
             out.push((proto, r, list.len()));
         }
@@ -671,9 +684,15 @@ mod tests {
     fn queries_parse() {
         assert_eq!(parse_query("111", None), Ok(Query::Port(111, None)));
         assert_eq!(parse_query("53/UDP", None), Ok(Query::Port(53, Some(Proto::Udp))));
-        assert_eq!(parse_query("SSH", Some(Proto::Tcp)), Ok(Query::Name("ssh".into(), Some(Proto::Tcp))));
+        assert_eq!(
+            parse_query("SSH", Some(Proto::Tcp)),
+            Ok(Query::Name("ssh".into(), Some(Proto::Tcp)))
+        );
         assert_eq!(parse_query("0", None), Err(QueryError::OutOfRange("0".into())));
-        assert_eq!(parse_query("70000", None), Err(QueryError::OutOfRange("70000".into())));
+        assert_eq!(
+            parse_query("70000", None),
+            Err(QueryError::OutOfRange("70000".into()))
+        );
         assert_eq!(
             parse_query("22/sctp", None),
             Err(QueryError::Protocol {
@@ -682,7 +701,10 @@ mod tests {
             })
         );
         assert_eq!(parse_query("a b", None), Err(QueryError::Malformed("a b".into())));
-        assert!(matches!(parse_query("53/tcp", Some(Proto::Udp)), Err(QueryError::Conflict { .. })));
+        assert!(matches!(
+            parse_query("53/tcp", Some(Proto::Udp)),
+            Err(QueryError::Conflict { .. })
+        ));
     }
 
     #[test]

@@ -6,11 +6,16 @@ use crate::common::{json_lines, portprobe, portprobe_expect, stderr, stdout};
 
 /// The ranked ports as the data file lists them, read here independently of portprobe's parser.
 fn ranked(file: &str) -> Vec<u16> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fingerprints").join(file);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fingerprints")
+        .join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.lines()
         .map(|l| l.split('#').next().unwrap_or(""))
-        .flat_map(|l| l.split_whitespace().map(|w| w.parse::<u16>().expect("port number")))
+        .flat_map(|l| {
+            l.split_whitespace()
+                .map(|w| w.parse::<u16>().expect("port number"))
+        })
         .collect()
 }
 
@@ -55,7 +60,10 @@ fn a_name_finds_the_same_entry_as_the_number() {
         let by_name = portprobe_expect(&["port", name], 0);
         assert_eq!(stdout(&by_name), stdout(&by_number), "port {name}");
     }
-    assert_eq!(stdout(&by_number).lines().next(), Some("22/tcp ssh (also called secure-shell)"));
+    assert_eq!(
+        stdout(&by_number).lines().next(),
+        Some("22/tcp ssh (also called secure-shell)")
+    );
 }
 
 #[test]
@@ -74,11 +82,11 @@ fn several_ports_give_blocks_in_order() {
         ]
     );
     let telnet: Vec<&str> = blocks[1].lines().collect();
-    assert_eq!(telnet[1], "  service   Telnet: interactive remote terminal sessions without encryption.");
     assert_eq!(
-        telnet[telnet.len() - 2],
-        "  see       RFC 854, RFC 855"
+        telnet[1],
+        "  service   Telnet: interactive remote terminal sessions without encryption."
     );
+    assert_eq!(telnet[telnet.len() - 2], "  see       RFC 854, RFC 855");
 }
 
 #[test]
@@ -90,29 +98,48 @@ fn protocols_select_entries() {
         .map(|b| b.lines().next().unwrap_or("").to_string())
         .collect();
     assert_eq!(heads, ["514/tcp shell", "514/udp syslog"]);
-    for args in [&["port", "514", "--udp"][..], &["port", "514/udp"], &["port", "syslog"]] {
+    for args in [
+        &["port", "514", "--udp"][..],
+        &["port", "514/udp"],
+        &["port", "syslog"],
+    ] {
         let out = portprobe_expect(args, 0);
         assert_eq!(stdout(&out).lines().next(), Some("514/udp syslog"), "{args:?}");
     }
     let out = portprobe_expect(&["port", "514", "--tcp"], 0);
     assert_eq!(stdout(&out).lines().next(), Some("514/tcp shell"));
     let out = portprobe_expect(&["port", "53", "--udp"], 0);
-    assert_eq!(stdout(&out).lines().next(), Some("53/tcp 53/udp domain (also called dns)"));
+    assert_eq!(
+        stdout(&out).lines().next(),
+        Some("53/tcp 53/udp domain (also called dns)")
+    );
 }
 
 #[test]
 fn unknown_ports_are_a_negative_answer() {
     let out = portprobe_expect(&["port", "4"], 1);
     assert_eq!(stdout(&out), "");
-    assert_eq!(stderr(&out), "portprobe: port 4: not in the port knowledge base\n");
+    assert_eq!(
+        stderr(&out),
+        "portprobe: port 4: not in the port knowledge base\n"
+    );
     let out = portprobe_expect(&["port", "22", "--udp"], 1);
-    assert_eq!(stderr(&out), "portprobe: 22/udp: not in the port knowledge base\n");
+    assert_eq!(
+        stderr(&out),
+        "portprobe: 22/udp: not in the port knowledge base\n"
+    );
     let out = portprobe_expect(&["port", "ssh/udp"], 1);
-    assert_eq!(stderr(&out), "portprobe: ssh/udp: not in the port knowledge base\n");
+    assert_eq!(
+        stderr(&out),
+        "portprobe: ssh/udp: not in the port knowledge base\n"
+    );
     // Known ones are still answered.
     let out = portprobe_expect(&["port", "23", "4"], 1);
     assert_eq!(stdout(&out).lines().next(), Some("23/tcp telnet"));
-    assert_eq!(stderr(&out), "portprobe: port 4: not in the port knowledge base\n");
+    assert_eq!(
+        stderr(&out),
+        "portprobe: port 4: not in the port knowledge base\n"
+    );
 }
 
 #[test]
@@ -158,8 +185,12 @@ fn json_lines_carry_every_field() {
     assert_eq!(redis["protocols"], serde_json::json!(["tcp"]));
     assert_eq!(redis["name"], "redis");
     assert_eq!(redis["summary"], "Redis in-memory data store (RESP protocol).");
-    assert!(redis["exposure"].as_str().is_some_and(|s| s.starts_with("Redis without a password")));
-    assert!(redis["securing"].as_str().is_some_and(|s| s.contains("protected-mode")));
+    assert!(redis["exposure"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("Redis without a password")));
+    assert!(redis["securing"]
+        .as_str()
+        .is_some_and(|s| s.contains("protected-mode")));
     let tcp = ranked("top-ports.txt");
     let rank = tcp.iter().position(|&p| p == 6379).unwrap() + 1;
     assert_eq!(redis["rank"], serde_json::json!({ "tcp": rank }));
@@ -198,10 +229,16 @@ fn every_ranked_port_has_an_entry() {
         assert_eq!(records.len(), list.len(), "{flag}");
         for (port, record) in list.iter().zip(&records) {
             assert_eq!(record["port"], *port);
-            assert!(record["summary"].as_str().is_some_and(|s| !s.is_empty()), "{port}");
+            assert!(
+                record["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{port}"
+            );
         }
         if flag == "--tcp" {
-            let rich = records[..150].iter().filter(|r| r["exposure"].is_string()).count();
+            let rich = records[..150]
+                .iter()
+                .filter(|r| r["exposure"].is_string())
+                .count();
             assert_eq!(rich, 150, "top 150 TCP ports with exposure and securing advice");
         }
     }
@@ -222,7 +259,12 @@ fn fingerprints_check_reports_the_knowledge_base() {
         ranked("top-ports.txt").len(),
         ranked("top-ports-udp.txt").len()
     );
-    assert_eq!(stdout(&out).lines().nth(1), Some(line.as_str()), "{}", stdout(&out));
+    assert_eq!(
+        stdout(&out).lines().nth(1),
+        Some(line.as_str()),
+        "{}",
+        stdout(&out)
+    );
 }
 
 /// `--top-ports` works up to the list's length and refuses one more; a plain scan keeps its
