@@ -304,16 +304,11 @@ fn check_command(args: &CheckArgs) -> Result<Outcome, CommandError> {
     let written = match (offline::check(args.dir.as_ref()), kb) {
         (Ok(s), Ok(k)) => writeln!(
             out,
-            "fingerprints OK: {} probes, {} rules ({} soft) for {} services, {} OS rules, {} disclosure rules, {} examples checked",
-            s.probes, s.rules, s.soft, s.services, s.os_rules, s.disclosures, s.examples
+            "fingerprints OK: {} probes, {} rules ({} soft) for {} services, {} OS rules, {} disclosure rules, {} examples checked; \
+             port knowledge: {} entries ({} with exposure and securing advice) covering the {} ranked TCP and {} ranked UDP ports",
+            s.probes, s.rules, s.soft, s.services, s.os_rules, s.disclosures, s.examples,
+            k.entries, k.rich, k.tcp_ranked, k.udp_ranked
         )
-        .and_then(|_| {
-            writeln!(
-                out,
-                "port knowledge OK: {} entries ({} with exposure and securing advice), covering the {} ranked TCP and {} ranked UDP ports",
-                k.entries, k.rich, k.tcp_ranked, k.udp_ranked
-            )
-        })
         .map(|_| Outcome::Success),
         (rules, kb) => {
             let mut problems = rules.err().unwrap_or_default();
