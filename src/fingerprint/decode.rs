@@ -30,6 +30,12 @@ pub enum Protocol {
     Mongodb,
     /// MySQL/MariaDB server handshake v10 or error packet.
     Mysql,
+    /// RDP: X.224 Connection Confirm with the negotiation response or failure.
+    Rdp,
+    /// Kerberos V5 over TCP: KRB-ERROR or AS-REP.
+    Kerberos,
+    /// DNS over TCP: responses (CHAOS TXT version.bind / version.server).
+    Dns,
     /// Nothing recognised: rules read raw bytes.
     Raw,
 }
@@ -47,12 +53,15 @@ impl Protocol {
             Protocol::X11 => "x11",
             Protocol::Mongodb => "mongodb",
             Protocol::Mysql => "mysql",
+            Protocol::Rdp => "rdp",
+            Protocol::Kerberos => "kerberos",
+            Protocol::Dns => "dns",
             Protocol::Raw => "raw",
         }
     }
 
     /// Every grammar, `Raw` first.
-    pub const ALL: [Protocol; 11] = [
+    pub const ALL: [Protocol; 14] = [
         Protocol::Raw,
         Protocol::Http,
         Protocol::Ssh,
@@ -64,6 +73,9 @@ impl Protocol {
         Protocol::X11,
         Protocol::Mongodb,
         Protocol::Mysql,
+        Protocol::Rdp,
+        Protocol::Kerberos,
+        Protocol::Dns,
     ];
 
     /// This grammar's position in [`Protocol::ALL`].
@@ -142,6 +154,31 @@ pub const FIELDS: &[&str] = &[
     "mysql.auth_plugin",
     "mysql.error_code",
     "mysql.error",
+    // RDP (binary::rdp)
+    "rdp.source_ref",
+    "rdp.negotiation",
+    "rdp.selected_protocol",
+    "rdp.flags",
+    "rdp.failure_code",
+    // Kerberos (binary::kerberos)
+    "krb.msg_type",
+    "krb.error_code",
+    "krb.error_name",
+    "krb.server_time",
+    "krb.realm",
+    "krb.sname",
+    "krb.error_text",
+    // DNS over TCP (binary::dns)
+    "dns.rcode",
+    "dns.flags",
+    "dns.ttl",
+    "dns.authority_soa",
+    "dns.version_bind",
+    "dns.version_bind_rcode",
+    "dns.version_server",
+    "dns.version_server_rcode",
+    "dns.txt",
+    "dns.txt_rcode",
 ];
 
 /// The prefix of per-header fields.
@@ -301,14 +338,18 @@ pub fn decode(response: &[u8]) -> Decoded<'_> {
 /// which probe was sent). Stricter checks first.
 fn binary(response: &[u8]) -> Option<(Protocol, Fields)> {
     type Decoder = fn(&[u8]) -> Option<Fields>;
-    const DECODERS: [(Protocol, Decoder); 7] = [
+    const DECODERS: [(Protocol, Decoder); 10] = [
         (Protocol::Rfb, super::binary::rfb::decode),
+        (Protocol::Rdp, super::binary::rdp::decode),
+        (Protocol::Kerberos, super::binary::kerberos::decode),
         (Protocol::Smb, super::binary::smb::decode),
         (Protocol::Mongodb, super::binary::mongodb::decode),
         (Protocol::Mssql, super::binary::tds::decode),
         (Protocol::Ldap, super::binary::ldap::decode),
         (Protocol::X11, super::binary::x11::decode),
         (Protocol::Mysql, super::binary::mysql::decode),
+        // Last: a DNS header has no magic, only its length and flags.
+        (Protocol::Dns, super::binary::dns::decode),
     ];
     DECODERS
         .iter()
