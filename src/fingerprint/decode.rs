@@ -36,6 +36,8 @@ pub enum Protocol {
     Kerberos,
     /// DNS over TCP: responses (CHAOS TXT version.bind / version.server).
     Dns,
+    /// DCE/RPC connection-oriented answers: bind_ack, bind_nak, fault.
+    Dcerpc,
     /// Nothing recognised: rules read raw bytes.
     Raw,
 }
@@ -56,12 +58,13 @@ impl Protocol {
             Protocol::Rdp => "rdp",
             Protocol::Kerberos => "kerberos",
             Protocol::Dns => "dns",
+            Protocol::Dcerpc => "dcerpc",
             Protocol::Raw => "raw",
         }
     }
 
     /// Every grammar, `Raw` first.
-    pub const ALL: [Protocol; 14] = [
+    pub const ALL: [Protocol; 15] = [
         Protocol::Raw,
         Protocol::Http,
         Protocol::Ssh,
@@ -76,6 +79,7 @@ impl Protocol {
         Protocol::Rdp,
         Protocol::Kerberos,
         Protocol::Dns,
+        Protocol::Dcerpc,
     ];
 
     /// This grammar's position in [`Protocol::ALL`].
@@ -179,6 +183,18 @@ pub const FIELDS: &[&str] = &[
     "dns.version_server_rcode",
     "dns.txt",
     "dns.txt_rcode",
+    // DCE/RPC (binary::dcerpc)
+    "dcerpc.version",
+    "dcerpc.ptype",
+    "dcerpc.max_xmit",
+    "dcerpc.max_recv",
+    "dcerpc.assoc_group",
+    "dcerpc.secondary_address",
+    "dcerpc.transfer_syntax",
+    "dcerpc.bind_time_features",
+    "dcerpc.results",
+    "dcerpc.reject_reason",
+    "dcerpc.fault_status",
 ];
 
 /// The prefix of per-header fields.
@@ -338,10 +354,11 @@ pub fn decode(response: &[u8]) -> Decoded<'_> {
 /// which probe was sent). Stricter checks first.
 fn binary(response: &[u8]) -> Option<(Protocol, Fields)> {
     type Decoder = fn(&[u8]) -> Option<Fields>;
-    const DECODERS: [(Protocol, Decoder); 10] = [
+    const DECODERS: [(Protocol, Decoder); 11] = [
         (Protocol::Rfb, super::binary::rfb::decode),
         (Protocol::Rdp, super::binary::rdp::decode),
         (Protocol::Kerberos, super::binary::kerberos::decode),
+        (Protocol::Dcerpc, super::binary::dcerpc::decode),
         (Protocol::Smb, super::binary::smb::decode),
         (Protocol::Mongodb, super::binary::mongodb::decode),
         (Protocol::Mssql, super::binary::tds::decode),

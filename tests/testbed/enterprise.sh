@@ -176,7 +176,34 @@ start_dnsmasq() {
         --no-resolv --no-hosts --pid-file="$d/pid" --log-facility=- >"$d/log" 2>&1 &
 }
 
+# Samba's samba-dcerpcd with its RPC services started at once (not on demand from smbd): the
+# endpoint mapper on 127.0.0.1:135, the services on ports from 49152.
+start_dcerpcd() {
+    local d="$TESTBED_DIR/dcerpcd"
+    mkdir -p "$d"/{lock,state,cache,private,ncalrpc,run}
+    cat >"$d/smb.conf" <<CONF
+[global]
+workgroup = TESTBED
+netbios name = RPCSRV
+server role = standalone server
+interfaces = 127.0.0.1
+bind interfaces only = yes
+disable netbios = yes
+rpc start on demand helpers = no
+pid directory = $d/run
+lock directory = $d/lock
+state directory = $d/state
+cache directory = $d/cache
+private dir = $d/private
+ncalrpc dir = $d/ncalrpc
+log file = $d/log.%m
+CONF
+    setsid /usr/libexec/samba/samba-dcerpcd --foreground --libexec-rpcds -s "$d/smb.conf" \
+        --debug-stdout -d 1 >"$d/log" 2>&1 &
+}
+
 start_xrdp 3389
+start_dcerpcd
 start_krb5kdc 88
 start_named 127.0.0.2
 start_unbound 127.0.0.3
@@ -197,7 +224,7 @@ wait_addr() {
     tail -n 20 "$TESTBED_DIR"/*/log >&2 2>/dev/null || true
     return 1
 }
-for a in 127.0.0.1:3389 127.0.0.1:88 127.0.0.2:53 127.0.0.3:53 127.0.0.4:53 127.0.0.5:53 \
+for a in 127.0.0.1:3389 127.0.0.1:88 127.0.0.1:135 127.0.0.2:53 127.0.0.3:53 127.0.0.4:53 127.0.0.5:53 \
     127.0.0.6:53 127.0.0.7:53 127.0.0.8:53 127.0.0.9:53; do
     wait_addr "${a%:*}" "${a#*:}" || exit 99
 done

@@ -1,0 +1,235 @@
+//! Enterprise and name services that answer only when spoken to. Real Debian daemons in a
+//! network and mount namespace of their own (tests/testbed/enterprise.sh: xrdp, MIT krb5kdc,
+//! Samba's samba-dcerpcd, BIND, Unbound, NSD, Knot DNS, PowerDNS, dnsmasq), and, where Debian
+//! has no package (Oracle), a small server written here from the protocol's packet format.
+//! Expected versions come from the installed packages (dpkg), never from constants.
+
+use crate::common::*;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+
+/// Why the enterprise test bed cannot run here, if it cannot.
+fn enterprise_bed_missing() -> Option<&'static str> {
+    [
+        "/usr/sbin/xrdp",
+        "/usr/sbin/krb5kdc",
+        "/usr/sbin/kdb5_util",
+        "/usr/libexec/samba/samba-dcerpcd",
+        "/usr/sbin/named",
+        "/usr/sbin/unbound",
+        "/usr/sbin/nsd",
+        "/usr/sbin/knotd",
+        "/usr/sbin/pdns_server",
+        "/usr/sbin/dnsmasq",
+    ]
+    .into_iter()
+    .find(|p| !std::path::Path::new(p).exists())
+}
+
+fn require_enterprise_bed(test: &str) -> bool {
+    if !require_testbed(test) {
+        return false;
+    }
+    match enterprise_bed_missing() {
+        None => true,
+        Some(bin) if std::env::var_os("CI").is_some() => {
+            panic!("{test}: cannot run in CI: {bin} is missing")
+        }
+        Some(bin) => {
+            eprintln!("skipping {test}: {bin} is missing (scripts/test installs it as root)");
+            false
+        }
+    }
+}
+
+/// Each answer of a JSON scan, by `ip:port`.
+fn by_target(out: &std::process::Output) -> HashMap<String, Value> {
+    json_lines(out)
+        .into_iter()
+        .map(|v| {
+            let key = format!("{}:{}", v["ip"].as_str().unwrap(), v["port"]);
+            (key, v)
+        })
+        .collect()
+}
+
+/// Compares fields of one target's service and records every mismatch instead of failing at
+/// once, so one run shows every daemon that is named wrong.
+fn expect(m: &mut Vec<String>, found: &HashMap<String, Value>, target: &str, want: &[(&str, &str)]) {
+    let Some(v) = found.get(target) else {
+        m.push(format!("{target}: not in the scan"));
+        return;
+    };
+    for (field, want) in want {
+        let got = match *field {
+            "state" => v[field].as_str(),
+            _ => v["service"][field].as_str(),
+        };
+        if got != Some(want) && !(want.is_empty() && got.is_none()) {
+            m.push(format!("{target} {field}: got {got:?}, want {want:?} in {v}"));
+        }
+    }
+}
+
+/// The addresses of the name servers in enterprise.sh.
+const DNS: [&str; 8] = [
+    "127.0.0.2",
+    "127.0.0.3",
+    "127.0.0.4",
+    "127.0.0.5",
+    "127.0.0.6",
+    "127.0.0.7",
+    "127.0.0.8",
+    "127.0.0.9",
+];
+
+#[test]
+fn rdp_kerberos_epm_and_name_servers_are_named_from_their_answers() {
+    if !require_enterprise_bed("testbed_enterprise") {
+        return;
+    }
+    let mut args = vec!["scan", "127.0.0.1"];
+    args.extend(DNS);
+    args.extend(["-p", "53,88,135,3389", "--open", "--json"]);
+    let out = Command::new("unshare")
+        .arg("-nm")
+        .arg(testbed("enterprise.sh"))
+        .arg(bin())
+        .args(&args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run unshare");
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let found = by_target(&out);
+    let mut m = Vec::new();
+
+    // xrdp: TLS selected, only EXTENDED_CLIENT_DATA_SUPPORTED set.
+    expect(
+        &mut m,
+        &found,
+        "127.0.0.1:3389",
+        &[
+            ("name", "ms-wbt-server"),
+            ("product", "xrdp"),
+            ("info", "security TLS"),
+            ("confidence", "hard"),
+            ("probe", "rdp"),
+        ],
+    );
+    // MIT krb5kdc: its status word in the e-text; our request named no realm, nor does the answer.
+    expect(
+        &mut m,
+        &found,
+        "127.0.0.1:88",
+        &[
+            ("name", "kerberos-sec"),
+            ("product", "MIT Kerberos KDC"),
+            ("info", ""),
+            ("probe", "kerberos"),
+        ],
+    );
+    // samba-dcerpcd: NDR accepted, NDR64 rejected, bind time features acknowledged; no product.
+    expect(
+        &mut m,
+        &found,
+        "127.0.0.1:135",
+        &[
+            ("name", "msrpc"),
+            ("product", ""),
+            (
+                "info",
+                "endpoint mapper; contexts: acceptance provider-rejection negotiate-ack",
+            ),
+            ("confidence", "soft"),
+        ],
+    );
+
+    let debian = format!("Debian {}", debian_major());
+    let (bind, bind_rev) = deb_version("bind9");
+    let bind_revision = format!("Debian {bind_rev}");
+    expect(
+        &mut m,
+        &found,
+        "127.0.0.2:53",
+        &[
+            ("name", "domain"),
+            ("product", "ISC BIND"),
+            ("version", bind.as_str()),
+            ("revision", bind_revision.as_str()),
+            ("os", debian.as_str()),
+            ("probe", "dns-version"),
+        ],
+    );
+    let daemons = [
+        ("127.0.0.3:53", "unbound", "Unbound"),
+        ("127.0.0.4:53", "nsd", "NSD"),
+        ("127.0.0.5:53", "knot", "Knot DNS"),
+        ("127.0.0.6:53", "pdns-server", "PowerDNS Authoritative Server"),
+        ("127.0.0.7:53", "dnsmasq-base", "dnsmasq"),
+    ];
+    for (target, package, product) in daemons {
+        let (version, _) = deb_version(package);
+        expect(
+            &mut m,
+            &found,
+            target,
+            &[
+                ("name", "domain"),
+                ("product", product),
+                ("version", version.as_str()),
+                ("confidence", "hard"),
+            ],
+        );
+    }
+    // BIND with `version none;`: its built-in zone still names it, without a version.
+    expect(
+        &mut m,
+        &found,
+        "127.0.0.8:53",
+        &[
+            ("product", "ISC BIND"),
+            ("version", ""),
+            ("info", "version hidden"),
+        ],
+    );
+    // Unbound with hide-version: nothing honest names the product.
+    expect(
+        &mut m,
+        &found,
+        "127.0.0.9:53",
+        &[
+            ("name", "domain"),
+            ("product", ""),
+            ("info", "version.bind: REFUSED"),
+            ("confidence", "soft"),
+        ],
+    );
+    assert!(m.is_empty(), "{} mismatch(es):\n{}", m.len(), m.join("\n"));
+}
+
+#[test]
+fn version_bind_is_reported_as_a_disclosure() {
+    if !require_enterprise_bed("testbed_enterprise_audit") {
+        return;
+    }
+    let out = Command::new("unshare")
+        .arg("-nm")
+        .arg(testbed("enterprise.sh"))
+        .arg(bin())
+        .args(["scan", "127.0.0.5", "127.0.0.9", "-p", "53", "--audit"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run unshare");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\nstderr: {}", stderr(&out));
+    let (knot, _) = deb_version("knot");
+    let want = format!(
+        "  ! MEDIUM dns-version-bind: the name server answers the CHAOS TXT query version.bind with its version: Knot DNS {knot}"
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.contains(&want.as_str()), "no line {want:?} in:\n{text}");
+    // Unbound with hide-version refuses: no finding for it.
+    let findings = lines.iter().filter(|l| l.starts_with("  ! MEDIUM")).count();
+    assert_eq!(findings, 1, "{text}");
+}
