@@ -38,6 +38,8 @@ pub enum Protocol {
     Dns,
     /// DCE/RPC connection-oriented answers: bind_ack, bind_nak, fault.
     Dcerpc,
+    /// Oracle TNS: the listener's ACCEPT, REFUSE, REDIRECT or RESEND.
+    Tns,
     /// Nothing recognised: rules read raw bytes.
     Raw,
 }
@@ -59,12 +61,13 @@ impl Protocol {
             Protocol::Kerberos => "kerberos",
             Protocol::Dns => "dns",
             Protocol::Dcerpc => "dcerpc",
+            Protocol::Tns => "tns",
             Protocol::Raw => "raw",
         }
     }
 
     /// Every grammar, `Raw` first.
-    pub const ALL: [Protocol; 15] = [
+    pub const ALL: [Protocol; 16] = [
         Protocol::Raw,
         Protocol::Http,
         Protocol::Ssh,
@@ -80,6 +83,7 @@ impl Protocol {
         Protocol::Kerberos,
         Protocol::Dns,
         Protocol::Dcerpc,
+        Protocol::Tns,
     ];
 
     /// This grammar's position in [`Protocol::ALL`].
@@ -195,6 +199,14 @@ pub const FIELDS: &[&str] = &[
     "dcerpc.results",
     "dcerpc.reject_reason",
     "dcerpc.fault_status",
+    // Oracle TNS (binary::tns)
+    "tns.packet_type",
+    "tns.resend",
+    "tns.version",
+    "tns.data",
+    "tns.error",
+    "tns.vsnnum",
+    "tns.oracle_version",
 ];
 
 /// The prefix of per-header fields.
@@ -354,11 +366,12 @@ pub fn decode(response: &[u8]) -> Decoded<'_> {
 /// which probe was sent). Stricter checks first.
 fn binary(response: &[u8]) -> Option<(Protocol, Fields)> {
     type Decoder = fn(&[u8]) -> Option<Fields>;
-    const DECODERS: [(Protocol, Decoder); 11] = [
+    const DECODERS: [(Protocol, Decoder); 12] = [
         (Protocol::Rfb, super::binary::rfb::decode),
         (Protocol::Rdp, super::binary::rdp::decode),
         (Protocol::Kerberos, super::binary::kerberos::decode),
         (Protocol::Dcerpc, super::binary::dcerpc::decode),
+        (Protocol::Tns, super::binary::tns::decode),
         (Protocol::Smb, super::binary::smb::decode),
         (Protocol::Mongodb, super::binary::mongodb::decode),
         (Protocol::Mssql, super::binary::tds::decode),

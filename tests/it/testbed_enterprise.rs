@@ -233,3 +233,93 @@ fn version_bind_is_reported_as_a_disclosure() {
     let findings = lines.iter().filter(|l| l.starts_with("  ! MEDIUM")).count();
     assert_eq!(findings, 1, "{text}");
 }
+
+// ---- Oracle TNS: no Debian package; a listener written from the TNS packet format ----
+
+/// Reads one TNS packet (8-byte header, big-endian length first) within a few seconds.
+fn read_tns_packet(s: &mut std::net::TcpStream) -> Option<Vec<u8>> {
+    use std::io::Read;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(3))).ok()?;
+    let mut head = [0u8; 8];
+    s.read_exact(&mut head).ok()?;
+    let len = usize::from(u16::from_be_bytes([head[0], head[1]]));
+    let mut body = vec![0u8; len.checked_sub(8)?.min(8192)];
+    s.read_exact(&mut body).ok()?;
+    let mut p = head.to_vec();
+    p.extend(body);
+    Some(p)
+}
+
+/// A TNS listener as the packet format has it: the first CONNECT (type 1) on a connection is
+/// answered with RESEND (type 11), the second with REFUSE (type 4) whose descriptor names an
+/// unknown service error and VSNNUM 186647552 (0x0b200400, release 11.2.0.4.0); anything else
+/// closes the connection.
+fn tns_listener(mut s: std::net::TcpStream) {
+    use std::io::Write;
+    for n in 0..2 {
+        let Some(p) = read_tns_packet(&mut s) else { return };
+        if p.get(4) != Some(&1) || p.len() < 28 {
+            return;
+        }
+        if n == 0 {
+            let _ = s.write_all(b"\x00\x08\x00\x00\x0b\x00\x00\x00");
+            continue;
+        }
+        let text: &[u8] =
+            b"(DESCRIPTION=(TMP=)(VSNNUM=186647552)(ERR=12514)(ERROR_STACK=(ERROR=(CODE=12514)(EMFI=4))))";
+        let mut out = ((12 + text.len()) as u16).to_be_bytes().to_vec();
+        out.extend_from_slice(&[0, 0, 4, 0, 0, 0, 0x22, 0]);
+        out.extend_from_slice(&(text.len() as u16).to_be_bytes());
+        out.extend_from_slice(text);
+        let _ = s.write_all(&out);
+    }
+}
+
+/// Not a test on its own: with PORTPROBE_TNS_LISTENER=PORT set (by the test below, in a
+/// namespace of its own), serves TNS on 127.0.0.1:PORT until killed or for a minute.
+#[test]
+fn tns_spec_server() {
+    let Ok(port) = std::env::var("PORTPROBE_TNS_LISTENER") else {
+        return;
+    };
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port.parse::<u16>().unwrap())).unwrap();
+    std::thread::spawn(|| {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        std::process::exit(0);
+    });
+    for conn in listener.incoming().flatten() {
+        std::thread::spawn(move || tns_listener(conn));
+    }
+}
+
+#[test]
+fn oracle_tns_refusal_names_the_listener_version() {
+    if !require_namespaces("oracle_tns") {
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let snippet = format!(
+        "PORTPROBE_TNS_LISTENER=1521 '{}' --exact testbed_enterprise::tns_spec_server --nocapture >/dev/null 2>&1 &\n\
+         trap 'kill $!' EXIT\n\
+         for i in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/1521) 2>/dev/null && break; sleep 0.05; done\n\
+         \"$PORTPROBE\" scan 127.0.0.1 -p 1521",
+        exe.display()
+    );
+    let out = shell_in("netns.sh", &snippet);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\nstderr: {}", stderr(&out));
+    assert_eq!(
+        row(&text, 1521),
+        [
+            "1521/tcp",
+            "open",
+            "oracle-tns",
+            "syn-ack",
+            "Oracle",
+            "TNS",
+            "Listener",
+            "11.2.0.4.0"
+        ],
+        "{text}"
+    );
+}

@@ -14,6 +14,7 @@ pub mod rdp;
 pub mod rfb;
 pub mod smb;
 pub mod tds;
+pub mod tns;
 pub mod x11;
 
 /// Fields a binary decoder found, in the order found.
