@@ -220,8 +220,13 @@ pub const JOIN: char = '+';
 /// fixed fields.
 pub fn is_known_field(name: &str) -> bool {
     if name.contains(JOIN) {
-        return name.split(JOIN).count() <= 4 && name.split(JOIN).all(|part| FIELDS.contains(&part));
+        return name.split(JOIN).count() <= 4 && name.split(JOIN).all(is_single_field);
     }
+    is_single_field(name)
+}
+
+/// A fixed field, or `http.header.NAME` with NAME in lower case.
+fn is_single_field(name: &str) -> bool {
     FIELDS.contains(&name)
         || name.strip_prefix(HEADER_PREFIX).is_some_and(|h| {
             !h.is_empty()
@@ -708,7 +713,8 @@ mod tests {
     #[test]
     fn known_fields() {
         assert!(is_known_field("ntlm.os_version+ntlm.netbios_computer"));
-        assert!(!is_known_field("ntlm.os_version+http.header.server"));
+        assert!(is_known_field("http.header.server+http.status"));
+        assert!(!is_known_field("http.header.Server+http.status"));
         assert!(!is_known_field("a+b+c+d+e"));
         assert_eq!(
             field_hint("ssh.version"),

@@ -275,12 +275,40 @@ fn tns_listener(mut s: std::net::TcpStream) {
     }
 }
 
-/// Not a test on its own: with PORTPROBE_TNS_LISTENER=PORT set (by the test below, in a
-/// namespace of its own), serves TNS on 127.0.0.1:PORT until killed or for a minute.
+/// An HTTP.sys host with a WinRM listener, as public reports show it: POST /wsman without
+/// credentials gets 401 with the Negotiate and Kerberos schemes; any other request gets
+/// HTTP.sys's 404. Both carry `Server: Microsoft-HTTPAPI/2.0`.
+fn winrm_listener(mut s: std::net::TcpStream) {
+    use std::io::{Read, Write};
+    s.set_read_timeout(Some(std::time::Duration::from_secs(3))).ok();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") && got.len() < 8192 {
+        match s.read(&mut buf) {
+            Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+            _ => return,
+        }
+    }
+    let reply: &[u8] = if got.starts_with(b"POST /wsman ") {
+        b"HTTP/1.1 401 \r\nServer: Microsoft-HTTPAPI/2.0\r\nWWW-Authenticate: Negotiate\r\nWWW-Authenticate: Kerberos\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    } else {
+        b"HTTP/1.1 404 Not Found\r\nContent-Type: text/html; charset=us-ascii\r\nServer: Microsoft-HTTPAPI/2.0\r\nConnection: close\r\nContent-Length: 9\r\n\r\nNot Found"
+    };
+    let _ = s.write_all(reply);
+}
+
+/// Not a test on its own: with PORTPROBE_ENTERPRISE_SERVER=KIND:PORT set (by the tests below,
+/// in a namespace of their own), serves KIND on 127.0.0.1:PORT until killed or for a minute.
 #[test]
-fn tns_spec_server() {
-    let Ok(port) = std::env::var("PORTPROBE_TNS_LISTENER") else {
+fn spec_server() {
+    let Ok(spec) = std::env::var("PORTPROBE_ENTERPRISE_SERVER") else {
         return;
+    };
+    let (kind, port) = spec.split_once(':').expect("KIND:PORT");
+    let serve: fn(std::net::TcpStream) = match kind {
+        "tns" => tns_listener,
+        "winrm" => winrm_listener,
+        other => panic!("unknown spec server {other}"),
     };
     let listener = std::net::TcpListener::bind(("127.0.0.1", port.parse::<u16>().unwrap())).unwrap();
     std::thread::spawn(|| {
@@ -288,8 +316,25 @@ fn tns_spec_server() {
         std::process::exit(0);
     });
     for conn in listener.incoming().flatten() {
-        std::thread::spawn(move || tns_listener(conn));
+        std::thread::spawn(move || serve(conn));
     }
+}
+
+/// Runs the spec server KIND on PORT and `portprobe scan 127.0.0.1 -p PORT` inside an empty
+/// namespace; returns the table.
+fn scan_spec_server(kind: &str, port: u16) -> String {
+    let exe = std::env::current_exe().unwrap();
+    let snippet = format!(
+        "PORTPROBE_ENTERPRISE_SERVER={kind}:{port} '{}' --exact testbed_enterprise::spec_server --nocapture >/dev/null 2>&1 &\n\
+         trap 'kill $!' EXIT\n\
+         for i in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && break; sleep 0.05; done\n\
+         \"$PORTPROBE\" scan 127.0.0.1 -p {port}",
+        exe.display()
+    );
+    let out = shell_in("netns.sh", &snippet);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\nstderr: {}", stderr(&out));
+    text
 }
 
 #[test]
@@ -297,17 +342,7 @@ fn oracle_tns_refusal_names_the_listener_version() {
     if !require_namespaces("oracle_tns") {
         return;
     }
-    let exe = std::env::current_exe().unwrap();
-    let snippet = format!(
-        "PORTPROBE_TNS_LISTENER=1521 '{}' --exact testbed_enterprise::tns_spec_server --nocapture >/dev/null 2>&1 &\n\
-         trap 'kill $!' EXIT\n\
-         for i in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/1521) 2>/dev/null && break; sleep 0.05; done\n\
-         \"$PORTPROBE\" scan 127.0.0.1 -p 1521",
-        exe.display()
-    );
-    let out = shell_in("netns.sh", &snippet);
-    let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}\nstderr: {}", stderr(&out));
+    let text = scan_spec_server("tns", 1521);
     assert_eq!(
         row(&text, 1521),
         [
@@ -319,6 +354,44 @@ fn oracle_tns_refusal_names_the_listener_version() {
             "TNS",
             "Listener",
             "11.2.0.4.0"
+        ],
+        "{text}"
+    );
+}
+
+#[test]
+fn winrm_is_told_from_other_http_sys_services() {
+    if !require_namespaces("winrm") {
+        return;
+    }
+    let text = scan_spec_server("winrm", 5985);
+    assert_eq!(
+        row(&text, 5985),
+        [
+            "5985/tcp",
+            "open",
+            "wsman",
+            "syn-ack",
+            "Microsoft",
+            "Windows",
+            "Remote",
+            "Management"
+        ],
+        "{text}"
+    );
+    // The same host's 404 for GET / names only HTTP.sys.
+    let text = scan_spec_server("winrm", 8080);
+    assert_eq!(
+        row(&text, 8080),
+        [
+            "8080/tcp",
+            "open",
+            "http",
+            "syn-ack",
+            "Microsoft",
+            "HTTPAPI",
+            "2.0",
+            "(http.sys)"
         ],
         "{text}"
     );
