@@ -373,16 +373,16 @@ fn binary(response: &[u8]) -> Option<(Protocol, Fields)> {
     type Decoder = fn(&[u8]) -> Option<Fields>;
     const DECODERS: [(Protocol, Decoder); 12] = [
         (Protocol::Rfb, super::binary::rfb::decode),
-        (Protocol::Rdp, super::binary::rdp::decode),
-        (Protocol::Kerberos, super::binary::kerberos::decode),
-        (Protocol::Dcerpc, super::binary::dcerpc::decode),
-        (Protocol::Tns, super::binary::tns::decode),
         (Protocol::Smb, super::binary::smb::decode),
         (Protocol::Mongodb, super::binary::mongodb::decode),
         (Protocol::Mssql, super::binary::tds::decode),
         (Protocol::Ldap, super::binary::ldap::decode),
         (Protocol::X11, super::binary::x11::decode),
         (Protocol::Mysql, super::binary::mysql::decode),
+        (Protocol::Rdp, super::binary::rdp::decode),
+        (Protocol::Kerberos, super::binary::kerberos::decode),
+        (Protocol::Dcerpc, super::binary::dcerpc::decode),
+        (Protocol::Tns, super::binary::tns::decode),
         // Last: a DNS header has no magic, only its length and flags.
         (Protocol::Dns, super::binary::dns::decode),
     ];
@@ -689,7 +689,7 @@ mod tests {
 
     #[test]
     fn binary_grammars_are_told_apart() {
-        let cases: [(&[u8], Protocol); 8] = [
+        let cases: [(&[u8], Protocol); 13] = [
             (include_bytes!("binary/testdata/smbd-4.17-negotiate-session-setup.bin"), Protocol::Smb),
             (include_bytes!("binary/testdata/slapd-2.5.13-root-dse.bin"), Protocol::Ldap),
             (include_bytes!("binary/testdata/xvfb-21.1.7-setup-reply.bin"), Protocol::X11),
@@ -698,6 +698,11 @@ mod tests {
             (b"N\x00\x00\x00\x0a5.7.44-log\x00\x0b\x00\x00\x00", Protocol::Mysql),
             (b"\x1a\x00\x00\x00\x11\x22\x00\x00PP\x00\x00\xdd\x07\x00\x00\x00\x00\x00\x00\x00\x05\x00\x00\x00\x00", Protocol::Raw),
             (b"220 ready\r\n", Protocol::Greeting),
+            (include_bytes!("binary/testdata/xrdp-0.9.21-connection-confirm.bin"), Protocol::Rdp),
+            (include_bytes!("binary/testdata/krb5kdc-1.20-as-req-error.bin"), Protocol::Kerberos),
+            (include_bytes!("binary/testdata/named-9.18-version-bind-server.bin"), Protocol::Dns),
+            (include_bytes!("binary/testdata/samba-dcerpcd-4.17-epm-bind-ack.bin"), Protocol::Dcerpc),
+            (b"\x00\x08\x00\x00\x0b\x00\x00\x00", Protocol::Tns),
         ];
         for (bytes, want) in cases {
             assert_eq!(decode(bytes).protocol, want, "{}", String::from_utf8_lossy(bytes));
@@ -722,6 +727,7 @@ mod tests {
         );
         assert!(field_hint("smb.os+ntlm.os_version").starts_with("smb.dialect, smb.signing"));
         assert!(field_hint("foo.bar").contains("greeting, smb, ntlm, mssql, ldap, rfb, x11"));
+        assert!(field_hint("foo.bar").contains("rdp, krb, dns, dcerpc, tns"));
         assert!(is_known_field("http.header.server"));
         assert!(is_known_field("ssh.software"));
         assert!(!is_known_field("http.header.Server"));

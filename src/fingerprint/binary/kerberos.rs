@@ -91,6 +91,12 @@ pub fn decode(b: &[u8]) -> Option<Fields> {
     let mut fields = Fields::new();
     if app == 0x6b {
         // AS-REP: KDC-REP { pvno [0], msg-type [1], padata [2], crealm [3], cname [4], … }.
+        let (Some((0xa0, pvno)), Some((0xa1, kind))) = (ber(&mut r), ber(&mut r)) else {
+            return None;
+        };
+        if inner(pvno, 0x02).and_then(integer) != Some(5) || inner(kind, 0x02).and_then(integer) != Some(11) {
+            return None;
+        }
         fields.push(("krb.msg_type", b"as-rep".to_vec()));
         while let Some((tag, v)) = ber(&mut r) {
             if tag == 0xa3 {
@@ -175,5 +181,18 @@ mod tests {
             None
         );
         assert_eq!(integer(&[0xff]), Some(-1));
+        // An AS-REP: pvno 5, msg-type 11, padata, crealm.
+        let f = decode(
+            b"\0\0\0\x17\x6b\x15\x30\x13\xa0\x03\x02\x01\x05\xa1\x03\x02\x01\x0b\xa3\x07\x1b\x05CORP.",
+        )
+        .unwrap();
+        assert_eq!(get(&f, "krb.msg_type"), Some("as-rep"));
+        assert_eq!(get(&f, "krb.realm"), Some("CORP."));
+        assert_eq!(
+            decode(
+                b"\0\0\0\x17\x6b\x15\x30\x13\xa0\x03\x02\x01\x05\xa1\x03\x02\x01\x0c\xa3\x07\x1b\x05CORP."
+            ),
+            None
+        );
     }
 }
