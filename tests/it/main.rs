@@ -15,4 +15,5 @@ mod seed_scenario;
 mod session;
 mod testbed_binary;
 mod testbed_daemons;
+mod testbed_enterprise;
 mod tls;
