@@ -1,6 +1,6 @@
 //! Databases, queues and caches that answer only when spoken to. Real Debian daemons in a
 //! namespace of their own (tests/testbed/datastores.sh: RabbitMQ, ZooKeeper, NATS, beanstalkd,
-//! gearmand, PgBouncer, etcd, InfluxDB), and, where Debian has no package (Kafka, Cassandra),
+//! gearmand, PgBouncer, etcd, InfluxDB, Sphinx searchd, ClickHouse), and, where Debian has no package (Kafka, Cassandra),
 //! small servers written here from the protocol specifications, on ephemeral loopback ports.
 
 use crate::common::*;
@@ -19,7 +19,7 @@ fn by_port(out: &Output) -> HashMap<u64, Value> {
 }
 
 /// The binaries of the bed, for the skip message.
-const BED: [&str; 8] = [
+const BED: [&str; 10] = [
     "/usr/lib/rabbitmq/bin/rabbitmq-server",
     "/usr/share/java/zookeeper.jar",
     "/usr/sbin/nats-server",
@@ -28,6 +28,8 @@ const BED: [&str; 8] = [
     "/usr/sbin/pgbouncer",
     "/usr/bin/etcd",
     "/usr/bin/influxd",
+    "/usr/bin/searchd",
+    "/usr/sbin/clickhouse-server",
 ];
 
 fn require_datastore_bed(test: &str) -> bool {
@@ -85,7 +87,7 @@ fn data_store_daemons_are_named_with_their_versions() {
     if !require_datastore_bed("testbed_datastores") {
         return;
     }
-    let ports_arg = "5672,2181,4222,11300,4730,6432,2379,8086";
+    let ports_arg = "5672,2181,4222,11300,4730,6432,2379,8086,9306,9312,8123,9000";
     let snippet = format!(
         "\"$PORTPROBE\" scan 127.0.0.1 -p {ports_arg} --json && echo --- && \"$PORTPROBE\" scan 127.0.0.1 -p 5672,2181"
     );
@@ -135,10 +137,21 @@ fn data_store_daemons_are_named_with_their_versions() {
         want(8086, "name", "http"),
         want(8086, "product", "InfluxDB http API"),
         want(8086, "version", plain(upstream("influxdb"))),
+        want(9306, "name", "mysql"),
+        want(9306, "product", "Sphinx search server"),
+        want(9306, "version", upstream("sphinxsearch")),
+        want(9312, "name", "sphinx-api"),
+        want(9312, "confidence", "soft"),
+        want(8123, "name", "http"),
+        want(8123, "product", "ClickHouse"),
+        want(8123, "info", "HTTP interface"),
+        want(9000, "name", "clickhouse"),
+        want(9000, "product", "ClickHouse"),
     ];
     let mut bad = mismatches(&ports, &wants);
     for (port, v) in &ports {
-        if v["state"] != "open" || v["service"]["confidence"] != "hard" {
+        let soft = *port == 9312;
+        if v["state"] != "open" || (!soft && v["service"]["confidence"] != "hard") {
             bad.push(format!("{port}/tcp: not open with a hard match: {v}"));
         }
     }

@@ -3,7 +3,8 @@
 # loopback in a network namespace of its own, then runs "$@" there. Needs real root.
 # Usage: unshare -n tests/testbed/datastores.sh COMMAND [ARGS...]
 #   amqp 5672 (rabbitmq-server), nats 4222 (nats-server), zookeeper 2181, beanstalkd 11300,
-#   gearman 4730 (gearmand), pgbouncer 6432, etcd 2379, influxdb 8086 (influxd)
+#   gearman 4730 (gearmand), pgbouncer 6432, etcd 2379, influxdb 8086 (influxd),
+#   sphinx 9306 (SphinxQL) and 9312 (its API), clickhouse 8123 (HTTP) and 9000 (native)
 # RabbitMQ and ZooKeeper run on the Erlang and Java VMs and take up to ~20 s to listen.
 set -euo pipefail
 here=$(dirname "$0")
@@ -129,6 +130,58 @@ CONF
     setsid influxd -config "$d/influxdb.conf" >"$d/log" 2>&1 &
 }
 
+# Sphinx searchd: SphinxQL (MySQL protocol) on PORT, its own binary API on PORT+6, one empty
+# real-time index (searchd refuses to start without an index).
+start_searchd() {
+    local port=$1
+    local d="$TESTBED_DIR/searchd-$port"
+    mkdir -p "$d"
+    cat >"$d/sphinx.conf" <<CONF
+index empty
+{
+    type = rt
+    path = $d/rt
+    rt_field = title
+    rt_attr_uint = gid
+}
+searchd
+{
+    listen = 127.0.0.1:$port:mysql41
+    listen = 127.0.0.1:$((port + 6))
+    log = $d/searchd.log
+    query_log = $d/query.log
+    pid_file = $d/searchd.pid
+    binlog_path = $d
+}
+CONF
+    setsid searchd --config "$d/sphinx.conf" --nodetach >"$d/log" 2>&1 &
+}
+
+# ClickHouse: HTTP on PORT, native protocol on PORT+877 (8123 and 9000), as nobody.
+start_clickhouse() {
+    local port=$1
+    local d="$TESTBED_DIR/clickhouse-$port"
+    mkdir -p "$d/data" "$d/tmp"
+    cat >"$d/config.xml" <<CONF
+<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><console>1</console></logger>
+  <http_port>$port</http_port>
+  <tcp_port>$((port + 877))</tcp_port>
+  <listen_host>127.0.0.1</listen_host>
+  <path>$d/data/</path>
+  <tmp_path>$d/tmp/</tmp_path>
+  <users_config>/etc/clickhouse-server/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <mark_cache_size>5368709</mark_cache_size>
+</yandex>
+CONF
+    chown -R nobody "$d"
+    setsid setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        clickhouse-server --config-file="$d/config.xml" >"$d/log" 2>&1 &
+}
+
 need_root
 ns_init
 testbed_dir
@@ -140,7 +193,9 @@ start_gearmand 4730
 start_pgbouncer 6432
 start_etcd 2379
 start_influxd 8086
-for port in 4222 11300 4730 6432 2379 8086 2181; do
+start_searchd 9306
+start_clickhouse 8123
+for port in 4222 11300 4730 6432 2379 8086 9306 9312 8123 9000 2181; do
     wait_port_long "$port" 20 || { tail -n 20 "$TESTBED_DIR"/*/log "$TESTBED_DIR"/*.log 2>/dev/null >&2; exit 99; }
 done
 wait_port_long 5672 30 || { tail -n 20 "$TESTBED_DIR"/rabbitmq-*/log >&2; exit 99; }
