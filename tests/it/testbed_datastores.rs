@@ -207,7 +207,7 @@ const KAFKA_APIS: [(i16, i16, i16); 20] = [
 /// the connection, as a broker does with what it cannot parse.
 fn kafka_answer(request: &[u8]) -> Option<Vec<u8>> {
     let size = u32::from_be_bytes(request.get(..4)?.try_into().ok()?);
-    if size < 8 || size > 100 * 1024 * 1024 {
+    if !(8..=100 * 1024 * 1024).contains(&size) {
         return None;
     }
     let key = i16::from_be_bytes(request.get(4..6)?.try_into().ok()?);

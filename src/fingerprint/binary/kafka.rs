@@ -23,8 +23,11 @@ pub fn looks_like(b: &[u8]) -> bool {
     entries(b).is_some()
 }
 
-/// (error code, [(api key, min, max)]) of a v0 ApiVersions response.
-fn entries(b: &[u8]) -> Option<(i16, Vec<(i16, i16, i16)>)> {
+/// One API a broker serves: key, lowest and highest version.
+type Api = (i16, i16, i16);
+
+/// The error code and the APIs of a v0 ApiVersions response.
+fn entries(b: &[u8]) -> Option<(i16, Vec<Api>)> {
     let mut r = Reader::new(b);
     let size = usize::try_from(r.u32_be()?).ok()?;
     let _correlation = r.u32_be()?;
@@ -76,7 +79,7 @@ mod tests {
     use super::*;
 
     /// An ApiVersions v0 response as the protocol guide lays it out.
-    pub(crate) fn response(error: i16, apis: &[(i16, i16, i16)]) -> Vec<u8> {
+    pub(crate) fn response(error: i16, apis: &[Api]) -> Vec<u8> {
         let mut body = 0x5050_0000u32.to_be_bytes().to_vec();
         body.extend_from_slice(&error.to_be_bytes());
         body.extend_from_slice(&(apis.len() as u32).to_be_bytes());
