@@ -149,6 +149,15 @@ fn data_store_daemons_are_named_with_their_versions() {
         want(9000, "product", "ClickHouse"),
     ];
     let mut bad = mismatches(&ports, &wants);
+    // NATS names the Go release it was built with in its INFO line (Debian's golang of the day).
+    let nats = ports.get(&4222);
+    let banner = nats.and_then(|v| v["banner"].as_str()).unwrap_or_default();
+    let go = banner
+        .split("\"go\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("(no go in the banner)");
+    bad.extend(mismatches(&ports, &[want(4222, "info", go)]));
     for (port, v) in &ports {
         let soft = *port == 9312;
         if v["state"] != "open" || (!soft && v["service"]["confidence"] != "hard") {

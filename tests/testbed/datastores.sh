@@ -5,7 +5,8 @@
 #   amqp 5672 (rabbitmq-server), nats 4222 (nats-server), zookeeper 2181, beanstalkd 11300,
 #   gearman 4730 (gearmand), pgbouncer 6432, etcd 2379, influxdb 8086 (influxd),
 #   sphinx 9306 (SphinxQL) and 9312 (its API), clickhouse 8123 (HTTP) and 9000 (native)
-# RabbitMQ and ZooKeeper run on the Erlang and Java VMs and take up to ~20 s to listen.
+# RabbitMQ and ZooKeeper run on the Erlang and Java VMs and take ~15 s to listen (more on a
+# loaded machine: the waits allow 60 and 40 s).
 set -euo pipefail
 here=$(dirname "$0")
 . "$here/lib.sh"
@@ -196,7 +197,13 @@ start_influxd 8086
 start_searchd 9306
 start_clickhouse 8123
 for port in 4222 11300 4730 6432 2379 8086 9306 9312 8123 9000 2181; do
-    wait_port_long "$port" 20 || { tail -n 20 "$TESTBED_DIR"/*/log "$TESTBED_DIR"/*.log 2>/dev/null >&2; exit 99; }
+    wait_port_long "$port" 40 || { tail -n 20 "$TESTBED_DIR"/*/log "$TESTBED_DIR"/*.log 2>/dev/null >&2; exit 99; }
 done
-wait_port_long 5672 30 || { tail -n 20 "$TESTBED_DIR"/rabbitmq-*/log >&2; exit 99; }
+wait_port_long 5672 60 || { tail -n 20 "$TESTBED_DIR"/rabbitmq-*/log >&2; exit 99; }
+# ZooKeeper listens before it serves: srvr says so until it knows its mode.
+for i in $(seq 1 200); do
+    printf srvr | socat -t2 - TCP:127.0.0.1:2181 2>/dev/null | grep -q '^Mode: ' && break
+    [ "$i" = 200 ] && { echo "testbed: zookeeper does not serve after 20 s" >&2; exit 99; }
+    sleep 0.1
+done
 run_command "$@"
