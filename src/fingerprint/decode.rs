@@ -40,6 +40,12 @@ pub enum Protocol {
     Dcerpc,
     /// Oracle TNS: the listener's ACCEPT, REFUSE, REDIRECT or RESEND.
     Tns,
+    /// AMQP Connection.Start (0-9-1) or a protocol header (1.0, 0-8).
+    Amqp,
+    /// Kafka ApiVersions response (version 0).
+    Kafka,
+    /// Cassandra CQL native protocol SUPPORTED or ERROR frame.
+    Cql,
     /// Nothing recognised: rules read raw bytes.
     Raw,
 }
@@ -62,12 +68,15 @@ impl Protocol {
             Protocol::Dns => "dns",
             Protocol::Dcerpc => "dcerpc",
             Protocol::Tns => "tns",
+            Protocol::Amqp => "amqp",
+            Protocol::Kafka => "kafka",
+            Protocol::Cql => "cql",
             Protocol::Raw => "raw",
         }
     }
 
     /// Every grammar, `Raw` first.
-    pub const ALL: [Protocol; 16] = [
+    pub const ALL: [Protocol; 19] = [
         Protocol::Raw,
         Protocol::Http,
         Protocol::Ssh,
@@ -84,6 +93,9 @@ impl Protocol {
         Protocol::Dns,
         Protocol::Dcerpc,
         Protocol::Tns,
+        Protocol::Amqp,
+        Protocol::Kafka,
+        Protocol::Cql,
     ];
 
     /// This grammar's position in [`Protocol::ALL`].
@@ -207,6 +219,30 @@ pub const FIELDS: &[&str] = &[
     "tns.error",
     "tns.vsnnum",
     "tns.oracle_version",
+    // AMQP (binary::amqp)
+    "amqp.protocol",
+    "amqp.product",
+    "amqp.version",
+    "amqp.platform",
+    "amqp.cluster_name",
+    "amqp.copyright",
+    "amqp.mechanisms",
+    // Kafka (binary::kafka)
+    "kafka.error_code",
+    "kafka.api_count",
+    "kafka.highest_api_key",
+    "kafka.api_versions_max",
+    "kafka.metadata_max",
+    "kafka.fetch_max",
+    "kafka.produce_max",
+    // Cassandra CQL (binary::cql)
+    "cql.protocol",
+    "cql.versions",
+    "cql.compression",
+    "cql.protocol_versions",
+    "cql.options",
+    "cql.error_code",
+    "cql.error",
 ];
 
 /// The prefix of per-header fields.
@@ -371,10 +407,13 @@ pub fn decode(response: &[u8]) -> Decoded<'_> {
 /// which probe was sent). Stricter checks first.
 fn binary(response: &[u8]) -> Option<(Protocol, Fields)> {
     type Decoder = fn(&[u8]) -> Option<Fields>;
-    const DECODERS: [(Protocol, Decoder); 12] = [
+    const DECODERS: [(Protocol, Decoder); 15] = [
         (Protocol::Rfb, super::binary::rfb::decode),
         (Protocol::Smb, super::binary::smb::decode),
         (Protocol::Mongodb, super::binary::mongodb::decode),
+        (Protocol::Amqp, super::binary::amqp::decode),
+        (Protocol::Kafka, super::binary::kafka::decode),
+        (Protocol::Cql, super::binary::cql::decode),
         (Protocol::Mssql, super::binary::tds::decode),
         (Protocol::Ldap, super::binary::ldap::decode),
         (Protocol::X11, super::binary::x11::decode),
@@ -689,7 +728,8 @@ mod tests {
 
     #[test]
     fn binary_grammars_are_told_apart() {
-        let cases: [(&[u8], Protocol); 13] = [
+        let cases: [(&[u8], Protocol); 14] = [
+            (include_bytes!("binary/testdata/rabbitmq-3.10.8-connection-start.bin"), Protocol::Amqp),
             (include_bytes!("binary/testdata/smbd-4.17-negotiate-session-setup.bin"), Protocol::Smb),
             (include_bytes!("binary/testdata/slapd-2.5.13-root-dse.bin"), Protocol::Ldap),
             (include_bytes!("binary/testdata/xvfb-21.1.7-setup-reply.bin"), Protocol::X11),

@@ -16,4 +16,5 @@ mod session;
 mod testbed_binary;
 mod testbed_daemons;
 mod testbed_enterprise;
+mod testbed_datastores;
 mod tls;

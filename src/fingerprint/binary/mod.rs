@@ -6,6 +6,9 @@
 pub mod dcerpc;
 pub mod dns;
 pub mod kerberos;
+pub mod amqp;
+pub mod cql;
+pub mod kafka;
 pub mod ldap;
 pub mod mongodb;
 pub mod mysql;
