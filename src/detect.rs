@@ -17,7 +17,7 @@ use tokio::time::{timeout_at, Instant};
 use crate::fingerprint::{Confidence, Identity, Matcher, Probe};
 use crate::net::connect::{connect, ConnectOptions, PortState};
 use crate::net::starttls::{self, StartTls, StartTlsError};
-use crate::net::tls::{NameChoice, TlsClient, TlsFacts};
+use crate::net::tls::{HandshakeError, NameChoice, TlsClient, TlsFacts};
 use crate::net::tls_diag;
 
 /// Limits of detection, owned here rather than sprinkled through helpers.
@@ -376,11 +376,14 @@ impl Found {
 
 /// How many probes of one port may run at once, each on its own connection: a port that stays
 /// silent then costs about the longest probe wait, not their sum.
-const PARALLEL_PROBES: usize = 16;
+const PARALLEL_PROBES: usize = 24;
 
 /// Silence on the first probe for this long starts the others in parallel. Services that greet
 /// do so well within it, so they never see the extra connections.
 const SILENCE_GRACE: Duration = Duration::from_millis(400);
+
+/// How long a TLS-first port's guessed handshake waits before the plain probes take over.
+const TLS_GUESS_WAIT: Duration = Duration::from_millis(1000);
 
 /// Probes meant for other ports wait at most this long for an answer.
 const RARE_PROBE_WAIT: Duration = Duration::from_millis(1000);
@@ -567,11 +570,18 @@ async fn detect_in_tls(
         _ => Vec::new(),
     };
     let names = cx.names.clone()?;
+    // On the scan's own connection TLS is only the port's guess: a short wait, and a port that
+    // stays silent goes on to the plain probes (whose TLS hello brings us back here if needed).
+    let wait = if first.is_some() {
+        cx.limits.tls_timeout.min(TLS_GUESS_WAIT)
+    } else {
+        cx.limits.tls_timeout
+    };
     let tcp = match first {
         Some(s) => s,
         None => Box::new(cx.tcp().await?),
     };
-    let until = cx.deadline.min(Instant::now() + cx.limits.tls_timeout);
+    let until = cx.deadline.min(Instant::now() + wait);
     match client.handshake(tcp, &names, until).await {
         Ok((stream, facts)) => {
             let dial = Dial::Tls(&client, names);
@@ -586,9 +596,13 @@ async fn detect_in_tls(
             });
             Some(d)
         }
+        // Silence to a ClientHello: not a TLS service (a TLS server answers at once); the plain
+        // probes get the rest of the deadline.
+        Err(HandshakeError::Timeout) => None,
         Err(e) => {
             let sni = names.send_sni.then_some(names.name.as_str());
-            let why = tls_diag::diagnose(cx.addr, sni, cx.deadline).await;
+            let until = cx.deadline.min(Instant::now() + cx.limits.tls_timeout);
+            let why = tls_diag::diagnose(cx.addr, sni, until).await;
             if !why.speaks_tls() {
                 return None;
             }
