@@ -20,4 +20,5 @@ pub mod ports;
 pub mod report;
 pub mod scan;
 pub mod session;
+pub mod session_log;
 pub mod target;

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::fingerprint::Matcher;
 use crate::net::telnet::Telnet;
+use crate::session_log::{Direction, SessionLog};
 
 /// Chunk size of every read: large enough for loopback gigabytes, small enough to stay light.
 pub const CHUNK: usize = 128 * 1024;
@@ -52,6 +53,14 @@ pub struct SessionOptions {
     pub identify: Option<Arc<Matcher>>,
     /// `listen -k`: the session ends when the peer closes (stdin is shared and goes on).
     pub end_when_peer_closes: bool,
+    /// `--delay`: wait this long after each line sent (OpenBSD nc's `-i`).
+    pub delay: Option<Duration>,
+    /// `--output` / `--hex-dump`: where what is sent and received is recorded.
+    pub log: Option<SessionLog>,
+    /// The key that ends (or, with telnet, pauses) an interactive session.
+    pub escape_key: Option<u8>,
+    /// Telnet `-l USER`: sent when the server asks for NEW-ENVIRON USER.
+    pub login: Option<String>,
 }
 
 impl Default for SessionOptions {
@@ -67,6 +76,10 @@ impl Default for SessionOptions {
             interactive: false,
             identify: None,
             end_when_peer_closes: false,
+            delay: None,
+            log: None,
+            escape_key: Some(ESCAPE_KEY),
+            login: None,
         }
     }
 }
@@ -90,10 +103,21 @@ pub enum SessionEnd {
     SendFailed,
     /// Writing received data to stdout failed (the OS error code, when known): data was lost.
     OutputFailed(Option<i32>),
+    /// `connect -z` with several ports: none was open.
+    NoneOpen,
 }
 
 /// The escape key of interactive sessions, as in telnet.
 pub const ESCAPE_KEY: u8 = 0x1d; // Ctrl-]
+
+/// `^]` for Ctrl-], `^?` for DEL, the character itself otherwise.
+pub fn key_name(key: u8) -> String {
+    match key {
+        0..=0x1f => format!("Ctrl-{}", (key + 0x40) as char),
+        0x7f => "Ctrl-?".into(),
+        k => crate::escape::escape_bytes(&[k]),
+    }
+}
 
 /// Bytes to send: data, or the half-close (acknowledged once everything before it is written).
 enum Out {
@@ -270,6 +294,9 @@ where
                 }
                 activity.set(Instant::now());
                 let received = &buf[..];
+                if let Some(log) = &opts.log {
+                    log.record(Direction::Received, received);
+                }
                 if !identified {
                     identified = true;
                     if let Some(m) = &opts.identify {
@@ -317,10 +344,9 @@ where
             let mut last_cr = false;
             while let Some(chunk) = stdin.recv().await {
                 activity.set(Instant::now());
-                let escape_at = if opts.interactive {
-                    chunk.iter().position(|&b| b == ESCAPE_KEY)
-                } else {
-                    None
+                let escape_at = match opts.escape_key {
+                    Some(key) if opts.interactive => chunk.iter().position(|&b| b == key),
+                    _ => None,
                 };
                 let (chunk, escaped) = match escape_at {
                     Some(i) => (chunk[..i].to_vec(), true),
@@ -358,8 +384,27 @@ where
                     Telnet::escape_outgoing(&data, &mut escaped_data);
                     data = escaped_data;
                 }
-                if !data.is_empty() && out_tx.send(Out::Data(data)).await.is_err() {
-                    return (SessionEnd::SendFailed, None);
+                if let Some(delay) = opts.delay {
+                    // nc -i: one line, then the pause; the pause counts as activity.
+                    for line in data.split_inclusive(|&b| b == b'\n') {
+                        if let Some(log) = &opts.log {
+                            log.record(Direction::Sent, line);
+                        }
+                        if out_tx.send(Out::Data(line.to_vec())).await.is_err() {
+                            return (SessionEnd::SendFailed, None);
+                        }
+                        if line.ends_with(b"\n") {
+                            tokio::time::sleep(delay).await;
+                            activity.set(Instant::now());
+                        }
+                    }
+                } else {
+                    if let Some(log) = &opts.log {
+                        log.record(Direction::Sent, &data);
+                    }
+                    if !data.is_empty() && out_tx.send(Out::Data(data)).await.is_err() {
+                        return (SessionEnd::SendFailed, None);
+                    }
                 }
                 if escaped {
                     return (SessionEnd::EscapeKey, None);

@@ -8,6 +8,7 @@ mod corpus;
 mod detection;
 mod fingerprints_cli;
 mod hostile_servers;
+mod nc_habits;
 mod properties;
 mod resource_limits;
 mod seed_scenario;
