@@ -16,12 +16,11 @@ use crate::cli::{
 };
 use crate::detect::{DetectLimits, TlsSettings};
 use crate::endpoint::{listen_address, ConnectPlan, ListenOn, ListenPlan, ProxyPlan, TlsPlan};
-use crate::net::access::AccessList;
-use crate::net::proxy::{ProxyAuth, ProxyKind};
-use crate::session_log::SessionLog;
 use crate::escape::escape_str;
 use crate::fingerprint::{Database, DatabaseError, Matcher, Problem};
 use crate::limits::default_concurrency;
+use crate::net::access::AccessList;
+use crate::net::proxy::{ProxyAuth, ProxyKind};
 use crate::net::tls::{
     cert_facts, load_key_pair, self_signed, server_config, trust_store, NameChoice, TlsClient, TlsSetupError,
 };
@@ -30,6 +29,7 @@ use crate::portdb::top_ports;
 use crate::ports::{PortError, PortSet};
 use crate::scan::{AuditPlan, DetectPlan, ScanPlan};
 use crate::session::{EofMode, SessionOptions};
+use crate::session_log::SessionLog;
 use crate::target::{
     resolve, CidrIter, Family, FamilyMismatch, HostSpec, ResolveError, Source, TargetError, TargetReader,
     TargetSpec,
@@ -383,6 +383,7 @@ pub fn session_options(
         log: SessionLog::open(args.output.as_deref(), args.hex_dump.as_deref())?,
         escape_key: Some(crate::session::ESCAPE_KEY),
         login: None,
+        term: None,
     })
 }
 
@@ -392,7 +393,9 @@ fn escape_key(text: &str) -> Result<Option<u8>, ConfigError> {
     match text.as_bytes() {
         b"none" => Ok(None),
         [b'^', b'?'] => Ok(Some(0x7f)),
-        [b'^', c] if (b'@'..=b'_').contains(&c.to_ascii_uppercase()) => Ok(Some(c.to_ascii_uppercase() - b'@')),
+        [b'^', c] if (b'@'..=b'_').contains(&c.to_ascii_uppercase()) => {
+            Ok(Some(c.to_ascii_uppercase() - b'@'))
+        }
         [c] if c.is_ascii() => Ok(Some(*c)),
         _ => Err(bad()),
     }
@@ -406,7 +409,8 @@ fn proxy_plan(args: &ConnectArgs, family_of: Family) -> Result<Option<ProxyPlan>
         (None, None) => {
             if args.proxy_type.is_some() || args.proxy_auth.is_some() {
                 return Err(ConfigError::Proxy(
-                    "--proxy-type and --proxy-auth need a proxy: give -x ADDR[:PORT] or --proxy ADDR[:PORT]".into(),
+                    "--proxy-type and --proxy-auth need a proxy: give -x ADDR[:PORT] or --proxy ADDR[:PORT]"
+                        .into(),
                 ));
             }
             return Ok(None);
@@ -469,6 +473,7 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
         session.escape_key = escape_key(e)?;
     }
     session.login = args.login.clone();
+    session.term = std::env::var("TERM").ok().filter(|t| !t.is_empty());
     // OpenBSD nc: -w also ends a connection idle that long.
     if let Some(w) = args.wait.filter(|w| !w.is_zero()) {
         session.idle_timeout = Some(session.idle_timeout.map_or(w, |i| i.min(w)));
@@ -635,7 +640,8 @@ pub fn listen_plan(args: &ListenArgs) -> Result<ListenPlan, ConfigError> {
     let on = match (&args.unix, &args.address) {
         (Some(path), _) => ListenOn::Unix(path.clone()),
         (None, Some(text)) => {
-            let addr = listen_address(text, args.family.ipv6).map_err(|e| ConfigError::Listen(e.to_string()))?;
+            let addr =
+                listen_address(text, args.family.ipv6).map_err(|e| ConfigError::Listen(e.to_string()))?;
             family(args.family).check_literal(&addr.ip(), text)?;
             ListenOn::Tcp(addr)
         }
@@ -693,4 +699,3 @@ pub fn listen_plan(args: &ListenArgs) -> Result<ListenPlan, ConfigError> {
         },
     })
 }
-

@@ -422,13 +422,15 @@ impl Drop for Listener {
 impl Listener {
     async fn bind(on: &ListenOn) -> Result<Listener, EndpointError> {
         match on {
-            ListenOn::Tcp(addr) => TcpListener::bind(addr)
-                .await
-                .map(Listener::Tcp)
-                .map_err(|e| EndpointError::Bind {
-                    addr: addr.to_string(),
-                    message: e.to_string(),
-                }),
+            ListenOn::Tcp(addr) => {
+                TcpListener::bind(addr)
+                    .await
+                    .map(Listener::Tcp)
+                    .map_err(|e| EndpointError::Bind {
+                        addr: addr.to_string(),
+                        message: e.to_string(),
+                    })
+            }
             // An existing file is never replaced: it may be someone else's socket.
             ListenOn::Unix(path) => UnixListener::bind(path)
                 .map(|l| Listener::Unix(l, path.clone()))
@@ -450,8 +452,14 @@ impl Listener {
 
     async fn accept(&self) -> std::io::Result<(Box<dyn Io>, Peer)> {
         match self {
-            Listener::Tcp(l) => l.accept().await.map(|(s, a)| (Box::new(s) as Box<dyn Io>, Peer::Ip(a))),
-            Listener::Unix(l, _) => l.accept().await.map(|(s, _)| (Box::new(s) as Box<dyn Io>, Peer::Unix)),
+            Listener::Tcp(l) => l
+                .accept()
+                .await
+                .map(|(s, a)| (Box::new(s) as Box<dyn Io>, Peer::Ip(a))),
+            Listener::Unix(l, _) => l
+                .accept()
+                .await
+                .map(|(s, _)| (Box::new(s) as Box<dyn Io>, Peer::Unix)),
         }
     }
 }

@@ -22,3 +22,4 @@ pub mod scan;
 pub mod session;
 pub mod session_log;
 pub mod target;
+pub mod telnet_keys;

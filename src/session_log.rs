@@ -113,7 +113,10 @@ pub fn hex_dump(dir: Direction, start: u64, bytes: &[u8]) -> String {
             }
         }
         out.push_str("  |");
-        out.extend(row.iter().map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '.' }));
+        out.extend(
+            row.iter()
+                .map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '.' }),
+        );
         out.push_str("|\n");
     }
     out

@@ -55,7 +55,9 @@ impl Block {
         let max = if net.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,
-            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p.parse::<u8>().ok().filter(|&p| p <= max)?,
+            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                p.parse::<u8>().ok().filter(|&p| p <= max)?
+            }
             Some(_) => return None,
         };
         Some(Block { net, prefix })
@@ -140,7 +142,10 @@ impl AccessList {
     }
 
     pub fn permits(&self, ip: IpAddr) -> bool {
-        let allowed = self.allow.as_ref().is_none_or(|a| a.iter().any(|b| b.contains(ip)));
+        let allowed = self
+            .allow
+            .as_ref()
+            .is_none_or(|a| a.iter().any(|b| b.contains(ip)));
         allowed && !self.deny.iter().any(|b| b.contains(ip))
     }
 }

@@ -84,7 +84,10 @@ impl FromStr for ProxyAuth {
             .split_once(':')
             .ok_or_else(|| "invalid --proxy-auth: give USER:PASS".to_string())?;
         if user.is_empty() || user.len() > 255 || pass.len() > 255 {
-            return Err("invalid --proxy-auth: the user name must be 1 to 255 bytes and the password at most 255".into());
+            return Err(
+                "invalid --proxy-auth: the user name must be 1 to 255 bytes and the password at most 255"
+                    .into(),
+            );
         }
         Ok(ProxyAuth {
             user: user.to_string(),
@@ -452,7 +455,11 @@ mod tests {
         assert!("nopass".parse::<ProxyAuth>().is_err());
     }
 
-    async fn run_against(kind: ProxyKind, script: &'static [u8], target: ProxyTarget) -> (Result<Vec<u8>, String>, Vec<u8>) {
+    async fn run_against(
+        kind: ProxyKind,
+        script: &'static [u8],
+        target: ProxyTarget,
+    ) -> (Result<Vec<u8>, String>, Vec<u8>) {
         let (client, mut server) = tokio::io::duplex(4096);
         let srv = tokio::spawn(async move {
             let mut got = vec![0u8; 512];
@@ -483,7 +490,12 @@ mod tests {
     #[tokio::test]
     async fn socks5_keeps_the_targets_first_bytes_and_names_refusals() {
         let target = ProxyTarget::Name("db.internal".into(), 5432);
-        let (r, sent) = run_against(ProxyKind::Socks5, b"\x05\x00\x05\x00\x00\x01\x7f\x00\x00\x01\x04\x00SSH-2.0-x\r\n", target.clone()).await;
+        let (r, sent) = run_against(
+            ProxyKind::Socks5,
+            b"\x05\x00\x05\x00\x00\x01\x7f\x00\x00\x01\x04\x00SSH-2.0-x\r\n",
+            target.clone(),
+        )
+        .await;
         assert_eq!(r.unwrap(), b"SSH-2.0-x\r\n");
         assert_eq!(&sent[..3], b"\x05\x01\x00");
         assert_eq!(&sent[3..], b"\x05\x01\x00\x03\x0bdb.internal\x15\x38");
@@ -497,23 +509,43 @@ mod tests {
     #[tokio::test]
     async fn http_connect_reads_only_the_header_and_reports_the_status_line() {
         let target = ProxyTarget::Name("h".into(), 22);
-        let (r, sent) = run_against(ProxyKind::Http, b"HTTP/1.1 200 Connection established\r\n\r\nbanner", target.clone()).await;
+        let (r, sent) = run_against(
+            ProxyKind::Http,
+            b"HTTP/1.1 200 Connection established\r\n\r\nbanner",
+            target.clone(),
+        )
+        .await;
         assert_eq!(r.unwrap(), b"banner");
         assert_eq!(sent, b"CONNECT h:22 HTTP/1.1\r\nHost: h:22\r\n\r\n");
-        let (r, _) = run_against(ProxyKind::Http, b"HTTP/1.1 403 Access violation\x1b[2J\r\n\r\n", target.clone()).await;
+        let (r, _) = run_against(
+            ProxyKind::Http,
+            b"HTTP/1.1 403 Access violation\x1b[2J\r\n\r\n",
+            target.clone(),
+        )
+        .await;
         assert_eq!(
             r.unwrap_err(),
             "the HTTP proxy refused CONNECT to h:22: HTTP/1.1 403 Access violation\\x1b[2J"
         );
         let (r, _) = run_against(ProxyKind::Http, b"SSH-2.0-OpenSSH\r\n\r\n", target).await;
-        assert_eq!(r.unwrap_err(), "the proxy's reply is not HTTP CONNECT: status line 'SSH-2.0-OpenSSH'");
+        assert_eq!(
+            r.unwrap_err(),
+            "the proxy's reply is not HTTP CONNECT: status line 'SSH-2.0-OpenSSH'"
+        );
     }
 
     #[tokio::test]
     async fn a_silent_proxy_ends_at_the_deadline() {
         let (client, _server) = tokio::io::duplex(64);
         let deadline = Instant::now() + Duration::from_millis(100);
-        let r = tunnel(client, ProxyKind::Socks5, &ProxyTarget::Name("x".into(), 1), None, deadline).await;
+        let r = tunnel(
+            client,
+            ProxyKind::Socks5,
+            &ProxyTarget::Name("x".into(), 1),
+            None,
+            deadline,
+        )
+        .await;
         assert!(matches!(r, Err(ProxyError::Timeout)));
     }
 }

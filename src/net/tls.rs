@@ -194,11 +194,7 @@ pub fn sentence(text: &str) -> String {
         return text.to_string();
     }
     // The innermost name of a debug print: `Other(OtherError(SomeName))` → "some name".
-    let inner = text
-        .trim_end_matches(')')
-        .rsplit('(')
-        .next()
-        .unwrap_or(text);
+    let inner = text.trim_end_matches(')').rsplit('(').next().unwrap_or(text);
     let mut words = String::new();
     for (i, c) in inner.chars().enumerate() {
         if c.is_uppercase() && i > 0 {
@@ -471,7 +467,11 @@ impl TlsClient {
 }
 
 /// The verdict on a pinned certificate used as the server's own: its name and its dates.
-fn pinned_verdict(cert: &CertificateDer<'_>, name: &ServerName<'_>, now: UnixTime) -> Result<(), rustls::Error> {
+fn pinned_verdict(
+    cert: &CertificateDer<'_>,
+    name: &ServerName<'_>,
+    now: UnixTime,
+) -> Result<(), rustls::Error> {
     let parsed = rustls::server::ParsedCertificate::try_from(cert)?;
     rustls::client::verify_server_name(&parsed, name)?;
     use x509_parser::prelude::*;
@@ -734,9 +734,14 @@ mod tests {
             sentence("Other(OtherError(CaUsedAsEndEntity))"),
             "the server's certificate is a CA certificate (CA:TRUE), not issued by a trusted CA; give that very certificate with --ca-file to trust it as the server's own"
         );
-        assert_eq!(sentence("Other(OtherError(UnsupportedCertVersion))"), "unsupported cert version");
         assert_eq!(
-            unwrap_names(r#"certificate not valid for name "x"; certificate is only valid for DnsName("a") or IpAddress(127.0.0.1)"#),
+            sentence("Other(OtherError(UnsupportedCertVersion))"),
+            "unsupported cert version"
+        );
+        assert_eq!(
+            unwrap_names(
+                r#"certificate not valid for name "x"; certificate is only valid for DnsName("a") or IpAddress(127.0.0.1)"#
+            ),
             r#"certificate not valid for name "x"; certificate is only valid for a or 127.0.0.1"#
         );
     }

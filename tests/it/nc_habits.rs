@@ -52,7 +52,10 @@ fn wait_bounds_an_idle_session_as_openbsd_nc_does() {
         "-w 1s should end the idle session after about 1 s, took {took:?}"
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert_eq!(stderr(&out), "portprobe: idle timeout: nothing sent or received\n");
+    assert_eq!(
+        stderr(&out),
+        "portprobe: idle timeout: nothing sent or received\n"
+    );
 }
 
 #[test]
@@ -131,7 +134,10 @@ fn require_proxies(test: &str) -> bool {
     } else {
         "the proxy test bed needs root (run ./scripts/test as root)"
     };
-    assert!(std::env::var_os("CI").is_none(), "{test}: cannot run in CI: {why}");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: cannot run in CI: {why}"
+    );
     eprintln!("skipping {test}: {why}");
     false
 }
@@ -171,7 +177,14 @@ fn socks_and_http_connect_proxies_real_dante_and_tinyproxy() {
             .to_string()
     };
     let through = "hello from target\nhi\nrc=0";
-    for name in ["nc-socks5", "nc-socks4", "nc-connect", "ncat-http", "ncat-socks5", "auth-given"] {
+    for name in [
+        "nc-socks5",
+        "nc-socks4",
+        "nc-connect",
+        "ncat-http",
+        "ncat-socks5",
+        "auth-given",
+    ] {
         assert_eq!(section(name).trim_end(), through, "{name}: {text}");
     }
     assert_eq!(
@@ -223,11 +236,17 @@ fn unix_sockets_for_connect_and_listen() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let out = run_with_stdin(&["connect", "-U", sock.to_str().unwrap()], b"over a unix socket\n");
+    let out = run_with_stdin(
+        &["connect", "-U", sock.to_str().unwrap()],
+        b"over a unix socket\n",
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let listened = listener.wait_with_output().unwrap();
     assert_eq!(listened.status.code(), Some(0), "{}", stderr(&listened));
-    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), "over a unix socket\n");
+    assert_eq!(
+        std::fs::read_to_string(&out_file).unwrap(),
+        "over a unix socket\n"
+    );
     assert!(!sock.exists(), "the listener removes its socket file");
     let missing = dir.join("missing.sock");
     let out = run_with_stdin(&["connect", "-U", missing.to_str().unwrap()], b"");
@@ -312,7 +331,8 @@ fn listen_allow_and_deny_with_addresses_cidrs_and_files() {
     let tail = &text[expected_head.len()..];
     let line = tail.lines().next().unwrap();
     assert!(
-        line.starts_with("portprobe: --allowfile '/tmp/") && line.ends_with("/bad', line 2: 'bogus\\x1b' is not an address or CIDR block"),
+        line.starts_with("portprobe: --allowfile '/tmp/")
+            && line.ends_with("/bad', line 2: 'bogus\\x1b' is not an address or CIDR block"),
         "{tail}"
     );
     assert!(tail.ends_with("rc=2\n"), "{tail}");
@@ -390,4 +410,168 @@ fn system_trust_store_and_a_self_signed_ca_file() {
         "{}",
         stderr(&out)
     );
+}
+
+/// A tmux server of its own running `script` in a 100x30 pane; gives the pane's text on demand.
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn start(script: &str) -> Tmux {
+        let t = Tmux {
+            name: format!("ppnet{}", std::process::id()),
+        };
+        t.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            &t.name,
+            "-x",
+            "100",
+            "-y",
+            "30",
+            script,
+        ]);
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(["-L", &self.name])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", &self.name];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn pane(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", &self.name]).stdout).into_owned()
+    }
+
+    fn wait_for(&self, needle: &str) -> bool {
+        for _ in 0..150 {
+            if self.pane().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+#[test]
+fn telnet_client_against_inetutils_telnetd_under_tmux() {
+    if !require_namespaces("telnet_client") {
+        return;
+    }
+    let has = |p: &str| std::path::Path::new(p).exists();
+    if !has("/usr/bin/tmux") || !has("/usr/sbin/telnetd") {
+        assert!(std::env::var_os("CI").is_none(), "tmux/telnetd missing in CI");
+        eprintln!("skipping: tmux or telnetd missing");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("pp-telnet-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // What the remote side sees: its TERM, its window size, the user name, and a typed line.
+    let remote = dir.join("remote.sh");
+    std::fs::write(
+        &remote,
+        "#!/bin/sh\necho \"remote TERM=$TERM size=$(stty size) user=$1\"\nread l\necho \"remote got [$l]\"\nsleep 30\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&remote, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // telnetd passes USER on (from NEW-ENVIRON) only when told to accept it; %U is that user.
+    let telnetd = dir.join("telnetd.sh");
+    std::fs::write(
+        &telnetd,
+        format!(
+            "#!/bin/sh\nexec /usr/sbin/telnetd -h --accept-env=USER -E \"{} %U\"\n",
+            remote.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&telnetd, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let lines = dir.join("lines");
+    let inner = format!(
+        "trap 'kill $(jobs -p) 2>/dev/null' EXIT; export TERM=xterm-256color; \
+         socat TCP-LISTEN:23,reuseaddr,fork EXEC:{telnetd},nofork </dev/null >/dev/null 2>&1 & \
+         socat -u TCP-LISTEN:2323,reuseaddr OPEN:{lines},creat </dev/null >/dev/null 2>&1 & \
+         nft add table inet pp; nft add chain inet pp c '{{ type filter hook input priority 0; }}'; nft add rule inet pp c tcp dport 2399 drop; \
+         sleep 0.3; {bin} connect --telnet -l alice 127.0.0.1 23; echo exit1=$?; \
+         {bin} connect --telnet -e '^a' 127.0.0.1 2323; echo exit2=$?; \
+         {bin} connect --telnet -w 30s 127.0.0.1 2399; echo exit3=$?; sleep 30",
+        telnetd = telnetd.display(),
+        lines = lines.display(),
+        bin = bin()
+    );
+    // The script is a file: quoted into `bash -c "…"`, its `$?` would be expanded too early.
+    let inner_file = dir.join("inner.sh");
+    std::fs::write(&inner_file, &inner).unwrap();
+    let script = format!(
+        "exec unshare -rn {} bash {}",
+        testbed("netns.sh").display(),
+        inner_file.display()
+    );
+    let tmux = Tmux::start(&script);
+    // 1. Character mode against telnetd (it echoes): TTYPE, NAWS and USER reached the remote
+    // side, and the line typed with a Backspace arrives edited (by the remote terminal).
+    assert!(tmux.wait_for("remote TERM="), "{}", tmux.pane());
+    assert!(
+        tmux.pane()
+            .contains("remote TERM=xterm-256color size=30 100 user=alice"),
+        "{}",
+        tmux.pane()
+    );
+    tmux.keys(&["abx", "BSpace", "c", "Enter"]);
+    assert!(tmux.wait_for("remote got [abc]"), "{}", tmux.pane());
+    // The escape key opens the prompt; status tells the mode; quit ends the session.
+    tmux.keys(&["C-]"]);
+    assert!(tmux.wait_for("telnet>"), "{}", tmux.pane());
+    tmux.keys(&["status", "Enter"]);
+    assert!(
+        tmux.wait_for("connected; character mode (the server echoes); escape key is Ctrl-]"),
+        "{}",
+        tmux.pane()
+    );
+    tmux.keys(&["C-]"]);
+    tmux.keys(&["quit", "Enter"]);
+    assert!(tmux.wait_for("exit1=0"), "{}", tmux.pane());
+    // 2. Line mode against a server that does not echo: local editing, CR LF on Enter; the
+    // escape key is Ctrl-A (-e ^a).
+    assert!(tmux.wait_for("escape key is Ctrl-A"), "{}", tmux.pane());
+    tmux.keys(&["abx", "BSpace", "c", "Enter"]);
+    tmux.keys(&["C-a"]);
+    assert!(tmux.wait_for("telnet>"), "{}", tmux.pane());
+    tmux.keys(&["quit", "Enter"]);
+    assert!(tmux.wait_for("exit2=0"), "{}", tmux.pane());
+    let mut sent = Vec::new();
+    for _ in 0..50 {
+        sent = std::fs::read(&lines).unwrap_or_default();
+        if !sent.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(sent, b"abc\r\n", "{}", tmux.pane());
+    // 3. A connect that hangs (SYN dropped): the terminal is not raw yet, Ctrl-C aborts it,
+    // and nothing claims a connection.
+    std::thread::sleep(Duration::from_millis(500));
+    tmux.keys(&["C-c"]);
+    assert!(tmux.wait_for("exit3=130"), "{}", tmux.pane());
+    let screen = tmux.pane();
+    assert!(!screen.contains("connected to 127.0.0.1:2399"), "{screen}");
+    drop(tmux);
+    let _ = std::fs::remove_dir_all(&dir);
 }
