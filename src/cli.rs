@@ -230,7 +230,7 @@ pub struct SessionArgs {
     /// Write a hex dump of everything sent and received to FILE (ncat's -x)
     #[arg(long, value_name = "FILE")]
     pub hex_dump: Option<PathBuf>,
-    /// Say what happens on stderr (connection, TLS facts, the service's identity); -vv for more
+    /// Say what happens on stderr (connection, TLS facts, the service's identity); -vv is the same
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
@@ -262,10 +262,10 @@ pub struct ConnectArgs {
     pub family: FamilyArgs,
     #[command(flatten)]
     pub session: SessionArgs,
-    /// Connect through the proxy at ADDR[:PORT], SOCKS5 unless -X says otherwise (OpenBSD nc)
+    /// Connect through the proxy at ADDR or ADDR:PORT (port 1080 or 3128 by type), SOCKS5 unless -X says otherwise (OpenBSD nc)
     #[arg(short = 'x', value_name = "ADDR[:PORT]", conflicts_with = "proxy_ncat")]
     pub proxy_nc: Option<String>,
-    /// Connect through the proxy at ADDR[:PORT], HTTP CONNECT unless --proxy-type says otherwise (ncat)
+    /// Connect through the proxy at ADDR or ADDR:PORT (port 3128 or 1080 by type), HTTP CONNECT unless --proxy-type says otherwise (ncat)
     #[arg(long = "proxy", value_name = "ADDR[:PORT]")]
     pub proxy_ncat: Option<String>,
     /// Proxy protocol: socks4, socks5 or http (nc's -X 4, 5, connect)
