@@ -432,12 +432,22 @@ impl Listener {
                     })
             }
             // An existing file is never replaced: it may be someone else's socket.
-            ListenOn::Unix(path) => UnixListener::bind(path)
-                .map(|l| Listener::Unix(l, path.clone()))
-                .map_err(|e| EndpointError::Bind {
-                    addr: crate::escape::escape_str(&path.display().to_string()),
-                    message: e.to_string(),
-                }),
+            ListenOn::Unix(path) => {
+                let shown = crate::escape::escape_str(&path.display().to_string());
+                if std::fs::symlink_metadata(path).is_ok() {
+                    return Err(EndpointError::Bind {
+                        addr: shown,
+                        message: "the file exists; remove it first (an existing file is never replaced)"
+                            .into(),
+                    });
+                }
+                UnixListener::bind(path)
+                    .map(|l| Listener::Unix(l, path.clone()))
+                    .map_err(|e| EndpointError::Bind {
+                        addr: shown,
+                        message: e.to_string(),
+                    })
+            }
         }
     }
 

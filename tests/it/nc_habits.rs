@@ -248,6 +248,19 @@ fn unix_sockets_for_connect_and_listen() {
         "over a unix socket\n"
     );
     assert!(!sock.exists(), "the listener removes its socket file");
+    // An existing file is never replaced.
+    let taken = dir.join("taken");
+    std::fs::write(&taken, b"precious").unwrap();
+    let out = run_with_stdin(&["listen", "-U", taken.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "portprobe: cannot listen on {}: the file exists; remove it first (an existing file is never replaced)\n",
+            taken.display()
+        )
+    );
+    assert_eq!(std::fs::read(&taken).unwrap(), b"precious");
     let missing = dir.join("missing.sock");
     let out = run_with_stdin(&["connect", "-U", missing.to_str().unwrap()], b"");
     assert_eq!(out.status.code(), Some(1));
@@ -488,7 +501,7 @@ fn telnet_client_against_inetutils_telnetd_under_tmux() {
     let remote = dir.join("remote.sh");
     std::fs::write(
         &remote,
-        "#!/bin/sh\necho \"remote TERM=$TERM size=$(stty size) user=$1\"\nread l\necho \"remote got [$l]\"\nsleep 30\n",
+        "#!/bin/sh\necho \"remote TERM=$TERM size=$(stty size) user=$1\"\nread l\necho \"remote got [$l]\"\nread l\necho \"remote size now $(stty size)\"\nsleep 30\n",
     )
     .unwrap();
     std::fs::set_permissions(&remote, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
@@ -536,6 +549,11 @@ fn telnet_client_against_inetutils_telnetd_under_tmux() {
     );
     tmux.keys(&["abx", "BSpace", "c", "Enter"]);
     assert!(tmux.wait_for("remote got [abc]"), "{}", tmux.pane());
+    // A resize (SIGWINCH) reaches the remote terminal through NAWS.
+    tmux.run(&["resize-window", "-t", &tmux.name, "-x", "90", "-y", "25"]);
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.keys(&["Enter"]);
+    assert!(tmux.wait_for("remote size now 25 90"), "{}", tmux.pane());
     // The escape key opens the prompt; status tells the mode; quit ends the session.
     tmux.keys(&["C-]"]);
     assert!(tmux.wait_for("telnet>"), "{}", tmux.pane());
