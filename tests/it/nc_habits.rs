@@ -365,7 +365,13 @@ fn aliases_users_type_ssl_l_vv_and_e() {
         for i in $(seq 200); do ss -Htln 'sport = :7602' | grep -q . && break; sleep 0.05; done
         echo x | "$PORTPROBE" connect --ssl-verify --ssl-alpn h2 127.0.0.1 7602 2>&1; kill $l 2>/dev/null
         "$PORTPROBE" connect -e /bin/sh 127.0.0.1 7603 2>&1; echo "rc=$?"
-        "$PORTPROBE" connect -l root 127.0.0.1 7603 2>&1; echo "rc=$?""#;
+        "$PORTPROBE" connect -l root 127.0.0.1 7603 2>&1; echo "rc=$?"
+        d=$(mktemp -d)
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $d/k.pem -out $d/c.pem -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null
+        "$PORTPROBE" listen --ssl-cert $d/c.pem --ssl-key $d/k.pem 127.0.0.1:7604 > $d/got 2>/dev/null & l=$!
+        for i in $(seq 200); do ss -Htln 'sport = :7604' | grep -q . && break; sleep 0.05; done
+        echo "via ssl-cert" | "$PORTPROBE" connect --ssl-verify --ssl-trustfile $d/c.pem localhost 7604 -N 2>&1; wait $l
+        echo "got: $(cat $d/got)"; rm -rf $d"#;
     let out = shell_in("netns.sh", snippet);
     assert_eq!(
         stdout(&out),
@@ -375,7 +381,8 @@ fn aliases_users_type_ssl_l_vv_and_e() {
          portprobe: -e /bin/sh: without --telnet, -e would run a program as in nc, and portprobe never hands a program to the network; with --telnet, -e CHAR sets the escape key\n\
          rc=2\n\
          portprobe: -l USER is the telnet login name: it needs --telnet (to listen, use portprobe listen)\n\
-         rc=2\n",
+         rc=2\n\
+         got: via ssl-cert\n",
         "{}",
         stderr(&out)
     );
