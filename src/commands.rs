@@ -1,7 +1,7 @@
 //! Runs each subcommand: builds the plan, the runtime, the signal watch and the report, and says
 //! how the run ended (which `main` turns into an exit code).
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -14,7 +14,7 @@ use crate::config::{self, ConfigError};
 use crate::endpoint::{self, EndpointError};
 use crate::escape::TerminalSafe;
 use crate::limits::raise_nofile_limit;
-use crate::report::{self, audit::AuditSink, jsonl::JsonlSink, table::TableSink, Reporter, Sink};
+use crate::report::{self, Reporter};
 use crate::session::SessionEnd;
 use crate::{offline, ping, scan};
 
@@ -134,26 +134,10 @@ fn scan_command(args: &ScanArgs, audit_command: bool) -> Result<Outcome, Command
     if let Some(problem) = crate::limits::descriptors_left_problem(nofile, base) {
         return Err(CommandError::Limit(problem));
     }
-    let stdout = BufWriter::with_capacity(64 * 1024, io::stdout());
-    let mut sink: Box<dyn Sink> = if audit_command {
-        if opts.json {
-            Box::new(AuditSink::new(stdout, true))
-        } else {
-            Box::new(AuditSink::new(TerminalSafe(stdout), false))
-        }
-    } else if opts.json {
-        Box::new(JsonlSink::new(stdout, opts.open_only))
-    } else {
-        Box::new(TableSink::new(
-            TerminalSafe(stdout),
-            opts.verbose,
-            opts.open_only,
-            plan.detect.is_some(),
-        ))
-    };
+    let mut sink = opts.sink();
     let reporter = Mutex::new(Reporter::new(
         sink.as_mut(),
-        plan.workers,
+        &opts,
         report::progress_bar(opts.total_ports),
     ));
     let report = |event| match reporter.lock() {
@@ -167,12 +151,9 @@ fn scan_command(args: &ScanArgs, audit_command: bool) -> Result<Outcome, Command
         .map_err(|_| CommandError::Output(io::Error::other("report failed")))?
         .finish(code != 0)
         .map_err(CommandError::Output)?;
-    let over_threshold = args
-        .fail_on
-        .is_some_and(|level| summary.findings.iter().any(|(sev, n)| *sev >= level && *n > 0));
     Ok(if code != 0 {
         Outcome::Interrupted(code)
-    } else if over_threshold {
+    } else if summary.fails(opts.fail_on) {
         Outcome::Findings
     } else if summary.input_errors > 0 {
         Outcome::InputErrors

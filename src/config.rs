@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::audit::{Baseline, BaselineError};
+use crate::audit::{AuditPlan, Baseline, BaselineError};
 use crate::cli::{
     ConnectArgs, DatabaseArgs, FamilyArgs, ListenArgs, PingArgs, ScanArgs, SessionArgs, TlsArgs,
 };
-use crate::detect::{DetectLimits, TlsSettings};
+use crate::detect::{DetectLimits, DetectPlan, TlsSettings};
 use crate::endpoint::{listen_address, ConnectPlan, ListenOn, ListenPlan, ProxyPlan, TlsPlan};
 use crate::escape::escape_str;
 use crate::fingerprint::{Database, DatabaseError, Matcher, Problem};
@@ -25,9 +25,11 @@ use crate::net::tls::{
     cert_facts, load_key_pair, self_signed, server_config, trust_store, NameChoice, TlsClient, TlsSetupError,
 };
 use crate::ping::PingPlan;
+use crate::pipeline::Pipeline;
 use crate::portdb::top_ports;
 use crate::ports::{PortError, PortSet};
-use crate::scan::{AuditPlan, DetectPlan, ScanPlan};
+use crate::report::{Format, ReportOptions};
+use crate::scan::ScanPlan;
 use crate::session::{EofMode, SessionOptions};
 use crate::session_log::SessionLog;
 use crate::target::{
@@ -121,16 +123,6 @@ pub fn load_matcher(args: &DatabaseArgs) -> Result<Matcher, ConfigError> {
         }
     }
     Ok(Matcher::new(Database::load(&dirs)?))
-}
-
-/// What the report needs to know.
-#[derive(Debug, Clone, Copy)]
-pub struct ReportOptions {
-    pub json: bool,
-    pub open_only: bool,
-    pub verbose: bool,
-    /// Ports to probe in total, when it can be known up front (for the progress bar).
-    pub total_ports: Option<u64>,
 }
 
 fn family(args: FamilyArgs) -> Family {
@@ -257,36 +249,45 @@ pub fn scan_plan(
         .min(concurrency),
         rate: args.rate,
         resolve_timeout: args.resolve_timeout,
-        detect: if args.no_detect {
-            None
-        } else {
-            Some(DetectPlan {
-                matcher: Arc::new(load_matcher(&args.db)?),
-                limits: DetectLimits {
-                    deadline: args.detect_timeout.max(Duration::from_millis(10)),
-                    read_cap: args.read_cap,
-                    ..DetectLimits::default()
-                },
-                tls: if args.no_tls {
-                    None
-                } else {
-                    Some(tls_settings(&args.tls)?)
-                },
-                audit: if auditing {
-                    Some(Arc::new(AuditPlan {
-                        baseline: args.baseline.as_deref().map(Baseline::load).transpose()?,
-                    }))
-                } else {
-                    None
-                },
-            })
+        pipeline: Pipeline {
+            detect: if args.no_detect {
+                None
+            } else {
+                Some(DetectPlan {
+                    matcher: Arc::new(load_matcher(&args.db)?),
+                    limits: DetectLimits {
+                        deadline: args.detect_timeout.max(Duration::from_millis(10)),
+                        read_cap: args.read_cap,
+                        ..DetectLimits::default()
+                    },
+                    tls: if args.no_tls {
+                        None
+                    } else {
+                        Some(tls_settings(&args.tls)?)
+                    },
+                })
+            },
+            audit: if auditing {
+                Some(Arc::new(AuditPlan {
+                    baseline: args.baseline.as_deref().map(Baseline::load).transpose()?,
+                }))
+            } else {
+                None
+            },
         },
     };
     let report = ReportOptions {
-        json: args.json,
-        open_only: args.open,
+        format: match (args.json, audit_command) {
+            (true, _) => Format::Jsonl,
+            (false, true) => Format::AuditText,
+            (false, false) => Format::Table,
+        },
+        // The audit lists services: open ports only.
+        open_only: args.open || audit_command,
         verbose: args.verbose,
+        versions: !args.no_detect,
         total_ports: total,
+        fail_on: args.fail_on,
     };
     Ok((plan, TargetReader::new(sources), report))
 }

@@ -7,3 +7,4 @@ pub mod starttls;
 pub mod telnet;
 pub mod tls;
 pub mod tls_diag;
+pub mod tls_names;
