@@ -179,9 +179,12 @@ pub struct ScanArgs {
 /// TLS options shared by scan and connect.
 #[derive(Debug, Args, Clone)]
 pub struct TlsArgs {
-    /// Also trust the CA certificates in this PEM file
-    #[arg(long, value_name = "FILE")]
+    /// Also trust the CA certificates in this PEM file (a self-signed server certificate too)
+    #[arg(long, alias = "ssl-trustfile", value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
+    /// Roots to trust: system (the system store, /etc/ssl/certs), bundled (Mozilla's, built in) or both
+    #[arg(long, value_name = "STORE", default_value = "both", value_parser = |s: &str| s.parse::<crate::net::tls::Trust>())]
+    pub trust: crate::net::tls::Trust,
     /// Server name to send (SNI) and verify the certificate against, also for IP targets
     #[arg(long, value_name = "NAME", conflicts_with = "no_sni")]
     pub sni: Option<String>,
@@ -231,28 +234,41 @@ pub struct SessionArgs {
     /// Send CRLF for each LF read from stdin
     #[arg(short = 'C', long)]
     pub crlf: bool,
-    /// Exit when nothing was sent or received for this long
+    /// Exit when nothing was sent or received for this long (ncat's -i)
     #[arg(short = 'i', long = "idle-timeout", value_name = "DURATION", value_parser = parse_duration)]
     pub idle_timeout: Option<Duration>,
+    /// Wait this long between lines sent (OpenBSD nc's -i)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub delay: Option<Duration>,
     /// Show non-printable received bytes as \xNN instead of passing them to the terminal
     #[arg(long)]
     pub escape: bool,
-    /// Say what happens on stderr (connection, TLS facts, the service's identity)
-    #[arg(short, long)]
-    pub verbose: bool,
+    /// Write everything sent and received to FILE (ncat's -o)
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write a hex dump of everything sent and received to FILE (ncat's -x)
+    #[arg(long, value_name = "FILE")]
+    pub hex_dump: Option<PathBuf>,
+    /// Say what happens on stderr (connection, TLS facts, the service's identity); -vv is the same
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
     /// Host to connect to (IP or name)
-    pub host: String,
-    /// Port to connect to
-    #[arg(value_parser = clap::value_parser!(u16).range(1..))]
-    pub port: u16,
-    /// Connect timeout
-    #[arg(short = 'w', long = "wait", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    pub wait: Duration,
-    /// Connect only: report whether the port is open, then exit (0 open, 1 not)
+    #[arg(required_unless_present = "unix")]
+    pub host: Option<String>,
+    /// Port(s) to connect to: 80, 20-25, 22,80; several only with -z
+    #[arg(value_name = "PORT", required_unless_present = "unix")]
+    pub ports: Vec<String>,
+    /// Connect to this Unix-domain stream socket instead of HOST PORT
+    #[arg(short = 'U', long = "unix", value_name = "PATH", conflicts_with_all = ["host", "zero", "proxy_nc", "proxy_ncat"])]
+    pub unix: Option<PathBuf>,
+    /// Connect timeout; also ends the session after this long idle, as in OpenBSD nc [default: 10s, connect only]
+    #[arg(short = 'w', long = "wait", value_name = "DURATION", value_parser = parse_duration)]
+    pub wait: Option<Duration>,
+    /// Connect only: report whether each port is open, then exit (0 if any is open, 1 if none)
     #[arg(short = 'z', long = "zero")]
     pub zero: bool,
     /// Local address to connect from
@@ -265,8 +281,20 @@ pub struct ConnectArgs {
     pub family: FamilyArgs,
     #[command(flatten)]
     pub session: SessionArgs,
+    /// Connect through the proxy at ADDR or ADDR:PORT (port 1080 or 3128 by type), SOCKS5 unless -X says otherwise (OpenBSD nc)
+    #[arg(short = 'x', value_name = "ADDR[:PORT]", conflicts_with = "proxy_ncat")]
+    pub proxy_nc: Option<String>,
+    /// Connect through the proxy at ADDR or ADDR:PORT (port 3128 or 1080 by type), HTTP CONNECT unless --proxy-type says otherwise (ncat)
+    #[arg(long = "proxy", value_name = "ADDR[:PORT]")]
+    pub proxy_ncat: Option<String>,
+    /// Proxy protocol: socks4, socks5 or http (nc's -X 4, 5, connect)
+    #[arg(short = 'X', long = "proxy-type", value_name = "TYPE", value_parser = |s: &str| s.parse::<crate::net::proxy::ProxyKind>())]
+    pub proxy_type: Option<crate::net::proxy::ProxyKind>,
+    /// Proxy credentials USER:PASS (SOCKS5 user/password, HTTP Basic; SOCKS4 sends USER)
+    #[arg(long, value_name = "USER:PASS")]
+    pub proxy_auth: Option<String>,
     /// Speak TLS
-    #[arg(long)]
+    #[arg(long, alias = "ssl")]
     pub tls: bool,
     /// Upgrade with STARTTLS first: smtp, imap, pop3, ftp or postgres (implies TLS)
     #[arg(long, value_name = "PROTO", value_parser = |s: &str| s.parse::<crate::net::starttls::StartTls>())]
@@ -274,44 +302,72 @@ pub struct ConnectArgs {
     #[command(flatten)]
     pub tls_args: TlsArgs,
     /// ALPN protocols to offer, comma-separated (h2,http/1.1); implies --tls
-    #[arg(long, value_name = "LIST")]
+    #[arg(long, alias = "ssl-alpn", value_name = "LIST")]
     pub alpn: Option<String>,
     /// Refuse the connection unless the certificate is valid for the name (implies --tls)
-    #[arg(long, conflicts_with = "insecure")]
+    #[arg(long, alias = "ssl-verify", conflicts_with = "insecure")]
     pub tls_verify: bool,
     /// Do not warn about an untrusted certificate (implies --tls)
     #[arg(long)]
     pub insecure: bool,
-    /// Speak telnet: answer option negotiation, strip it from the output; raw terminal with
-    /// Ctrl-] to quit when stdin is a terminal
+    /// Speak telnet: answer option negotiation (terminal type, window size, user), strip it
+    /// from the output; with a terminal, local line editing or character mode as the server
+    /// asks, and Ctrl-] for a telnet> prompt
     #[arg(long)]
     pub telnet: bool,
+    /// With --telnet: the escape key, as a character (^] or ]) or "none"
+    #[arg(short = 'e', value_name = "CHAR")]
+    pub escape_char: Option<String>,
+    /// With --telnet: the user name to send when the server asks (NEW-ENVIRON USER)
+    #[arg(short = 'l', value_name = "USER")]
+    pub login: Option<String>,
     #[command(flatten)]
     pub db: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ListenArgs {
-    #[arg(help = "Where to listen: PORT (all addresses), ADDR:PORT or [V6]:PORT")]
-    pub address: String,
+    #[arg(
+        help = "Where to listen: PORT (all addresses), ADDR:PORT or [V6]:PORT",
+        required_unless_present = "unix"
+    )]
+    pub address: Option<String>,
+    /// Listen on this Unix-domain stream socket (created, and removed at exit)
+    #[arg(short = 'U', long = "unix", value_name = "PATH", conflicts_with = "address")]
+    pub unix: Option<PathBuf>,
+    /// Accepted and ignored, so `listen -l 9000` works as `nc -l 9000` does
+    #[arg(short = 'l', hide = true)]
+    pub listen_flag: bool,
     /// Keep listening after the first connection; stdin goes to every connection
     #[arg(short = 'k', long = "keep-open")]
     pub keep_open: bool,
     /// Most connections at once with -k (more are closed on arrival)
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_conns: u32,
+    /// Accept only these peers: addresses or CIDR blocks, comma-separated or repeated
+    #[arg(long, value_name = "ADDRS", value_delimiter = ',')]
+    pub allow: Vec<String>,
+    /// Refuse these peers: addresses or CIDR blocks, comma-separated or repeated
+    #[arg(long, value_name = "ADDRS", value_delimiter = ',')]
+    pub deny: Vec<String>,
+    /// Accept only the peers listed in FILE (one address or CIDR a line, # comments)
+    #[arg(long, value_name = "FILE")]
+    pub allowfile: Option<PathBuf>,
+    /// Refuse the peers listed in FILE (one address or CIDR a line, # comments)
+    #[arg(long, value_name = "FILE")]
+    pub denyfile: Option<PathBuf>,
     #[command(flatten)]
     pub family: FamilyArgs,
     #[command(flatten)]
     pub session: SessionArgs,
     /// Speak TLS (with --cert/--key, or a generated self-signed certificate)
-    #[arg(long)]
+    #[arg(long, alias = "ssl")]
     pub tls: bool,
     /// PEM certificate chain (implies --tls)
-    #[arg(long, value_name = "FILE", requires = "key")]
+    #[arg(long, alias = "ssl-cert", value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
     /// PEM private key (implies --tls)
-    #[arg(long, value_name = "FILE", requires = "cert")]
+    #[arg(long, alias = "ssl-key", value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
 }
 

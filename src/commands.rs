@@ -16,7 +16,7 @@ use crate::endpoint::{self, EndpointError};
 use crate::escape::TerminalSafe;
 use crate::limits::raise_nofile_limit;
 use crate::report::{self, Reporter};
-use crate::session::{RawTerminal, SessionEnd};
+use crate::session::SessionEnd;
 use crate::{offline, ping, scan};
 
 /// How a command ended.
@@ -342,6 +342,7 @@ fn session_outcome(end: Result<SessionEnd, EndpointError>, signal: &AtomicI32) -
             crate::escape::say(format!("cannot write output: {why}"));
             Outcome::Negative
         }
+        Ok(SessionEnd::NoneOpen) => Outcome::Negative,
         Ok(SessionEnd::SendFailed) => {
             eprintln!("portprobe: the connection failed while sending (reset by the peer?)");
             Outcome::Negative
@@ -357,13 +358,8 @@ fn connect_command(args: &ConnectArgs) -> Result<Outcome, CommandError> {
     let rt = current_thread_runtime()?;
     let cancel = CancellationToken::new();
     let signal = watch_signals(&rt, cancel.clone());
-    // Restored when this guard drops, whatever way the session ends.
-    let raw = if interactive { RawTerminal::enable() } else { None };
-    if raw.is_some() {
-        eprint!("portprobe: connected to {}; escape key is Ctrl-]\r\n", plan.addr);
-    }
+    // The terminal goes raw once connected, and is restored when the session ends, however.
     let end = rt.block_on(endpoint::connect_and_run(&plan, &cancel));
-    drop(raw);
     let outcome = session_outcome(end, &signal);
     rt.shutdown_background();
     Ok(outcome)

@@ -15,12 +15,14 @@ use crate::cli::{
     ConnectArgs, DatabaseArgs, FamilyArgs, ListenArgs, PingArgs, ScanArgs, SessionArgs, TlsArgs,
 };
 use crate::detect::{DetectLimits, DetectPlan, TlsSettings};
-use crate::endpoint::{listen_address, ConnectPlan, ListenPlan, TlsPlan};
+use crate::endpoint::{listen_address, ConnectPlan, ListenOn, ListenPlan, ProxyPlan, TlsPlan};
 use crate::escape::escape_str;
 use crate::fingerprint::{Database, DatabaseError, Matcher, Problem};
 use crate::limits::default_concurrency;
+use crate::net::access::AccessList;
+use crate::net::proxy::{ProxyAuth, ProxyKind};
 use crate::net::tls::{
-    cert_facts, load_key_pair, root_store, self_signed, server_config, NameChoice, TlsClient, TlsSetupError,
+    cert_facts, load_key_pair, self_signed, server_config, trust_store, NameChoice, TlsClient, TlsSetupError,
 };
 use crate::ping::PingPlan;
 use crate::pipeline::Pipeline;
@@ -29,6 +31,7 @@ use crate::ports::{PortError, PortSet};
 use crate::report::{Format, ReportOptions};
 use crate::scan::ScanPlan;
 use crate::session::{EofMode, SessionOptions};
+use crate::session_log::SessionLog;
 use crate::target::{
     resolve, CidrIter, Family, FamilyMismatch, HostSpec, ResolveError, Source, TargetError, TargetReader,
     TargetSpec,
@@ -72,6 +75,22 @@ pub enum ConfigError {
     Family(#[from] FamilyMismatch),
     #[error("unknown probe '{given}': the database has {known}")]
     UnknownProbe { given: String, known: String },
+    #[error("invalid port: {0}")]
+    Port(PortError),
+    #[error("{0} ports given: a session talks to one port; add -z to check each (connect -z HOST 20-25 80)")]
+    SeveralPorts(usize),
+    #[error("{0}")]
+    Proxy(String),
+    #[error(transparent)]
+    Access(#[from] crate::net::access::AccessError),
+    #[error(transparent)]
+    Log(#[from] crate::session_log::LogError),
+    #[error("-e {0}: without --telnet, -e would run a program as in nc, and portprobe never hands a program to the network; with --telnet, -e CHAR sets the escape key")]
+    ExecRefused(String),
+    #[error("invalid escape key '{0}': give one character (]), a control key (^]) or none")]
+    BadEscapeKey(String),
+    #[error("-l USER is the telnet login name: it needs --telnet (to listen, use portprobe listen)")]
+    LoginNeedsTelnet,
 }
 
 /// TLS settings from `--ca-file`, `--sni`, `--no-sni`.
@@ -84,7 +103,7 @@ pub fn tls_settings(args: &TlsArgs) -> Result<TlsSettings, ConfigError> {
         }
     }
     Ok(TlsSettings {
-        client: TlsClient::new(root_store(args.ca_file.as_deref())?, Vec::new()),
+        client: TlsClient::with_trust(trust_store(args.ca_file.as_deref(), args.trust)?, Vec::new()),
         sni: args.sni.clone(),
         no_sni: args.no_sni,
     })
@@ -354,32 +373,174 @@ pub fn session_options(
         telnet,
         interactive,
         end_when_peer_closes: false,
-        identify: if args.verbose {
+        identify: if args.verbose > 0 {
             Some(Arc::new(load_matcher(&DatabaseArgs {
                 fingerprints: Vec::new(),
             })?))
         } else {
             None
         },
+        delay: args.delay.filter(|d| !d.is_zero()),
+        log: SessionLog::open(args.output.as_deref(), args.hex_dump.as_deref())?,
+        escape_key: Some(crate::session::ESCAPE_KEY),
+        login: None,
+        term: None,
     })
+}
+
+/// `-e CHAR` of telnet: `^]`, `]`, or `none`.
+fn escape_key(text: &str) -> Result<Option<u8>, ConfigError> {
+    let bad = || ConfigError::BadEscapeKey(escape_str(text));
+    match text.as_bytes() {
+        b"none" => Ok(None),
+        [b'^', b'?'] => Ok(Some(0x7f)),
+        [b'^', c] if (b'@'..=b'_').contains(&c.to_ascii_uppercase()) => {
+            Ok(Some(c.to_ascii_uppercase() - b'@'))
+        }
+        [c] if c.is_ascii() => Ok(Some(*c)),
+        _ => Err(bad()),
+    }
+}
+
+/// `-x`/`--proxy ADDR[:PORT]` with the protocol's default port; the proxy's name is resolved here.
+fn proxy_plan(args: &ConnectArgs, family_of: Family) -> Result<Option<ProxyPlan>, ConfigError> {
+    let (text, default_kind) = match (&args.proxy_nc, &args.proxy_ncat) {
+        (Some(t), _) => (t, ProxyKind::Socks5),
+        (_, Some(t)) => (t, ProxyKind::Http),
+        (None, None) => {
+            if args.proxy_type.is_some() || args.proxy_auth.is_some() {
+                return Err(ConfigError::Proxy(
+                    "--proxy-type and --proxy-auth need a proxy: give -x ADDR[:PORT] or --proxy ADDR[:PORT]"
+                        .into(),
+                ));
+            }
+            return Ok(None);
+        }
+    };
+    let kind = args.proxy_type.unwrap_or(default_kind);
+    let bad = || {
+        ConfigError::Proxy(format!(
+            "invalid proxy '{}': give ADDR, ADDR:PORT, NAME:PORT or [V6ADDR]:PORT",
+            escape_str(text)
+        ))
+    };
+    // ADDR, [V6]:PORT, V4:PORT, NAME:PORT, or a bare IPv6 address.
+    let (host, port) = if let Ok(sa) = text.parse::<SocketAddr>() {
+        (sa.ip().to_string(), sa.port())
+    } else if let Ok(ip) = text.parse::<IpAddr>() {
+        (ip.to_string(), kind.default_port())
+    } else {
+        match text.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), crate::ports::parse_port(p).map_err(|_| bad())?),
+            None => (text.clone(), kind.default_port()),
+        }
+    };
+    if host.is_empty() {
+        return Err(bad());
+    }
+    let ips = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => match host.parse::<TargetSpec>().map(|s| s.host) {
+            Ok(HostSpec::Name(name)) => resolve(&name, family_of, Duration::from_secs(10))?,
+            _ => return Err(bad()),
+        },
+    };
+    let auth = args
+        .proxy_auth
+        .as_deref()
+        .map(|a| a.parse::<ProxyAuth>().map_err(ConfigError::Proxy))
+        .transpose()?;
+    Ok(Some(ProxyPlan {
+        addrs: ips.into_iter().map(|ip| SocketAddr::new(ip, port)).collect(),
+        kind,
+        auth,
+        // SOCKS4 carries no names: the name is resolved here, as nc -X 4 does.
+        remote_names: kind != ProxyKind::Socks4,
+    }))
 }
 
 /// Resolves the host and builds everything `connect` needs.
 pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan, ConfigError> {
-    let spec: TargetSpec = args.host.parse().map_err(|source| ConfigError::Target {
-        text: escape_str(&args.host),
+    if let Some(e) = &args.escape_char {
+        if !args.telnet {
+            return Err(ConfigError::ExecRefused(escape_str(e)));
+        }
+    }
+    if args.login.is_some() && !args.telnet {
+        return Err(ConfigError::LoginNeedsTelnet);
+    }
+    let mut session = session_options(&args.session, args.telnet, interactive)?;
+    if let Some(e) = &args.escape_char {
+        session.escape_key = escape_key(e)?;
+    }
+    session.login = args.login.clone();
+    session.term = std::env::var("TERM").ok().filter(|t| !t.is_empty());
+    // OpenBSD nc: -w also ends a connection idle that long.
+    if let Some(w) = args.wait.filter(|w| !w.is_zero()) {
+        session.idle_timeout = Some(session.idle_timeout.map_or(w, |i| i.min(w)));
+    }
+    if args.session.verbose > 0 && !args.db.fingerprints.is_empty() {
+        session.identify = Some(Arc::new(load_matcher(&args.db)?));
+    }
+    let timeout = args
+        .wait
+        .unwrap_or(Duration::from_secs(10))
+        .max(Duration::from_millis(1));
+    if let Some(path) = &args.unix {
+        if !args.ports.is_empty() {
+            return Err(ConfigError::Proxy(
+                "-U PATH takes no host or port: connect -U /run/app.sock".into(),
+            ));
+        }
+        return Ok(ConnectPlan {
+            ips: Vec::new(),
+            ports: Vec::new(),
+            host: path.display().to_string(),
+            unix: Some(path.clone()),
+            proxy: None,
+            timeout,
+            bind: None,
+            zero: false,
+            verbose: args.session.verbose > 0,
+            tls: None,
+            session,
+        });
+    }
+    let host = args.host.clone().unwrap_or_default();
+    let mut ports = Vec::new();
+    for spec in &args.ports {
+        let set: PortSet = spec.parse().map_err(ConfigError::Port)?;
+        ports.extend(set.iter().filter(|p| !ports.contains(p)).collect::<Vec<_>>());
+    }
+    if ports.is_empty() {
+        return Err(ConfigError::Port(PortError::Empty));
+    }
+    if ports.len() > 1 && !args.zero {
+        return Err(ConfigError::SeveralPorts(ports.len()));
+    }
+    let proxy = proxy_plan(args, family(args.family))?;
+    let spec: TargetSpec = host.parse().map_err(|source| ConfigError::Target {
+        text: escape_str(&host),
         source,
     })?;
     let mut ips = match spec.host {
         HostSpec::Addr(ip) => {
-            family(args.family).check_literal(&ip, &args.host)?;
+            family(args.family).check_literal(&ip, &host)?;
             vec![ip]
         }
-        HostSpec::Name(name) => resolve(&name, family(args.family), Duration::from_secs(10))?,
+        // A proxy that resolves names gets the name: this host may not know it at all.
+        HostSpec::Name(_) if proxy.as_ref().is_some_and(|p| p.remote_names) => Vec::new(),
+        HostSpec::Name(name) => {
+            let mut ips = resolve(&name, family(args.family), Duration::from_secs(10))?;
+            if proxy.is_some() {
+                ips.retain(|ip| ip.is_ipv4());
+            }
+            ips
+        }
         HostSpec::Cidr { .. } => {
             return Err(ConfigError::OneHost {
                 command: "connect",
-                block: escape_str(&args.host),
+                block: escape_str(&host),
             })
         }
     };
@@ -391,17 +552,29 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
                 return Err(ConfigError::NotLocal(src));
             }
         }
-        ips.retain(|ip| ip.is_ipv4() == src.is_ipv4());
+        if proxy.is_none() {
+            ips.retain(|ip| ip.is_ipv4() == src.is_ipv4());
+        }
     }
-    let ip = *ips.first().ok_or_else(|| ResolveError::NoAddress {
-        name: escape_str(&args.host),
-        family: if args.source.is_some_and(|s| s.is_ipv4()) {
-            "IPv4"
-        } else {
-            "IPv6"
-        },
-    })?;
-    if args.source.is_none() && args.source_port.is_some() {
+    let first_family = match &proxy {
+        Some(p) => p.addrs.first().map(|a| a.ip()),
+        None => ips.first().copied(),
+    };
+    let ip = match first_family {
+        Some(ip) => ip,
+        None => {
+            return Err(ResolveError::NoAddress {
+                name: escape_str(&host),
+                family: if args.source.is_some_and(|s| s.is_ipv4()) || proxy.is_some() {
+                    "IPv4"
+                } else {
+                    "IPv6"
+                },
+            }
+            .into())
+        }
+    };
+    if args.source.is_none() && args.source_port.is_some() && proxy.is_none() {
         // A bare source port binds the unspecified address of the first address's family.
         ips.retain(|i| i.is_ipv4() == ip.is_ipv4());
     }
@@ -416,10 +589,6 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
             Some(SocketAddr::new(src.unwrap_or(unspecified), port.unwrap_or(0)))
         }
     };
-    let mut session = session_options(&args.session, args.telnet, interactive)?;
-    if args.session.verbose && !args.db.fingerprints.is_empty() {
-        session.identify = Some(Arc::new(load_matcher(&args.db)?));
-    }
     // Any TLS option implies TLS (as ncat's --ssl-verify does): a security option must never
     // leave the session in plaintext without a word.
     let t = &args.tls_args;
@@ -444,7 +613,7 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
             .unwrap_or_default();
         Some(TlsPlan {
             client,
-            names: NameChoice::for_target(&args.host, args.tls_args.sni.as_deref(), args.tls_args.no_sni),
+            names: NameChoice::for_target(&host, args.tls_args.sni.as_deref(), args.tls_args.no_sni),
             starttls: args.starttls,
             verify: args.tls_verify,
             insecure: args.insecure,
@@ -453,13 +622,15 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
         None
     };
     Ok(ConnectPlan {
-        addr: SocketAddr::new(ip, args.port),
-        addrs: ips.iter().map(|&ip| SocketAddr::new(ip, args.port)).collect(),
-        host: args.host.clone(),
-        timeout: args.wait.max(Duration::from_millis(1)),
+        ips,
+        ports,
+        host,
+        unix: None,
+        proxy,
+        timeout,
         bind,
         zero: args.zero,
-        verbose: args.session.verbose,
+        verbose: args.session.verbose > 0,
         tls,
         session,
     })
@@ -467,9 +638,27 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
 
 /// Builds everything `listen` needs (the TLS certificate is loaded or made here).
 pub fn listen_plan(args: &ListenArgs) -> Result<ListenPlan, ConfigError> {
-    let addr =
-        listen_address(&args.address, args.family.ipv6).map_err(|e| ConfigError::Listen(e.to_string()))?;
-    family(args.family).check_literal(&addr.ip(), &args.address)?;
+    let on = match (&args.unix, &args.address) {
+        (Some(path), _) => ListenOn::Unix(path.clone()),
+        (None, Some(text)) => {
+            let addr =
+                listen_address(text, args.family.ipv6).map_err(|e| ConfigError::Listen(e.to_string()))?;
+            family(args.family).check_literal(&addr.ip(), text)?;
+            ListenOn::Tcp(addr)
+        }
+        (None, None) => return Err(ConfigError::Listen("give PORT, ADDR:PORT or -U PATH".into())),
+    };
+    let mut access = AccessList::default();
+    if !args.allow.is_empty() {
+        access.add(true, &args.allow)?;
+    }
+    access.add(false, &args.deny)?;
+    if let Some(f) = &args.allowfile {
+        access.add_file(true, f)?;
+    }
+    if let Some(f) = &args.denyfile {
+        access.add_file(false, f)?;
+    }
     // --cert/--key imply --tls: serving plaintext with a certificate given would be a silent
     // downgrade.
     let tls = if args.tls || args.cert.is_some() || args.key.is_some() {
@@ -477,8 +666,10 @@ pub fn listen_plan(args: &ListenArgs) -> Result<ListenPlan, ConfigError> {
             (Some(cert), Some(key)) => load_key_pair(cert, key)?,
             _ => {
                 let mut names = vec!["localhost".to_string()];
-                if !addr.ip().is_unspecified() {
-                    names.push(addr.ip().to_string());
+                if let ListenOn::Tcp(addr) = &on {
+                    if !addr.ip().is_unspecified() {
+                        names.push(addr.ip().to_string());
+                    }
                 }
                 let (chain, key) = self_signed(&names, 30)?;
                 if let Some(facts) = chain.first().and_then(|c| cert_facts(c)) {
@@ -496,10 +687,11 @@ pub fn listen_plan(args: &ListenArgs) -> Result<ListenPlan, ConfigError> {
         None
     };
     Ok(ListenPlan {
-        addr,
+        on,
         keep_open: args.keep_open,
         max_conns: args.max_conns as usize,
-        verbose: args.session.verbose,
+        verbose: args.session.verbose > 0,
+        access,
         tls,
         session: SessionOptions {
             // Each -k connection ends when its client leaves; stdin goes on for the others.

@@ -22,4 +22,6 @@ pub mod ports;
 pub mod report;
 pub mod scan;
 pub mod session;
+pub mod session_log;
 pub mod target;
+pub mod telnet_keys;

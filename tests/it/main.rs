@@ -8,6 +8,7 @@ mod corpus;
 mod detection;
 mod fingerprints_cli;
 mod hostile_servers;
+mod nc_habits;
 mod port_knowledge;
 mod properties;
 mod resource_limits;
