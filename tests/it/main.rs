@@ -14,4 +14,5 @@ mod seed_scenario;
 mod session;
 mod testbed_binary;
 mod testbed_daemons;
+mod testbed_services;
 mod tls;
