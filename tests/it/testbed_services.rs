@@ -1,4 +1,4 @@
-//! Forty more real Debian daemons (tests/testbed/services.sh: developer, ops, chat, media, proxy
+//! 40 more real Debian daemons (tests/testbed/services.sh: developer, ops, chat, media, proxy
 //! and web services) in a namespace of their own: one scan must name each with the service,
 //! product and version it discloses, and claim nothing it does not. Expected versions come from
 //! the installed packages (dpkg), never from constants.
@@ -63,6 +63,8 @@ fn expectations() -> Vec<Want> {
     let (mumble, mumble_rev) = deb_version("mumble-server");
     let debian = format!("Debian {}", debian_major());
     vec![
+        // ProFTPD's default greeting names the server, not the version.
+        want(21, "ftp", Some("ProFTPD")).with("info", "portprobe test bed"),
         // fingerd runs finger(1), which names no software.
         want(79, "finger", None),
         want(80, "http", Some("Apache httpd")).deb("apache2"),
@@ -182,7 +184,20 @@ fn require_services_bed(test: &str) -> bool {
     }
 }
 
+/// Starts the services bed in a namespace of its own and runs `portprobe ARGS` there; first
+/// fetches (outside the namespace) the packages the bed runs unpacked.
 fn services_bed(args: &[&str]) -> std::process::Output {
+    let fetch = Command::new(testbed("services.sh"))
+        .arg("--fetch")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run services.sh --fetch");
+    assert_eq!(
+        fetch.status.code(),
+        Some(0),
+        "services.sh --fetch: {}",
+        stderr(&fetch)
+    );
     Command::new("unshare")
         .arg("-n")
         .arg(testbed("services.sh"))

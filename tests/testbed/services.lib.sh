@@ -641,3 +641,57 @@ start_epmd() {
     d=$(svc_dir "epmd-$port")
     ERL_EPMD_ADDRESS=127.0.0.1 epmd -port "$port" >"$d/log" 2>&1 &
 }
+
+# Packages that conflict with installed ones (proftpd with vsftpd) are not installed: they are
+# fetched with apt-get download and unpacked with dpkg -x into a cache directory, outside the
+# namespace (`services.sh --fetch`), and run from there. Their libraries are installed ones.
+UNPACKED_CACHE=${PORTPROBE_UNPACKED_CACHE:-/var/cache/portprobe-testbed}
+UNPACKED_PACKAGES="proftpd-core"
+
+# The directory PACKAGE is unpacked in (its candidate version), whether or not it exists yet.
+unpacked_dir() {
+    local version
+    version=$(apt-cache policy "$1" | awk '/Candidate:/ {print $2}')
+    echo "$UNPACKED_CACHE/$1_${version//:/%3a}"
+}
+
+# Downloads and unpacks every package of UNPACKED_PACKAGES not in the cache yet.
+fetch_unpacked() {
+    local p dir tmp
+    for p in $UNPACKED_PACKAGES; do
+        dir=$(unpacked_dir "$p")
+        [ -d "$dir" ] && continue
+        mkdir -p "$UNPACKED_CACHE"
+        tmp=$(mktemp -d "$UNPACKED_CACHE/.fetch.XXXXXX")
+        chmod 755 "$tmp"
+        (cd "$tmp" && apt-get download -q "$p" >/dev/null 2>&1) || { rm -rf "$tmp"; echo "testbed: apt-get download $p failed" >&2; return 1; }
+        dpkg -x "$tmp"/*.deb "$tmp/root"
+        rm -f "$tmp"/*.deb
+        mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp" # another bed won the race
+    done
+}
+
+# ProFTPD from the unpacked package, anonymous login refused (no <Anonymous> section).
+start_proftpd() {
+    local port=$1 d root
+    d=$(svc_dir "proftpd-$port")
+    root=$(unpacked_dir proftpd-core)/root
+    if [ ! -x "$root/usr/sbin/proftpd" ]; then
+        echo "testbed: proftpd is not unpacked in $root: run tests/testbed/services.sh --fetch first" >&2
+        return 1
+    fi
+    cat >"$d/proftpd.conf" <<CONF
+ServerName "portprobe test bed"
+ServerType standalone
+DefaultServer on
+Port $port
+DefaultAddress 127.0.0.1
+UseIPv6 off
+User nobody
+Group nogroup
+PidFile $d/proftpd.pid
+ScoreboardFile $d/scoreboard
+WtmpLog off
+CONF
+    "$root/usr/sbin/proftpd" -n -c "$d/proftpd.conf" >"$d/log" 2>&1 &
+}

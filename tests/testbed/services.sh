@@ -2,6 +2,8 @@
 # The services test bed: more real Debian daemons on their usual ports on loopback, in a
 # network namespace of its own, then runs "$@" there. Needs real root (daemons switch users).
 # Usage: unshare -n tests/testbed/services.sh COMMAND [ARGS...]
+#        tests/testbed/services.sh --fetch   (first, outside the namespace: fetches and unpacks
+#        the packages that cannot be installed beside the others, see services.lib.sh)
 # The ports and daemons are listed in SERVICES below (PORT:NAME, NAME = start_NAME).
 set -euo pipefail
 here=$(dirname "$0")
@@ -9,11 +11,15 @@ here=$(dirname "$0")
 . "$here/daemons.lib.sh"
 . "$here/services.lib.sh"
 need_root
+if [ "${1:-}" = --fetch ]; then
+    fetch_unpacked
+    exit
+fi
 ns_init
 testbed_dir
 trap 'ns_cleanup; rm -rf "$TESTBED_DIR" /dev/shm/portprobe$$-*' EXIT
 
-SERVICES="80:apache 111:rpcbind 79:fingerd 113:oidentd 631:cupsd 783:spamd 873:rsyncd
+SERVICES="21:proftpd 80:apache 111:rpcbind 79:fingerd 113:oidentd 631:cupsd 783:spamd 873:rsyncd
 1080:danted 1194:openvpn 1883:mosquitto 2401:cvs_pserver 2812:monit 2947:gpsd 3128:squid
 3310:clamd 3493:upsd 3632:distccd 3690:svnserve 4190:managesieve 4369:epmd 4949:munin_node
 5060:kamailio 5201:iperf3 5222:prosody 5666:nrpe 6081:varnish 6600:mpd 6667:ngircd
