@@ -82,8 +82,8 @@ fn expectations() -> Vec<Want> {
         want(3128, "http-proxy", Some("Squid")).deb("squid"),
         want(3310, "clamav", Some("ClamAV clamd")).deb("clamav-daemon"),
         want(3493, "ups", Some("NUT upsd")).deb("nut-server"),
-        // distccd answers only a compile job; the port number is all we go by.
-        want(3632, "distccd", None).with("confidence", "port-table"),
+        // distccd answers only a job (the probe compiles an empty file); no version in it.
+        want(3632, "distccd", Some("distccd")).with("info", "protocol 1"),
         want(3690, "svn", Some("Subversion")),
         want(4190, "sieve", Some("Dovecot Pigeonhole")),
         want(4369, "epmd", Some("Erlang Port Mapper Daemon")),
