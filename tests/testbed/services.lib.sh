@@ -664,7 +664,13 @@ fetch_unpacked() {
         mkdir -p "$UNPACKED_CACHE"
         tmp=$(mktemp -d "$UNPACKED_CACHE/.fetch.XXXXXX")
         chmod 755 "$tmp"
-        (cd "$tmp" && apt-get download -q "$p" >/dev/null 2>&1) || { rm -rf "$tmp"; echo "testbed: apt-get download $p failed" >&2; return 1; }
+        # A package list older than the mirror names a version it no longer has: update once.
+        if ! (cd "$tmp" && apt-get download -q "$p" >/dev/null 2>&1); then
+            apt-get update -qq >/dev/null 2>&1 || true
+            dir=$(unpacked_dir "$p")
+            (cd "$tmp" && apt-get download -q "$p" >/dev/null 2>&1) ||
+                { rm -rf "$tmp"; echo "testbed: apt-get download $p failed" >&2; return 1; }
+        fi
         dpkg -x "$tmp"/*.deb "$tmp/root"
         rm -f "$tmp"/*.deb
         mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp" # another bed won the race
