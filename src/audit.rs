@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read};
+use std::net::IpAddr;
 use std::path::Path;
 
 use serde::Serialize;
@@ -90,6 +91,23 @@ pub fn findings(detection: &Detection, db: &Database) -> Vec<Finding> {
     }
     out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
+}
+
+/// Auditing: findings from the database's disclosure rules, minus a baseline's.
+#[derive(Debug, Default)]
+pub struct AuditPlan {
+    pub baseline: Option<Baseline>,
+}
+
+impl AuditPlan {
+    /// What the service on `ip`:`port` discloses that the baseline does not already know.
+    pub fn findings(&self, detection: &Detection, db: &Database, ip: IpAddr, port: u16) -> Vec<Finding> {
+        let all = findings(detection, db);
+        match &self.baseline {
+            Some(b) => b.filter(&ip.to_string(), port, all),
+            None => all,
+        }
+    }
 }
 
 /// Findings of a previous JSON run (`audit --json` or `scan --audit --json`), by

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::audit::{Baseline, BaselineError};
+use crate::audit::{AuditPlan, Baseline, BaselineError};
 use crate::cli::{
     ConnectArgs, DatabaseArgs, FamilyArgs, ListenArgs, PingArgs, ScanArgs, SessionArgs, TlsArgs,
 };
-use crate::detect::{DetectLimits, TlsSettings};
+use crate::detect::{DetectLimits, DetectPlan, TlsSettings};
 use crate::endpoint::{listen_address, ConnectPlan, ListenPlan, TlsPlan};
 use crate::escape::escape_str;
 use crate::fingerprint::{Database, DatabaseError, Matcher, Problem};
@@ -23,9 +23,11 @@ use crate::net::tls::{
     cert_facts, load_key_pair, root_store, self_signed, server_config, NameChoice, TlsClient, TlsSetupError,
 };
 use crate::ping::PingPlan;
-use crate::portdb::top_ports;
+use crate::pipeline::Pipeline;
+use crate::portdb::{default_ports, top_ports};
 use crate::ports::{PortError, PortSet};
-use crate::scan::{AuditPlan, DetectPlan, ScanPlan};
+use crate::report::{Format, ReportOptions};
+use crate::scan::ScanPlan;
 use crate::session::{EofMode, SessionOptions};
 use crate::target::{
     resolve, CidrIter, Family, FamilyMismatch, HostSpec, ResolveError, Source, TargetError, TargetReader,
@@ -104,16 +106,6 @@ pub fn load_matcher(args: &DatabaseArgs) -> Result<Matcher, ConfigError> {
     Ok(Matcher::new(Database::load(&dirs)?))
 }
 
-/// What the report needs to know.
-#[derive(Debug, Clone, Copy)]
-pub struct ReportOptions {
-    pub json: bool,
-    pub open_only: bool,
-    pub verbose: bool,
-    /// Ports to probe in total, when it can be known up front (for the progress bar).
-    pub total_ports: Option<u64>,
-}
-
 fn family(args: FamilyArgs) -> Family {
     match (args.ipv4, args.ipv6) {
         (true, _) => Family::V4,
@@ -180,7 +172,7 @@ pub fn scan_plan(
         }
         (None, None) => {
             let mut set = PortSet::new();
-            top_ports().iter().for_each(|&p| set.insert(p));
+            default_ports().iter().for_each(|&p| set.insert(p));
             set
         }
     };
@@ -238,36 +230,45 @@ pub fn scan_plan(
         .min(concurrency),
         rate: args.rate,
         resolve_timeout: args.resolve_timeout,
-        detect: if args.no_detect {
-            None
-        } else {
-            Some(DetectPlan {
-                matcher: Arc::new(load_matcher(&args.db)?),
-                limits: DetectLimits {
-                    deadline: args.detect_timeout.max(Duration::from_millis(10)),
-                    read_cap: args.read_cap,
-                    ..DetectLimits::default()
-                },
-                tls: if args.no_tls {
-                    None
-                } else {
-                    Some(tls_settings(&args.tls)?)
-                },
-                audit: if auditing {
-                    Some(Arc::new(AuditPlan {
-                        baseline: args.baseline.as_deref().map(Baseline::load).transpose()?,
-                    }))
-                } else {
-                    None
-                },
-            })
+        pipeline: Pipeline {
+            detect: if args.no_detect {
+                None
+            } else {
+                Some(DetectPlan {
+                    matcher: Arc::new(load_matcher(&args.db)?),
+                    limits: DetectLimits {
+                        deadline: args.detect_timeout.max(Duration::from_millis(10)),
+                        read_cap: args.read_cap,
+                        ..DetectLimits::default()
+                    },
+                    tls: if args.no_tls {
+                        None
+                    } else {
+                        Some(tls_settings(&args.tls)?)
+                    },
+                })
+            },
+            audit: if auditing {
+                Some(Arc::new(AuditPlan {
+                    baseline: args.baseline.as_deref().map(Baseline::load).transpose()?,
+                }))
+            } else {
+                None
+            },
         },
     };
     let report = ReportOptions {
-        json: args.json,
-        open_only: args.open,
+        format: match (args.json, audit_command) {
+            (true, _) => Format::Jsonl,
+            (false, true) => Format::AuditText,
+            (false, false) => Format::Table,
+        },
+        // The audit lists services: open ports only.
+        open_only: args.open || audit_command,
         verbose: args.verbose,
+        versions: !args.no_detect,
         total_ports: total,
+        fail_on: args.fail_on,
     };
     Ok((plan, TargetReader::new(sources), report))
 }

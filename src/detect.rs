@@ -5,8 +5,10 @@
 //! that ends a response; nothing waits longer.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -45,6 +47,36 @@ impl Default for DetectLimits {
     }
 }
 
+/// The database and limits detection runs with.
+#[derive(Clone)]
+pub struct DetectPlan {
+    pub matcher: Arc<Matcher>,
+    pub limits: DetectLimits,
+    /// TLS handshakes (tunnels and STARTTLS); `None` skips them.
+    pub tls: Option<TlsSettings>,
+}
+
+impl std::fmt::Debug for DetectPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "DetectPlan({} rules, {:?})",
+            self.matcher.db.rules.len(),
+            self.limits
+        )
+    }
+}
+
+/// What is known of a port before detection starts, worked out once by the pipeline.
+#[derive(Debug, Clone)]
+pub struct PortFacts {
+    pub addr: SocketAddr,
+    /// The name used in probes (HTTP Host) and for TLS: the typed name or the address.
+    pub probe_host: String,
+    /// The port table's name for the port, the answer when nothing better is found.
+    pub port_name: Option<&'static str>,
+}
+
 /// TLS settings for detection: the trust store and the names to use.
 #[derive(Debug, Clone)]
 pub struct TlsSettings {
@@ -55,11 +87,27 @@ pub struct TlsSettings {
     pub no_sni: bool,
 }
 
+/// How TLS was reached on a port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsVia {
+    /// TLS from the first byte (443, 993 …).
+    Tunnel,
+    /// A plain protocol's upgrade command (SMTP, IMAP, POP3, FTP …).
+    StartTls,
+}
+
+/// The layer a service was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tunnel {
+    Tls,
+}
+
 /// What TLS showed on a port: in a tunnel (TLS from the first byte) or after STARTTLS.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TlsOutcome {
-    /// `tunnel` or `starttls`.
-    pub via: &'static str,
+    pub via: TlsVia,
     /// For STARTTLS: whether the service offers it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offered: Option<bool>,
@@ -80,7 +128,7 @@ pub struct Detection {
     pub probe: Option<String>,
     /// `tls` when the service was found inside a TLS tunnel.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tunnel: Option<&'static str>,
+    pub tunnel: Option<Tunnel>,
     /// The first response the port gave, raw.
     #[serde(skip)]
     pub banner: Option<Vec<u8>>,
@@ -144,10 +192,10 @@ fn payload(probe: &Probe, host: &str) -> Vec<u8> {
     out
 }
 
-/// A connection detection can talk over: plain TCP or TLS.
-trait Conn: AsyncRead + AsyncWrite + Unpin + Send {}
+/// A connection detection can talk over: plain TCP, TLS, or an in-memory pipe in tests.
+pub trait Conn: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Conn for T {}
-type BoxConn = Box<dyn Conn>;
+pub type BoxConn = Box<dyn Conn>;
 
 /// How to open another connection to the port.
 enum Dial<'a> {
@@ -160,6 +208,8 @@ struct Ctx<'a> {
     host: &'a str,
     matcher: &'a Matcher,
     limits: &'a DetectLimits,
+    /// The TLS names (SNI and the name verified), chosen once for the port.
+    names: Option<NameChoice>,
     deadline: Instant,
 }
 
@@ -324,100 +374,170 @@ impl Found {
     }
 }
 
-/// Sends probes in `order` until a hard match or the deadline, reusing `first` (a connection on
-/// which nothing was sent or heard) where the probe allows.
+/// How many probes of one port may run at once, each on its own connection: a port that stays
+/// silent then costs about the longest probe wait, not their sum.
+const PARALLEL_PROBES: usize = 16;
+
+/// Silence on the first probe for this long starts the others in parallel. Services that greet
+/// do so well within it, so they never see the extra connections.
+const SILENCE_GRACE: Duration = Duration::from_millis(400);
+
+/// Probes meant for other ports wait at most this long for an answer.
+const RARE_PROBE_WAIT: Duration = Duration::from_millis(1000);
+
+/// What one probe got on its own connection.
+struct Answer {
+    /// The probe's place in the round's order: earlier probes are preferred.
+    index: usize,
+    response: Response,
+    /// Our own bytes came back (an echo service).
+    echoed: bool,
+    /// The null probe's connection closed without a word: at once (a wrapper) or after a while.
+    closed_at_once: bool,
+    closed_idle: bool,
+}
+
+/// Sends one probe (and its dialogue) on `conn`, or on a fresh connection, and reads the answer.
+async fn run_probe(
+    index: usize,
+    conn: Option<BoxConn>,
+    probe: &Probe,
+    likely: bool,
+    dial: &Dial<'_>,
+    cx: &Ctx<'_>,
+) -> Option<Answer> {
+    let mut stream = match conn {
+        Some(s) => s,
+        None => cx.dial(dial).await?,
+    };
+    let data = payload(probe, cx.host);
+    if !probe.is_null() && !matches!(timeout_at(cx.deadline, stream.write_all(&data)).await, Ok(Ok(()))) {
+        return None;
+    }
+    let started = Instant::now();
+    let wait = if likely {
+        probe.wait
+    } else {
+        probe.wait.min(RARE_PROBE_WAIT)
+    };
+    let until = cx.deadline.min(started + wait);
+    let dialogue_next = !probe.then.is_empty();
+    let mut response = read_response(&mut stream, Vec::new(), until, cx, &probe.name, !dialogue_next).await;
+    // Our own bytes came back: an echo service (RFC 862), whatever the probe looked like.
+    let echoed =
+        !data.is_empty() && response.bytes.len() >= data.len().min(16) && data.starts_with(&response.bytes);
+    if dialogue_next && !response.bytes.is_empty() && !echoed {
+        response = dialogue(&mut stream, probe, response, cx).await;
+    }
+    let silent_close = response.bytes.is_empty() && response.closed && probe.is_null();
+    let quick = started.elapsed() < WRAPPER_CLOSE;
+    Some(Answer {
+        index,
+        response,
+        echoed,
+        closed_at_once: silent_close && quick,
+        closed_idle: silent_close && !quick,
+    })
+}
+
+/// Sends the probes in `order` until a hard match or the deadline: the first on `first` (the
+/// scan's own connection, on which nothing was sent or heard), the others each on a connection
+/// of its own, several at once once the first has answered or stayed silent for a moment.
+/// Where several answer, the earlier probe in `order` is preferred.
 async fn probe_round(first: Option<BoxConn>, dial: &Dial<'_>, order: &[&Probe], cx: &Ctx<'_>) -> Found {
-    let mut fresh = first;
-    let mut quiet: Option<BoxConn> = None;
+    let port = cx.addr.port();
+    let likely = |p: &Probe| p.is_null() || p.ports.contains(&port) || p.tls_ports.contains(&port);
     let mut found = Found::default();
+    // The order index behind each kept finding, so a later probe never displaces an earlier one.
+    let (mut generic_at, mut soft_at, mut first_at) = (usize::MAX, usize::MAX, usize::MAX);
+    let mut running = FuturesUnordered::new();
+    let mut next = 0;
+    if let Some(p) = order.first() {
+        running.push(run_probe(0, first, p, true, dial, cx));
+        next = 1;
+    }
+    let mut widen_at = Some(Instant::now() + SILENCE_GRACE);
     let mut soft_tries = 0;
-    for probe in order {
-        if Instant::now() >= cx.deadline {
+    loop {
+        if widen_at.is_none() {
+            while running.len() < PARALLEL_PROBES && next < order.len() && Instant::now() < cx.deadline {
+                let (index, probe) = (next, order[next]);
+                next += 1;
+                if let Some((known, _)) = found.generic.as_ref().or(found.soft.as_ref()) {
+                    // Knowing the service, only probes with a hard rule for it can say more.
+                    let useful = cx.matcher.db.rules.iter().any(|r| {
+                        r.service == known.service && !r.soft && r.probes.iter().any(|p| p == &probe.name)
+                    });
+                    if !useful || soft_tries >= 2 {
+                        continue;
+                    }
+                    soft_tries += 1;
+                }
+                running.push(run_probe(index, None, probe, likely(probe), dial, cx));
+            }
+        }
+        if running.is_empty() {
             break;
         }
-        if let Some((soft_id, _)) = found.generic.as_ref().or(found.soft.as_ref()) {
-            // Knowing the service, only probes with a hard rule for it can say more.
-            let useful = cx.matcher.db.rules.iter().any(|r| {
-                r.service == soft_id.service && !r.soft && r.probes.iter().any(|p| p == &probe.name)
-            });
-            if !useful || soft_tries >= 2 {
-                continue;
+        let wake = widen_at.unwrap_or(cx.deadline);
+        let answer = tokio::select! {
+            answer = running.next() => answer,
+            _ = tokio::time::sleep_until(wake) => {
+                if widen_at.take().is_some() {
+                    continue;
+                }
+                break;
             }
-            soft_tries += 1;
-        }
-        let reuse = if probe.is_null() {
-            fresh.take()
-        } else if probe.after_silence {
-            quiet.take().or_else(|| fresh.take())
-        } else {
-            fresh.take()
         };
-        let mut stream = match reuse {
-            Some(s) => s,
-            None => match cx.dial(dial).await {
-                Some(s) => s,
-                None => break,
-            },
-        };
-        let data = payload(probe, cx.host);
-        if !probe.is_null() {
-            match timeout_at(cx.deadline, stream.write_all(&data)).await {
-                Ok(Ok(())) => {}
-                _ => continue,
-            }
-        }
-        let started = Instant::now();
-        let until = cx.deadline.min(started + probe.wait);
-        let dialogue_next = !probe.then.is_empty();
-        let mut response =
-            read_response(&mut stream, Vec::new(), until, cx, &probe.name, !dialogue_next).await;
-        // Our own bytes came back: an echo service (RFC 862), whatever the probe looked like.
-        let echoed = response.bytes.len() >= data.len().min(16) && data.starts_with(&response.bytes);
-        if dialogue_next && !response.bytes.is_empty() && !echoed {
-            response = dialogue(&mut stream, probe, response, cx).await;
-        }
+        widen_at = None;
+        let Some(Some(answer)) = answer else { continue };
+        let Answer {
+            index,
+            response,
+            echoed,
+            closed_at_once,
+            closed_idle,
+        } = answer;
+        let probe = &order[index].name;
         if response.bytes.is_empty() {
-            if response.closed && probe.is_null() && started.elapsed() < WRAPPER_CLOSE {
+            if closed_at_once && first_at == usize::MAX && index == 0 {
                 // Accepted, then closed at once without a word: a wrapper (tcpd, a firewall proxy).
-                found.wrapped = found.first_response.is_none();
+                found.wrapped = true;
                 return found;
             }
-            if response.closed && probe.is_null() {
-                // Closed after waiting for us (an idle timeout, as Monit's): a service that wants
-                // the client to speak first; the other probes get fresh connections.
-                found.closed_idle = true;
-                continue;
-            }
-            if !response.closed && probe.is_null() {
-                quiet = Some(stream);
-            }
+            // Closed after waiting for us (an idle timeout, as Monit's): a service that wants
+            // the client to speak first.
+            found.closed_idle |= closed_idle;
             continue;
         }
-        if found.first_response.is_none() {
-            found.first_response = Some((probe.name.clone(), response.bytes.clone()));
+        if index < first_at {
+            first_at = index;
+            found.first_response = Some((probe.clone(), response.bytes.clone()));
         }
-        if !data.is_empty() && echoed && found.hard.is_none() {
+        if echoed && found.hard.is_none() {
             let echo = Identity {
                 service: "echo".into(),
                 confidence: Confidence::Soft,
                 rule: Some("echo".into()),
                 ..Default::default()
             };
-            found.soft = Some((echo, probe.name.clone()));
+            found.soft = Some((echo, probe.clone()));
             return found;
         }
         match response.identity {
             Some(id) if id.confidence == Confidence::Hard => {
-                found.hard = Some((id, probe.name.clone()));
+                found.hard = Some((id, probe.clone()));
                 return found;
             }
-            Some(id) if id.confidence == Confidence::Generic && found.generic.is_none() => {
-                found.generic = Some((id, probe.name.clone()));
+            Some(id) if id.confidence == Confidence::Generic && index < generic_at => {
+                generic_at = index;
+                found.generic = Some((id, probe.clone()));
             }
             Some(id) if id.confidence == Confidence::Generic => {}
-            Some(id) if found.soft.is_none() => {
+            Some(id) if index < soft_at => {
+                soft_at = index;
                 let tls = id.service == TLS_SERVICE;
-                found.soft = Some((id, probe.name.clone()));
+                found.soft = Some((id, probe.clone()));
                 if tls {
                     return found; // the caller goes on inside TLS
                 }
@@ -433,7 +553,7 @@ async fn probe_round(first: Option<BoxConn>, dial: &Dial<'_>, order: &[&Probe], 
 /// Handshakes (on `first` or a fresh connection) and detects inside the tunnel. `None` when
 /// the port turned out not to speak TLS at all.
 async fn detect_in_tls(
-    first: Option<TcpStream>,
+    first: Option<BoxConn>,
     tls: &TlsSettings,
     port_name: Option<&str>,
     cx: &Ctx<'_>,
@@ -446,10 +566,10 @@ async fn detect_in_tls(
         Some(p) if p.name == "http-get" => vec![b"http/1.1".to_vec()],
         _ => Vec::new(),
     };
-    let names = NameChoice::for_target(cx.host, tls.sni.as_deref(), tls.no_sni);
+    let names = cx.names.clone()?;
     let tcp = match first {
         Some(s) => s,
-        None => cx.tcp().await?,
+        None => Box::new(cx.tcp().await?),
     };
     let until = cx.deadline.min(Instant::now() + cx.limits.tls_timeout);
     match client.handshake(tcp, &names, until).await {
@@ -457,9 +577,9 @@ async fn detect_in_tls(
             let dial = Dial::Tls(&client, names);
             let found = probe_round(Some(Box::new(stream)), &dial, &order, cx).await;
             let mut d = found.into_detection(port_name);
-            d.tunnel = Some("tls");
+            d.tunnel = Some(Tunnel::Tls);
             d.tls = Some(TlsOutcome {
-                via: "tunnel",
+                via: TlsVia::Tunnel,
                 offered: None,
                 facts: Some(facts),
                 error: None,
@@ -469,14 +589,14 @@ async fn detect_in_tls(
         Err(e) => {
             let sni = names.send_sni.then_some(names.name.as_str());
             let why = tls_diag::diagnose(cx.addr, sni, cx.deadline).await;
-            if why == "the answer is not TLS" || why == "no TLS answer" {
+            if !why.speaks_tls() {
                 return None;
             }
             let mut d = Detection::guess(Some(TLS_SERVICE), None);
             d.confidence = Confidence::Soft;
-            d.tunnel = Some("tls");
+            d.tunnel = Some(Tunnel::Tls);
             d.tls = Some(TlsOutcome {
-                via: "tunnel",
+                via: TlsVia::Tunnel,
                 offered: None,
                 facts: None,
                 error: Some(format!("{e}: {why}")),
@@ -491,7 +611,7 @@ async fn check_starttls(proto: StartTls, tls: &TlsSettings, cx: &Ctx<'_>) -> Opt
     let mut tcp = cx.tcp().await?;
     let until = cx.deadline.min(Instant::now() + cx.limits.tls_timeout);
     let outcome = |offered, facts, error| TlsOutcome {
-        via: "starttls",
+        via: TlsVia::StartTls,
         offered: Some(offered),
         facts,
         error,
@@ -501,33 +621,27 @@ async fn check_starttls(proto: StartTls, tls: &TlsSettings, cx: &Ctx<'_>) -> Opt
         Err(e) => return Some(outcome(false, None, Some(e.to_string()))),
         Ok(()) => {}
     }
-    let names = NameChoice::for_target(cx.host, tls.sni.as_deref(), tls.no_sni);
-    match tls.client.handshake(tcp, &names, until).await {
+    let names = cx.names.as_ref()?;
+    match tls.client.handshake(tcp, names, until).await {
         Ok((_, facts)) => Some(outcome(true, Some(facts), None)),
         Err(e) => Some(outcome(true, None, Some(e.to_string()))),
     }
 }
 
-/// Identifies what answers on `addr`, starting with the scan's own connection `first`.
-/// `host` is the name used in probes (HTTP Host) and for TLS. Never errors: what is not known
-/// stays unknown.
-pub async fn detect(
-    first: TcpStream,
-    addr: SocketAddr,
-    host: &str,
-    port_name: Option<&str>,
-    matcher: &Matcher,
-    limits: &DetectLimits,
-    tls: Option<&TlsSettings>,
-) -> Detection {
+/// Identifies what answers the port, starting with the scan's own connection `first`. Never
+/// errors: what is not known stays unknown.
+pub async fn detect(first: BoxConn, port: &PortFacts, plan: &DetectPlan) -> Detection {
+    let tls = plan.tls.as_ref();
     let cx = Ctx {
-        addr,
-        host,
-        matcher,
-        limits,
-        deadline: Instant::now() + limits.deadline,
+        addr: port.addr,
+        host: &port.probe_host,
+        matcher: &plan.matcher,
+        limits: &plan.limits,
+        names: tls.map(|t| NameChoice::for_target(&port.probe_host, t.sni.as_deref(), t.no_sni)),
+        deadline: Instant::now() + plan.limits.deadline,
     };
-    let order = probe_order(&matcher.db.probes, addr.port());
+    let port_name = port.port_name;
+    let order = probe_order(&cx.matcher.db.probes, port.addr.port());
     let mut first = Some(first);
     if let Some(tls) = tls {
         // A TLS-first port (443, 993 …): handshake on the scan's own connection.
@@ -537,7 +651,6 @@ pub async fn detect(
             }
         }
     }
-    let first: Option<BoxConn> = first.map(|s| Box::new(s) as BoxConn);
     let found = probe_round(first, &Dial::Plain, &order, &cx).await;
     if let (Some(tls), true) = (tls, found.says_tls()) {
         if let Some(d) = detect_in_tls(None, tls, port_name, &cx).await {
@@ -566,7 +679,6 @@ mod tests {
             tls_ports: Vec::new(),
             wait: Duration::from_millis(100),
             after_silence: false,
-            description: String::new(),
             location: String::new(),
         }
     }

@@ -39,7 +39,7 @@ pub enum EndpointError {
     #[error("{addr}: TLS certificate not accepted (--tls-verify): {status} for {name}: {detail}")]
     Untrusted {
         addr: SocketAddr,
-        status: String,
+        status: crate::net::tls::VerifyStatus,
         name: String,
         detail: String,
     },
@@ -158,7 +158,7 @@ pub async fn connect_and_run(
     if tls.verify && !v.is_valid() {
         return Err(EndpointError::Untrusted {
             addr,
-            status: v.status.clone(),
+            status: v.status,
             name: v.name.clone(),
             detail: v.detail.clone(),
         });

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value};
 
 use crate::escape::escape_str;
-use crate::fingerprint::{Confidence, Database, Identity, Matcher, Problem, Protocol};
+use crate::fingerprint::{Confidence, Database, IdField, Identity, Matcher, Problem, Protocol};
 use crate::portdb::service_name;
 
 /// Most bytes `match` reads: more than any banner read, little enough for any machine.
@@ -48,17 +48,8 @@ pub fn identify(matcher: &Matcher, response: &[u8], probe: &str, port: Option<u1
 }
 
 /// The optional text fields of an identity, with their names, in display order.
-fn named_fields(id: &Identity) -> [(&'static str, &Option<String>); 8] {
-    [
-        ("vendor", &id.vendor),
-        ("product", &id.product),
-        ("version", &id.version),
-        ("revision", &id.revision),
-        ("info", &id.info),
-        ("hostname", &id.hostname),
-        ("os", &id.os),
-        ("device", &id.device),
-    ]
+fn named_fields(id: &Identity) -> impl Iterator<Item = (&'static str, &Option<String>)> {
+    IdField::ALL.into_iter().map(|f| (f.name(), id.field(f)))
 }
 
 /// The JSON object `match --json` prints: `{"service":null}` when nothing matched.

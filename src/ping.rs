@@ -57,6 +57,18 @@ impl PortStats {
     }
 }
 
+/// How one connect attempt ended (JSON `result`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PingResult {
+    Connected,
+    Refused,
+    Filtered,
+    Timeout,
+    /// This machine could not make the attempt.
+    Error,
+}
+
 #[derive(Serialize)]
 struct AttemptRecord<'a> {
     r#type: &'static str,
@@ -64,7 +76,7 @@ struct AttemptRecord<'a> {
     ip: String,
     port: u16,
     seq: u64,
-    result: &'static str,
+    result: PingResult,
     #[serde(skip_serializing_if = "Option::is_none")]
     state: Option<PortState>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -136,7 +148,7 @@ pub async fn run(
                 ip: addr.ip().to_string(),
                 port: st.port,
                 seq,
-                result: "error",
+                result: PingResult::Error,
                 state: None,
                 reason: None,
                 rtt_ms: None,
@@ -150,24 +162,24 @@ pub async fn run(
                         (PortState::Open, _) => {
                             st.successful += 1;
                             st.rtts_ms.push(ms(a.rtt));
-                            rec.result = "connected";
+                            rec.result = PingResult::Connected;
                             rec.rtt_ms = Some(ms(a.rtt));
                             format!("connected  time={:.3} ms", ms(a.rtt))
                         }
                         (_, Reason::NoResponse) => {
-                            rec.result = "timeout";
+                            rec.result = PingResult::Timeout;
                             format!(
                                 "timed out after {:.2} s (no-response)",
                                 plan.timeout.as_secs_f64()
                             )
                         }
                         (PortState::Closed, reason) => {
-                            rec.result = "refused";
+                            rec.result = PingResult::Refused;
                             rec.rtt_ms = Some(ms(a.rtt));
                             format!("refused ({reason})  time={:.3} ms", ms(a.rtt))
                         }
                         (PortState::Filtered, reason) => {
-                            rec.result = "filtered";
+                            rec.result = PingResult::Filtered;
                             rec.rtt_ms = Some(ms(a.rtt));
                             format!("filtered ({reason})  time={:.3} ms", ms(a.rtt))
                         }
@@ -178,7 +190,7 @@ pub async fn run(
                     format!("error: {e}")
                 }
             };
-            if rec.result != "connected" {
+            if rec.result != PingResult::Connected {
                 st.failed += 1;
             }
             if plan.json {

@@ -6,6 +6,7 @@ use std::cell::Cell;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,72 +15,17 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::audit::{self, Baseline, Finding};
-use crate::detect::{detect, DetectLimits, Detection, TlsSettings};
-use crate::fingerprint::Matcher;
-use crate::net::connect::{connect, ConnectOptions, LocalError, PortState, Reason};
-use crate::portdb::service_name;
+use crate::net::connect::{connect, ConnectOptions, LocalError, PortState};
+use crate::pipeline::{Pipeline, PortResult, ProbeError, Probed};
 use crate::ports::PortSet;
-use crate::target::{resolve, CidrIter, Family, HostSpec, TargetReader};
+use crate::target::{resolve, CidrIter, Family, Host, HostSpec, TargetReader};
 
-/// One address to scan, with the name the user typed for it (if any).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Host {
-    pub id: u64,
-    pub name: Option<String>,
-    pub ip: IpAddr,
-}
-
-impl Host {
-    /// `localhost (127.0.0.1)` or `127.0.0.1`.
-    pub fn display(&self) -> String {
-        match &self.name {
-            Some(name) => format!("{name} ({})", self.ip),
-            None => self.ip.to_string(),
-        }
-    }
-
-    /// The name the user typed, or the address.
-    pub fn label(&self) -> String {
-        self.name.clone().unwrap_or_else(|| self.ip.to_string())
-    }
-
-    /// The name to put in probes (HTTP Host): the typed name, or the address (IPv6 bracketed).
-    pub fn probe_name(&self) -> String {
-        match (&self.name, self.ip) {
-            (Some(name), _) => name.clone(),
-            (None, IpAddr::V6(v6)) => format!("[{v6}]"),
-            (None, ip) => ip.to_string(),
-        }
-    }
-}
-
-/// What was learned about one port.
-#[derive(Debug, Clone)]
-pub struct PortResult {
-    pub host: Arc<Host>,
-    pub port: u16,
-    pub outcome: Result<Probed, String>,
-    /// What answers the port, when it is open and detection is on.
-    pub service: Option<Box<Detection>>,
-    /// What the service discloses, when auditing.
-    pub findings: Option<Vec<Finding>>,
-}
-
-/// A port's state and how long the answer took.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Probed {
-    pub state: PortState,
-    pub reason: Reason,
-    pub rtt: Duration,
-}
-
-/// What the scheduler tells the report, in order per host.
+/// What the scheduler tells the report.
 #[derive(Debug)]
 pub enum Event {
-    HostStart(Arc<Host>),
     Port(PortResult),
-    /// All ports of the host have been issued; `issued` results will arrive in total.
+    /// All ports of the host have been issued, once per host: `issued` results arrive in total
+    /// (some may still be in flight).
     HostEnd {
         host: Arc<Host>,
         issued: usize,
@@ -100,42 +46,34 @@ pub struct ScanPlan {
     pub workers: usize,
     pub rate: Option<f64>,
     pub resolve_timeout: Duration,
-    /// Service detection for open ports; `None` with `--no-detect`.
-    pub detect: Option<DetectPlan>,
-}
-
-/// The database and limits detection runs with.
-#[derive(Clone)]
-pub struct DetectPlan {
-    pub matcher: Arc<Matcher>,
-    pub limits: DetectLimits,
-    /// TLS handshakes (tunnels and STARTTLS); `None` skips them.
-    pub tls: Option<TlsSettings>,
-    /// Disclosure analysis of every detected service; `None` when not auditing.
-    pub audit: Option<Arc<AuditPlan>>,
-}
-
-/// Auditing: findings from the database's disclosure rules, minus a baseline's.
-#[derive(Debug, Default)]
-pub struct AuditPlan {
-    pub baseline: Option<Baseline>,
-}
-
-impl std::fmt::Debug for DetectPlan {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "DetectPlan({} rules, {:?})",
-            self.matcher.db.rules.len(),
-            self.limits
-        )
-    }
+    /// What happens to each port after the connect (detection, audit).
+    pub pipeline: Pipeline,
 }
 
 #[derive(Clone)]
 enum Work {
-    Host { host: Arc<Host>, port: Option<u16> },
+    Host {
+        host: Arc<Host>,
+        port: Option<u16>,
+        issue: Arc<HostIssue>,
+    },
     Error(String),
+}
+
+/// The workers' shared count of a host's issued pairs: the last worker done with the host
+/// announces its end, so the report hears of each host's end once.
+#[derive(Debug)]
+struct HostIssue {
+    workers_left: AtomicUsize,
+    issued: AtomicUsize,
+}
+
+impl HostIssue {
+    /// Adds this worker's share; the total when it was the last worker with the host.
+    fn done(&self, issued: usize) -> Option<usize> {
+        self.issued.fetch_add(issued, Ordering::AcqRel);
+        (self.workers_left.fetch_sub(1, Ordering::AcqRel) == 1).then(|| self.issued.load(Ordering::Acquire))
+    }
 }
 
 /// Hands scan events to the report; shared by the worker threads.
@@ -167,7 +105,7 @@ pub fn run(
         let (family, resolve_timeout) = (plan.family, plan.resolve_timeout);
         std::thread::Builder::new()
             .name("targets".into())
-            .spawn(move || produce(targets, family, resolve_timeout, &senders, &cancel))?
+            .spawn(move || produce(workers, targets, family, resolve_timeout, &senders, &cancel))?
     };
     std::thread::scope(|scope| {
         let handles: Vec<_> = receivers
@@ -238,6 +176,7 @@ struct CurrentHost {
     host: Arc<Host>,
     ports: Box<dyn Iterator<Item = u16> + Send>,
     issued: usize,
+    issue: Arc<HostIssue>,
 }
 
 async fn drive(
@@ -284,10 +223,12 @@ async fn drive(
             });
             let Some(port) = next else {
                 if let Some(done) = current.take() {
-                    report(Event::HostEnd {
-                        host: done.host,
-                        issued: done.issued,
-                    })?;
+                    if let Some(issued) = done.issue.done(done.issued) {
+                        report(Event::HostEnd {
+                            host: done.host,
+                            issued,
+                        })?;
+                    }
                 }
                 break;
             };
@@ -304,57 +245,7 @@ async fn drive(
                     a = probe(addr, &opts, plan.retries, &exhausted) => a,
                     _ = cancel.cancelled() => return None,
                 };
-                let (outcome, stream) = match attempt {
-                    Ok((probed, stream)) => (Ok(probed), stream),
-                    Err(e) => (Err(e), None),
-                };
-                let service = match (&plan.detect, stream) {
-                    (Some(d), Some(stream)) => {
-                        let name = host.probe_name();
-                        // Boxed: detection's state is large and only open ports need it, so
-                        // thousands of connects in flight stay small.
-                        let detection = Box::pin(detect(
-                            stream,
-                            addr,
-                            &name,
-                            service_name(port),
-                            &d.matcher,
-                            &d.limits,
-                            d.tls.as_ref(),
-                        ));
-                        // At a signal an open port is still reported (open, its reason), without
-                        // the detection that did not finish.
-                        tokio::select! {
-                            d = detection => Some(Box::new(d)),
-                            _ = cancel.cancelled() => None,
-                        }
-                    }
-                    _ => None,
-                };
-                let findings = match (&plan.detect, &service) {
-                    (
-                        Some(DetectPlan {
-                            audit: Some(a),
-                            matcher,
-                            ..
-                        }),
-                        Some(d),
-                    ) => {
-                        let all = audit::findings(d, &matcher.db);
-                        Some(match &a.baseline {
-                            Some(b) => b.filter(&host.ip.to_string(), port, all),
-                            None => all,
-                        })
-                    }
-                    _ => None,
-                };
-                Some(PortResult {
-                    host,
-                    port,
-                    outcome,
-                    service,
-                    findings,
-                })
+                Some(plan.pipeline.examine(host, port, attempt, cancel).await)
             });
         }
         if current.is_none() && no_more_work && inflight.is_empty() {
@@ -385,8 +276,7 @@ async fn drive(
                 // Every worker sees every item; one of them reports input errors.
                 Some(Work::Error(msg)) if shard.index == 0 => report(Event::InputError(msg))?,
                 Some(Work::Error(_)) => {}
-                Some(Work::Host { host, port }) => {
-                    report(Event::HostStart(host.clone()))?;
+                Some(Work::Host { host, port, issue }) => {
                     let ports: Box<dyn Iterator<Item = u16> + Send> = match port {
                         Some(p) => Box::new(std::iter::once(p)),
                         None => {
@@ -394,7 +284,7 @@ async fn drive(
                             Box::new((0..list.len()).map(move |i| list[i]))
                         }
                     };
-                    current = Some(CurrentHost { host, ports, issued: 0 });
+                    current = Some(CurrentHost { host, ports, issued: 0, issue });
                 }
             },
             _ = sleep_until_opt(pacer_wait), if pacer_wait.is_some() => {}
@@ -414,7 +304,7 @@ async fn probe(
     opts: &ConnectOptions,
     retries: u32,
     exhausted: &Cell<u32>,
-) -> Result<(Probed, Option<TcpStream>), String> {
+) -> Result<(Probed, Option<TcpStream>), ProbeError> {
     let mut tries_left = retries;
     let mut backoff = Duration::from_millis(5);
     let mut waited = Duration::ZERO;
@@ -432,15 +322,14 @@ async fn probe(
             Err(LocalError::Exhausted(e)) => {
                 exhausted.set(exhausted.get() + 1);
                 if waited > Duration::from_secs(60) {
-                    return Err(format!(
-                        "{addr}: gave up after 60 s of local resource exhaustion: {e}"
-                    ));
+                    let source = LocalError::Exhausted(e);
+                    return Err(ProbeError::GaveUp { addr, source });
                 }
                 tokio::time::sleep(backoff).await;
                 waited += backoff;
                 backoff = (backoff * 2).min(Duration::from_millis(500));
             }
-            Err(e) => return Err(format!("{addr}: {e}")),
+            Err(source) => return Err(ProbeError::Local { addr, source }),
         }
     }
 }
@@ -455,6 +344,7 @@ fn broadcast(txs: &[mpsc::Sender<Work>], work: Work) -> bool {
 }
 
 fn produce(
+    workers: usize,
     targets: TargetReader,
     family: Family,
     resolve_timeout: Duration,
@@ -469,7 +359,11 @@ fn produce(
             name,
             ip,
         });
-        !cancel.is_cancelled() && broadcast(txs, Work::Host { host, port })
+        let issue = Arc::new(HostIssue {
+            workers_left: AtomicUsize::new(workers),
+            issued: AtomicUsize::new(0),
+        });
+        !cancel.is_cancelled() && broadcast(txs, Work::Host { host, port, issue })
     };
     for (origin, spec) in targets {
         let spec = match spec {

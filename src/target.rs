@@ -13,6 +13,38 @@ use thiserror::Error;
 use crate::escape::escape_str;
 use crate::ports::{parse_port, PortError};
 
+/// One address to scan, with the name the user typed for it (if any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    pub id: u64,
+    pub name: Option<String>,
+    pub ip: IpAddr,
+}
+
+impl Host {
+    /// `localhost (127.0.0.1)` or `127.0.0.1`.
+    pub fn display(&self) -> String {
+        match &self.name {
+            Some(name) => format!("{name} ({})", self.ip),
+            None => self.ip.to_string(),
+        }
+    }
+
+    /// The name the user typed, or the address.
+    pub fn label(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.ip.to_string())
+    }
+
+    /// The name to put in probes (HTTP Host): the typed name, or the address (IPv6 bracketed).
+    pub fn probe_name(&self) -> String {
+        match (&self.name, self.ip) {
+            (Some(name), _) => name.clone(),
+            (None, IpAddr::V6(v6)) => format!("[{v6}]"),
+            (None, ip) => ip.to_string(),
+        }
+    }
+}
+
 /// What was wrong with one target.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum TargetError {

@@ -128,7 +128,9 @@ struct RawProbe {
     #[serde(default)]
     then: Vec<Spanned<String>>,
     #[serde(default)]
-    description: String,
+    /// For people reading the probe file: what the probe asks and why (required, not used).
+    #[serde(rename = "description")]
+    _description: String,
 }
 
 /// Most follow-up payloads of a dialogue.
@@ -530,7 +532,6 @@ fn probe(cx: &mut Ctx, p: RawProbe) -> Option<Probe> {
         tls_ports: p.tls_ports,
         wait: Duration::from_millis(p.wait_ms.clamp(10, 30_000)),
         after_silence: p.after_silence,
-        description: p.description,
         location: format!("{}:{}", cx.file, cx.line(p.send.span().start)),
     })
 }
@@ -570,17 +571,14 @@ pub(super) fn templates(fields: &RawFields, groups: usize) -> Result<super::Temp
         }
         cpe.extend(one("cpe", &Some(c.clone()))?);
     }
-    Ok(super::Templates {
-        vendor: one("vendor", &fields.vendor)?,
-        product: one("product", &fields.product)?,
-        version: one("version", &fields.version)?,
-        revision: one("revision", &fields.revision)?,
-        info: one("info", &fields.info)?,
-        hostname: one("hostname", &fields.hostname)?,
-        os: one("os", &fields.os)?,
-        device: one("device", &fields.device)?,
+    let mut templates = super::Templates {
         cpe,
-    })
+        ..Default::default()
+    };
+    for f in super::IdField::ALL {
+        *templates.field_mut(f) = one(f.name(), fields.field(f))?;
+    }
+    Ok(templates)
 }
 
 fn rule(cx: &mut Ctx, r: RawRule) -> Option<Rule> {
@@ -669,16 +667,21 @@ fn rule(cx: &mut Ctx, r: RawRule) -> Option<Rule> {
 
 fn os_rule(cx: &mut Ctx, o: RawOsRule) -> Option<OsRule> {
     let at = o.pattern.span().start;
-    if !["revision", "info", "version", "product"].contains(&o.field.as_str()) {
-        cx.problem(
-            at,
-            format!(
-                "os rule '{}': field must be revision, info, version or product",
-                o.id.get_ref()
-            ),
-        );
-        return None;
-    }
+    use super::IdField;
+    // The OS is inferred from what the service said of itself, never from another inference.
+    let field = match IdField::from_name(&o.field) {
+        Some(f @ (IdField::Revision | IdField::Info | IdField::Version | IdField::Product)) => f,
+        _ => {
+            cx.problem(
+                at,
+                format!(
+                    "os rule '{}': field must be revision, info, version or product",
+                    o.id.get_ref()
+                ),
+            );
+            return None;
+        }
+    };
     let regex = match compile_pattern(o.pattern.get_ref()) {
         Ok(re) => re,
         Err(e) => {
@@ -722,7 +725,7 @@ fn os_rule(cx: &mut Ctx, o: RawOsRule) -> Option<OsRule> {
         id: o.id.into_inner(),
         product: o.product,
         version,
-        field: o.field,
+        field,
         regex,
         templates,
         examples,

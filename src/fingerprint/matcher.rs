@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use super::decode::{decode, Decoded, Key, Protocol, JOIN};
 use super::prefilter::Prefilter;
-use super::{generic, Confidence, Database, Identity, OsRule, Problem, RawFields, Rule, Templates};
+use super::{generic, Confidence, Database, IdField, Identity, OsRule, Problem, RawFields, Rule, Templates};
 
 /// The rules that read one field (or the raw response), with their prefilter.
 struct Group {
@@ -59,22 +59,20 @@ fn is_header(field: Option<&str>) -> bool {
 type Groups<'a> = &'a dyn Fn(usize) -> Option<&'a [u8]>;
 
 fn expand_all(t: &Templates, g: Groups<'_>, service: &str) -> Identity {
-    let one = |t: &Option<super::template::Template>| t.as_ref().and_then(|t| t.expand(g));
-    let cpe: Vec<String> = t.cpe.iter().filter_map(|c| c.expand(g)).collect();
-    Identity {
+    let mut id = Identity {
         service: service.to_string(),
-        vendor: one(&t.vendor).or_else(|| cpe.first().and_then(|c| cpe_vendor(c))),
-        product: one(&t.product),
-        version: one(&t.version),
-        revision: one(&t.revision),
-        info: one(&t.info),
-        hostname: one(&t.hostname),
-        os: one(&t.os),
-        device: one(&t.device),
-        cpe,
+        cpe: t.cpe.iter().filter_map(|c| c.expand(g)).collect(),
         rule: None,
         confidence: Confidence::Hard,
+        ..Identity::default()
+    };
+    for f in IdField::ALL {
+        *id.field_mut(f) = t.field(f).as_ref().and_then(|t| t.expand(g));
     }
+    if id.vendor.is_none() {
+        id.vendor = id.cpe.first().and_then(|c| cpe_vendor(c));
+    }
+    id
 }
 
 /// The vendor part of a CPE 2.3 name (`cpe:2.3:a:openbsd:openssh:…` → `openbsd`).
@@ -546,12 +544,7 @@ fn os_match(os: &OsRule, id: &Identity) -> Option<(String, Option<String>)> {
             return None;
         }
     }
-    let value = match os.field.as_str() {
-        "revision" => id.revision.as_deref(),
-        "info" => id.info.as_deref(),
-        "version" => id.version.as_deref(),
-        _ => id.product.as_deref(),
-    }?;
+    let value = id.field(os.field).as_deref()?;
     let caps = os.regex.captures(value.as_bytes())?;
     let found = expand_all(&os.templates, &|i| caps.get(i).map(|m| m.as_bytes()), "");
     Some((found.os?, found.cpe.into_iter().next()))
@@ -569,14 +562,9 @@ fn compare(expect: &RawFields, service: Option<&str>, got: &Identity) -> Vec<Str
         }
     };
     field("service", &service.map(String::from), &Some(got.service.clone()));
-    field("vendor", &expect.vendor, &got.vendor);
-    field("product", &expect.product, &got.product);
-    field("version", &expect.version, &got.version);
-    field("revision", &expect.revision, &got.revision);
-    field("info", &expect.info, &got.info);
-    field("hostname", &expect.hostname, &got.hostname);
-    field("os", &expect.os, &got.os);
-    field("device", &expect.device, &got.device);
+    for f in IdField::ALL {
+        field(f.name(), expect.field(f), got.field(f));
+    }
     if let Some(want) = &expect.cpe {
         if want != &got.cpe {
             out.push(format!("cpe is {:?}, the example expects {:?}", got.cpe, want));

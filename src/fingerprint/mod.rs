@@ -42,7 +42,6 @@ pub struct Probe {
     pub wait: Duration,
     /// Safe to send on a connection where the server stayed silent.
     pub after_silence: bool,
-    pub description: String,
     pub location: String,
 }
 
@@ -51,6 +50,88 @@ impl Probe {
         self.payload.is_empty()
     }
 }
+
+/// The text fields of an identity: the one list that rules, examples, templates, comparisons
+/// and output derive theirs from (`service` and the `cpe` list sit beside them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IdField {
+    Vendor,
+    Product,
+    Version,
+    Revision,
+    Info,
+    Hostname,
+    Os,
+    Device,
+}
+
+impl IdField {
+    /// Every field, in display order.
+    pub const ALL: [IdField; 8] = [
+        IdField::Vendor,
+        IdField::Product,
+        IdField::Version,
+        IdField::Revision,
+        IdField::Info,
+        IdField::Hostname,
+        IdField::Os,
+        IdField::Device,
+    ];
+
+    /// The key in rule files and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            IdField::Vendor => "vendor",
+            IdField::Product => "product",
+            IdField::Version => "version",
+            IdField::Revision => "revision",
+            IdField::Info => "info",
+            IdField::Hostname => "hostname",
+            IdField::Os => "os",
+            IdField::Device => "device",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<IdField> {
+        IdField::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// Gives a struct that holds one value per identity field access to them by [`IdField`].
+macro_rules! by_id_field {
+    ($ty:ty, $value:ty) => {
+        impl $ty {
+            pub fn field(&self, f: IdField) -> &$value {
+                match f {
+                    IdField::Vendor => &self.vendor,
+                    IdField::Product => &self.product,
+                    IdField::Version => &self.version,
+                    IdField::Revision => &self.revision,
+                    IdField::Info => &self.info,
+                    IdField::Hostname => &self.hostname,
+                    IdField::Os => &self.os,
+                    IdField::Device => &self.device,
+                }
+            }
+
+            pub fn field_mut(&mut self, f: IdField) -> &mut $value {
+                match f {
+                    IdField::Vendor => &mut self.vendor,
+                    IdField::Product => &mut self.product,
+                    IdField::Version => &mut self.version,
+                    IdField::Revision => &mut self.revision,
+                    IdField::Info => &mut self.info,
+                    IdField::Hostname => &mut self.hostname,
+                    IdField::Os => &mut self.os,
+                    IdField::Device => &mut self.device,
+                }
+            }
+        }
+    };
+}
+by_id_field!(Templates, Option<Template>);
+by_id_field!(Identity, Option<String>);
+by_id_field!(RawFields, Option<String>);
 
 /// Parsed templates for the identity fields of a rule.
 #[derive(Debug, Clone, Default)]
@@ -69,22 +150,13 @@ pub struct Templates {
 impl Templates {
     /// The highest capture group any template inserts (0: none).
     pub fn max_group(&self) -> usize {
-        [
-            &self.vendor,
-            &self.product,
-            &self.version,
-            &self.revision,
-            &self.info,
-            &self.hostname,
-            &self.os,
-            &self.device,
-        ]
-        .into_iter()
-        .flatten()
-        .chain(self.cpe.iter())
-        .map(|t| t.max_group())
-        .max()
-        .unwrap_or(0)
+        IdField::ALL
+            .into_iter()
+            .filter_map(|f| self.field(f).as_ref())
+            .chain(self.cpe.iter())
+            .map(|t| t.max_group())
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -196,7 +268,8 @@ pub struct OsRule {
     pub id: String,
     pub product: Option<String>,
     pub version: Option<Regex>,
-    pub field: String,
+    /// The identity field the pattern reads (revision, info, version or product).
+    pub field: IdField,
     pub regex: Regex,
     pub templates: Templates,
     pub examples: Vec<OsExample>,

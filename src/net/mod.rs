@@ -5,3 +5,4 @@ pub mod starttls;
 pub mod telnet;
 pub mod tls;
 pub mod tls_diag;
+pub mod tls_names;

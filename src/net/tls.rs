@@ -20,6 +20,8 @@ use tokio::time::{timeout_at, Instant};
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
+use crate::net::tls_names::{signature_name, suite_name, version_name};
+
 /// The crypto provider, chosen explicitly: ring.
 pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -176,21 +178,53 @@ pub struct CertFacts {
     pub self_signed: bool,
 }
 
+/// What the chain verification concluded (JSON: `valid`, `self-signed` …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerifyStatus {
+    Valid,
+    Expired,
+    NotYetValid,
+    NameMismatch,
+    SelfSigned,
+    UnknownIssuer,
+    Invalid,
+}
+
+impl VerifyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyStatus::Valid => "valid",
+            VerifyStatus::Expired => "expired",
+            VerifyStatus::NotYetValid => "not-yet-valid",
+            VerifyStatus::NameMismatch => "name-mismatch",
+            VerifyStatus::SelfSigned => "self-signed",
+            VerifyStatus::UnknownIssuer => "unknown-issuer",
+            VerifyStatus::Invalid => "invalid",
+        }
+    }
+}
+
+impl fmt::Display for VerifyStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The verdict on the chain for the name used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verification {
-    /// valid | expired | not-yet-valid | name-mismatch | self-signed | unknown-issuer | invalid
-    pub status: String,
+    pub status: VerifyStatus,
     pub name: String,
     /// Every problem found, the status first (a self-signed certificate can be expired too).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub problems: Vec<String>,
+    pub problems: Vec<VerifyStatus>,
     pub detail: String,
 }
 
 impl Verification {
     pub fn is_valid(&self) -> bool {
-        self.status == "valid"
+        self.status == VerifyStatus::Valid
     }
 }
 
@@ -286,14 +320,9 @@ impl TlsClient {
             version: conn
                 .protocol_version()
                 .map_or("unknown".into(), |v| version_name(u16::from(v))),
-            cipher: conn.negotiated_cipher_suite().map_or("unknown".into(), |s| {
-                let name = crate::net::tls_diag::suite_name(u16::from(s.suite()));
-                if name.starts_with("0x") {
-                    format!("{:?}", s.suite())
-                } else {
-                    name
-                }
-            }),
+            cipher: conn
+                .negotiated_cipher_suite()
+                .map_or("unknown".into(), |s| suite_name(u16::from(s.suite()))),
             alpn: conn
                 .alpn_protocol()
                 .map(|a| String::from_utf8_lossy(a).into_owned()),
@@ -308,53 +337,40 @@ impl TlsClient {
     }
 }
 
-/// `TLSv1.2` for 0x0303 and so on.
-pub fn version_name(v: u16) -> String {
-    match v {
-        0x0300 => "SSLv3".into(),
-        0x0301 => "TLSv1.0".into(),
-        0x0302 => "TLSv1.1".into(),
-        0x0303 => "TLSv1.2".into(),
-        0x0304 => "TLSv1.3".into(),
-        other => format!("0x{other:04x}"),
-    }
-}
-
 fn verification(name: &str, verdict: Result<(), rustls::Error>, leaf: Option<&CertFacts>) -> Verification {
     let self_signed = leaf.is_some_and(|c| c.self_signed);
     let expired = leaf.is_some_and(|c| c.days_left < 0);
+    use VerifyStatus as S;
     let (status, detail) = match &verdict {
-        Ok(()) => ("valid", "chain verified against the trust store".to_string()),
+        Ok(()) => (S::Valid, "chain verified against the trust store".to_string()),
         Err(rustls::Error::InvalidCertificate(e)) => {
             let status = match e {
-                CertificateError::Expired | CertificateError::ExpiredContext { .. } => "expired",
-                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-                    "not-yet-valid"
-                }
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => S::Expired,
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => S::NotYetValid,
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-                    "name-mismatch"
+                    S::NameMismatch
                 }
-                _ if self_signed => "self-signed",
-                CertificateError::UnknownIssuer => "unknown-issuer",
-                _ => "invalid",
+                _ if self_signed => S::SelfSigned,
+                CertificateError::UnknownIssuer => S::UnknownIssuer,
+                _ => S::Invalid,
             };
             (status, format!("{e}"))
         }
-        Err(e) if self_signed => ("self-signed", e.to_string()),
-        Err(e) => ("invalid", e.to_string()),
+        Err(e) if self_signed => (S::SelfSigned, e.to_string()),
+        Err(e) => (S::Invalid, e.to_string()),
     };
     let mut problems = Vec::new();
-    if status != "valid" {
-        problems.push(status.to_string());
+    if status != S::Valid {
+        problems.push(status);
     }
-    if self_signed && status != "self-signed" {
-        problems.push("self-signed".into());
+    if self_signed && status != S::SelfSigned {
+        problems.push(S::SelfSigned);
     }
-    if expired && status != "expired" {
-        problems.push("expired".into());
+    if expired && status != S::Expired {
+        problems.push(S::Expired);
     }
     Verification {
-        status: status.to_string(),
+        status,
         name: crate::escape::escape_str(name),
         problems,
         // rustls quotes the certificate's names (SANs) here: outside text, escaped once for
@@ -382,21 +398,14 @@ fn iso(t: &x509_parser::time::ASN1Time) -> String {
     )
 }
 
-fn signature_name(oid: &str) -> String {
-    match oid {
-        "1.2.840.113549.1.1.5" => "sha1WithRSAEncryption",
-        "1.2.840.113549.1.1.11" => "sha256WithRSAEncryption",
-        "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption",
-        "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption",
-        "1.2.840.113549.1.1.10" => "rsassaPss",
-        "1.2.840.113549.1.1.4" => "md5WithRSAEncryption",
-        "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256",
-        "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384",
-        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512",
-        "1.3.101.112" => "ED25519",
-        other => return other.to_string(),
-    }
-    .to_string()
+/// `AB:CD:…` from `ABCD…`, the way certificate fingerprints are printed.
+fn colon_pairs(hex: &str) -> String {
+    let pairs: Vec<&str> = hex
+        .as_bytes()
+        .chunks(2)
+        .filter_map(|p| std::str::from_utf8(p).ok())
+        .collect();
+    pairs.join(":")
 }
 
 /// Reads one DER certificate into facts; `None` if it does not parse.
@@ -430,7 +439,7 @@ pub fn cert_facts(der: &[u8]) -> Option<CertFacts> {
         Err(_) => None,
     };
     let digest = ring::digest::digest(&ring::digest::SHA256, der);
-    let sha256: Vec<String> = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
+    let sha256 = hex::encode_upper(digest.as_ref());
     let esc = crate::escape::escape_str;
     Some(CertFacts {
         subject: esc(&cert.subject().to_string()),
@@ -440,9 +449,9 @@ pub fn cert_facts(der: &[u8]) -> Option<CertFacts> {
         not_after: iso(&cert.validity().not_after),
         days_left: (not_after - now_unix()).div_euclid(86_400),
         serial: cert.raw_serial_as_string(),
-        signature_algorithm: signature_name(&cert.signature_algorithm.algorithm.to_id_string()),
+        signature_algorithm: signature_name(&cert.signature_algorithm.algorithm),
         public_key,
-        sha256: sha256.join(":"),
+        sha256: colon_pairs(&sha256),
         self_signed: cert.subject().as_raw() == cert.issuer().as_raw(),
     })
 }
@@ -534,7 +543,7 @@ mod tests {
         assert_eq!(facts.version, "TLSv1.3");
         assert_eq!(facts.alpn.as_deref(), Some("h2"));
         assert_eq!(facts.sni.as_deref(), Some("localhost"));
-        assert_eq!(facts.verification.status, "self-signed");
+        assert_eq!(facts.verification.status, VerifyStatus::SelfSigned);
         assert_eq!(facts.chain.len(), 1);
         assert!(facts.chain[0].sha256.len() == 95);
         srv.await.unwrap().unwrap();

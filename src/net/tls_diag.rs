@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{timeout_at, Instant};
 
 use crate::net::connect::{connect, ConnectOptions, PortState};
-use crate::net::tls::version_name;
+use crate::net::tls_names::{alert_name, suite_name, version_name};
 
 /// Suites a legacy server may pick: modern AEAD first, then CBC, RSA key exchange, 3DES, RC4.
 const LEGACY_SUITES: &[u16] = &[
@@ -16,47 +16,6 @@ const LEGACY_SUITES: &[u16] = &[
     0xc027, 0xc024, 0xc028, 0x0033, 0x0039, 0x0067, 0x006b, 0x009c, 0x009d, 0x002f, 0x0035, 0x003c, 0x003d,
     0x000a, 0x0016, 0x0005, 0x0004,
 ];
-
-/// IANA names for the suites above (and TLS 1.3's).
-pub fn suite_name(id: u16) -> String {
-    let name = match id {
-        0x1301 => "TLS_AES_128_GCM_SHA256",
-        0x1302 => "TLS_AES_256_GCM_SHA384",
-        0x1303 => "TLS_CHACHA20_POLY1305_SHA256",
-        0xc02b => "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-        0xc02f => "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-        0xc02c => "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-        0xc030 => "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-        0xcca9 => "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-        0xcca8 => "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-        0x009e => "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
-        0x009f => "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
-        0xc009 => "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-        0xc013 => "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-        0xc00a => "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-        0xc014 => "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-        0xc023 => "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-        0xc027 => "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-        0xc024 => "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
-        0xc028 => "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
-        0x0033 => "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
-        0x0039 => "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
-        0x0067 => "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256",
-        0x006b => "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",
-        0x009c => "TLS_RSA_WITH_AES_128_GCM_SHA256",
-        0x009d => "TLS_RSA_WITH_AES_256_GCM_SHA384",
-        0x002f => "TLS_RSA_WITH_AES_128_CBC_SHA",
-        0x0035 => "TLS_RSA_WITH_AES_256_CBC_SHA",
-        0x003c => "TLS_RSA_WITH_AES_128_CBC_SHA256",
-        0x003d => "TLS_RSA_WITH_AES_256_CBC_SHA256",
-        0x000a => "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
-        0x0016 => "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA",
-        0x0005 => "TLS_RSA_WITH_RC4_128_SHA",
-        0x0004 => "TLS_RSA_WITH_RC4_128_MD5",
-        other => return format!("0x{other:04x}"),
-    };
-    name.to_string()
-}
 
 /// Why rustls will not use a suite it was offered, if it will not.
 fn suite_problem(id: u16) -> Option<&'static str> {
@@ -160,24 +119,6 @@ pub fn parse_answer(bytes: &[u8]) -> HelloAnswer {
     }
 }
 
-fn alert_name(d: u8) -> String {
-    match d {
-        10 => "unexpected_message",
-        20 => "bad_record_mac",
-        40 => "handshake_failure",
-        42 => "bad_certificate",
-        47 => "illegal_parameter",
-        50 => "decode_error",
-        70 => "protocol_version",
-        71 => "insufficient_security",
-        80 => "internal_error",
-        86 => "inappropriate_fallback",
-        112 => "unrecognized_name",
-        other => return format!("alert {other}"),
-    }
-    .to_string()
-}
-
 async fn ask(addr: SocketAddr, hello: &[u8], deadline: Instant) -> HelloAnswer {
     let left = deadline.saturating_duration_since(Instant::now());
     let opts = ConnectOptions {
@@ -205,41 +146,84 @@ async fn ask(addr: SocketAddr, hello: &[u8], deadline: Instant) -> HelloAnswer {
     parse_answer(&buf[..got])
 }
 
-/// Says, in a sentence, why a handshake could not be completed with `addr`.
-pub async fn diagnose(addr: SocketAddr, sni: Option<&str>, deadline: Instant) -> String {
-    let explain = |version: u16, suite: u16| -> String {
+/// Why a handshake could not be completed, as the raw ClientHello showed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Diagnosis {
+    /// Something answered, but not in TLS records.
+    NotTls,
+    /// Nothing answered the ClientHello.
+    NoAnswer,
+    /// The server speaks only versions before TLS 1.2 (TLS 1.0/1.1, SSLv3).
+    LegacyOnly { version: u16, suite: u16 },
+    /// The server chose a suite rustls does not offer (RSA key exchange, CBC, RC4, DHE).
+    LegacySuite { version: u16, suite: u16 },
+    /// Version and suite are modern; the handshake failed for another reason.
+    Failed { version: u16, suite: u16 },
+    /// The server refused with an alert.
+    Refused { alert: u8 },
+}
+
+impl Diagnosis {
+    /// Whether the port speaks TLS at all.
+    pub fn speaks_tls(self) -> bool {
+        !matches!(self, Diagnosis::NotTls | Diagnosis::NoAnswer)
+    }
+
+    fn from_server_hello(version: u16, suite: u16) -> Diagnosis {
         if version < 0x0303 {
-            format!(
+            Diagnosis::LegacyOnly { version, suite }
+        } else if suite_problem(suite).is_some() {
+            Diagnosis::LegacySuite { version, suite }
+        } else {
+            Diagnosis::Failed { version, suite }
+        }
+    }
+}
+
+impl std::fmt::Display for Diagnosis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Diagnosis::NotTls => write!(f, "the answer is not TLS"),
+            Diagnosis::NoAnswer => write!(f, "no TLS answer"),
+            Diagnosis::LegacyOnly { version, suite } => write!(
+                f,
                 "server offers only {} (chose {}); portprobe speaks TLS 1.2 and 1.3",
                 version_name(version),
                 suite_name(suite)
-            )
-        } else {
-            match suite_problem(suite) {
-                Some(why) => format!(
-                    "server chose {} with {} ({why}), which portprobe does not offer",
-                    version_name(version),
-                    suite_name(suite)
-                ),
-                None => format!(
-                    "server answers {} with {}, but the handshake failed",
-                    version_name(version),
-                    suite_name(suite)
-                ),
+            ),
+            Diagnosis::LegacySuite { version, suite } => write!(
+                f,
+                "server chose {} with {} ({}), which portprobe does not offer",
+                version_name(version),
+                suite_name(suite),
+                suite_problem(suite).unwrap_or("a legacy suite")
+            ),
+            Diagnosis::Failed { version, suite } => write!(
+                f,
+                "server answers {} with {}, but the handshake failed",
+                version_name(version),
+                suite_name(suite)
+            ),
+            Diagnosis::Refused { alert } => {
+                write!(f, "server refused the handshake ({})", alert_name(alert))
             }
         }
-    };
+    }
+}
+
+/// Finds out why a handshake could not be completed with `addr`.
+pub async fn diagnose(addr: SocketAddr, sni: Option<&str>, deadline: Instant) -> Diagnosis {
     match ask(addr, &client_hello(0x0303, sni), deadline).await {
-        HelloAnswer::ServerHello { version, suite } => explain(version, suite),
+        HelloAnswer::ServerHello { version, suite } => Diagnosis::from_server_hello(version, suite),
         HelloAnswer::Alert { description, .. } => {
             // Refused TLS 1.2: see whether it speaks TLS 1.0 (or SSLv3) instead.
             match ask(addr, &client_hello(0x0301, sni), deadline).await {
-                HelloAnswer::ServerHello { version, suite } => explain(version, suite),
-                _ => format!("server refused the handshake ({})", alert_name(description)),
+                HelloAnswer::ServerHello { version, suite } => Diagnosis::from_server_hello(version, suite),
+                _ => Diagnosis::Refused { alert: description },
             }
         }
-        HelloAnswer::NotTls => "the answer is not TLS".into(),
-        HelloAnswer::Nothing => "no TLS answer".into(),
+        HelloAnswer::NotTls => Diagnosis::NotTls,
+        HelloAnswer::Nothing => Diagnosis::NoAnswer,
     }
 }
 
@@ -288,5 +272,24 @@ mod tests {
         );
         assert_eq!(suite_problem(0xc013), Some("CBC mode"));
         assert_eq!(suite_problem(0xc02f), None);
+    }
+
+    #[test]
+    fn diagnoses_read_as_sentences() {
+        let legacy = Diagnosis::from_server_hello(0x0301, 0x0035);
+        assert_eq!(
+            legacy.to_string(),
+            "server offers only TLSv1.0 (chose TLS_RSA_WITH_AES_256_CBC_SHA); portprobe speaks TLS 1.2 and 1.3"
+        );
+        assert_eq!(
+            Diagnosis::from_server_hello(0x0303, 0xc013).to_string(),
+            "server chose TLSv1.2 with TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA (CBC mode), which portprobe does not offer"
+        );
+        assert_eq!(
+            Diagnosis::Refused { alert: 40 }.to_string(),
+            "server refused the handshake (handshake_failure)"
+        );
+        assert!(legacy.speaks_tls());
+        assert!(!Diagnosis::NotTls.speaks_tls() && !Diagnosis::NoAnswer.speaks_tls());
     }
 }

@@ -1,30 +1,28 @@
-//! JSON Lines: one object per probed port, written as soon as the port is known.
+//! JSON Lines: one object per probed port, written as soon as the port is known; the same
+//! record for `scan --json` and `audit --json`.
 
 use std::io::{self, Write};
 use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{HostTally, ScanSummary, Sink};
+use super::{HostReport, ScanSummary, Sink};
 use crate::audit::Finding;
 use crate::detect::{Detection, TlsOutcome};
 use crate::escape::escape_bytes;
 use crate::fingerprint::Confidence;
 use crate::net::connect::{PortState, Reason};
-use crate::portdb::service_name;
-use crate::scan::PortResult;
+use crate::pipeline::PortResult;
 
 pub struct JsonlSink<W: Write> {
     out: W,
-    open_only: bool,
     last_flush: Instant,
 }
 
 impl<W: Write> JsonlSink<W> {
-    pub fn new(out: W, open_only: bool) -> Self {
+    pub fn new(out: W) -> Self {
         JsonlSink {
             out,
-            open_only,
             last_flush: Instant::now(),
         }
     }
@@ -72,18 +70,11 @@ pub fn is_binary(bytes: &[u8]) -> bool {
         .any(|&b| !(0x20..0x7f).contains(&b) && !matches!(b, b'\r' | b'\n' | b'\t'))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl<W: Write + Send> Sink for JsonlSink<W> {
     fn port(&mut self, result: &PortResult) -> io::Result<()> {
         let Ok(p) = &result.outcome else {
             return Ok(());
         };
-        if self.open_only && p.state != PortState::Open {
-            return Ok(());
-        }
         let banner = result.service.as_ref().and_then(|d| d.banner.as_deref());
         let record = PortRecord {
             host: result.host.label(),
@@ -95,13 +86,13 @@ impl<W: Write + Send> Sink for JsonlSink<W> {
             rtt_ms: (p.reason != Reason::NoResponse).then(|| (p.rtt.as_secs_f64() * 1e6).round() / 1e3),
             service: match &result.service {
                 Some(d) => Some(ServiceRecord::Detected(d)),
-                None => service_name(result.port).map(|name| ServiceRecord::PortTable {
+                None => result.port_name.map(|name| ServiceRecord::PortTable {
                     name,
                     confidence: Confidence::PortTable,
                 }),
             },
             banner: banner.map(escape_bytes),
-            banner_hex: banner.filter(|b| is_binary(b)).map(hex),
+            banner_hex: banner.filter(|b| is_binary(b)).map(hex::encode),
             tls: result.service.as_ref().and_then(|d| d.tls.as_ref()),
             findings: result.findings.as_deref(),
         };
@@ -115,7 +106,7 @@ impl<W: Write + Send> Sink for JsonlSink<W> {
         Ok(())
     }
 
-    fn host_done(&mut self, _tally: &HostTally, _interrupted: bool) -> io::Result<()> {
+    fn host_done(&mut self, _host: &HostReport, _interrupted: bool) -> io::Result<()> {
         self.out.flush()
     }
 

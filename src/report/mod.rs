@@ -1,42 +1,150 @@
-//! Reports: the tally every format shares, and the loop that feeds scan events to a format.
+//! Reports: the reporter owns each host's state (tallies, the rows to list) while its results
+//! arrive; the formats (sinks) only render what it hands them.
 
 pub mod audit;
 pub mod jsonl;
 pub mod table;
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::{self, IsTerminal};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{self, BufWriter, IsTerminal};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::fingerprint::Severity;
+use crate::escape::TerminalSafe;
+use crate::fingerprint::{Confidence, Severity};
 use crate::net::connect::{PortState, Reason};
-use crate::scan::{Event, Host, PortResult};
+use crate::pipeline::PortResult;
+use crate::scan::Event;
+use crate::target::Host;
 
-/// Per-host counts, kept while the host's results arrive.
-#[derive(Debug, Clone)]
-pub struct HostTally {
+/// More ports than this in one non-open state are counted, not listed, unless `-v` (as nmap).
+const LIST_LIMIT: usize = 25;
+
+/// Which format goes to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The nmap-like table.
+    Table,
+    /// JSON Lines, one record per port.
+    Jsonl,
+    /// The audit's findings per host and port.
+    AuditText,
+}
+
+/// What the report needs to know, decided when the plan is built.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportOptions {
+    pub format: Format,
+    /// Only open ports are listed (the counts still cover every port).
+    pub open_only: bool,
+    pub verbose: bool,
+    /// Detection ran: the table has a VERSION column.
+    pub versions: bool,
+    /// Ports to probe in total, when it can be known up front (for the progress bar).
+    pub total_ports: Option<u64>,
+    /// `--fail-on`: a finding at or above this level makes the run fail (exit 3).
+    pub fail_on: Option<Severity>,
+}
+
+impl ReportOptions {
+    /// The format chosen, writing to stdout (escaped for a terminal where people read it).
+    pub fn sink(&self) -> Box<dyn Sink> {
+        let stdout = BufWriter::with_capacity(64 * 1024, io::stdout());
+        match self.format {
+            Format::Jsonl => Box::new(jsonl::JsonlSink::new(stdout)),
+            Format::AuditText => Box::new(audit::AuditSink::new(TerminalSafe(stdout))),
+            Format::Table => Box::new(table::TableSink::new(
+                TerminalSafe(stdout),
+                self.verbose,
+                self.versions,
+            )),
+        }
+    }
+}
+
+/// The SERVICE label of a port: `ssh`, `ssl/http` inside TLS, `http?` when only the port
+/// table suggests it, `unknown`.
+pub fn service_label(result: &PortResult) -> String {
+    let Some(d) = &result.service else {
+        return result.port_name.unwrap_or("unknown").to_string();
+    };
+    let tunnel = if d.tunnel.is_some() && d.identity.service != "ssl" {
+        "ssl/"
+    } else {
+        ""
+    };
+    let unsure = if d.confidence == Confidence::PortTable {
+        "?"
+    } else {
+        ""
+    };
+    format!("{tunnel}{}{unsure}", d.identity.service)
+}
+
+/// At least this many open ports, nearly all alike, make a host one that accepts every port.
+const PSEUDO_MIN_OPEN: usize = 64;
+
+/// A host that accepts connections on (nearly) every port and answers them all alike: a
+/// firewall, a load balancer or a tarpit answering SYN-ACK everywhere, not that many services.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PseudoService {
+    /// Open ports seen, and how many of them answered the same way.
+    pub open: usize,
+    pub alike: usize,
+    /// What they all said: the same first bytes, or nothing.
+    pub answer: Option<Vec<u8>>,
+}
+
+impl PseudoService {
+    /// Whether `row` is one of the look-alike ports (listed in the summary, not one by one).
+    pub fn covers(&self, row: &PortResult) -> bool {
+        row.state() == Some(PortState::Open) && look_alike(row).is_some_and(|a| a == self.answer.as_deref())
+    }
+}
+
+/// The answer of an open port that nothing identified (`None` when something did).
+fn look_alike(row: &PortResult) -> Option<Option<&[u8]>> {
+    match &row.service {
+        None => Some(None),
+        Some(d) if matches!(d.confidence, Confidence::PortTable) || d.identity.service == "tcpwrapped" => {
+            Some(d.banner.as_deref())
+        }
+        Some(_) => None,
+    }
+}
+
+/// One host while its results arrive: counts, and the rows to list when it is done.
+#[derive(Debug)]
+pub struct HostReport {
     pub host: Arc<Host>,
     pub by_state: BTreeMap<PortState, usize>,
     pub by_reason: BTreeMap<(PortState, Reason), usize>,
     pub errors: usize,
+    /// The ports to list: every open one; others up to 25 of a state (all with -v).
+    pub rows: Vec<PortResult>,
+    /// States with more ports than are listed: counted only.
+    pub hidden: BTreeSet<PortState>,
+    /// Set when the host is done, if it accepts every port.
+    pub pseudo: Option<PseudoService>,
     received: usize,
-    issued: usize,
-    ends_missing: usize,
+    /// Known once the scheduler has issued all the host's ports.
+    issued: Option<usize>,
 }
 
-impl HostTally {
-    fn new(host: Arc<Host>, workers: usize) -> Self {
-        HostTally {
+impl HostReport {
+    fn new(host: Arc<Host>) -> Self {
+        HostReport {
             host,
             by_state: BTreeMap::new(),
             by_reason: BTreeMap::new(),
             errors: 0,
+            rows: Vec::new(),
+            hidden: BTreeSet::new(),
+            pseudo: None,
             received: 0,
-            issued: 0,
-            ends_missing: workers,
+            issued: None,
         }
     }
 
@@ -68,7 +176,37 @@ impl HostTally {
     }
 
     fn complete(&self) -> bool {
-        self.ends_missing == 0 && self.issued == self.received
+        self.issued == Some(self.received)
+    }
+
+    /// Whether nine in ten of many open ports answered alike with nothing identified.
+    fn find_pseudo_service(&self) -> Option<PseudoService> {
+        let open = self.count(PortState::Open);
+        if open < PSEUDO_MIN_OPEN {
+            return None;
+        }
+        let mut alike: HashMap<Option<&[u8]>, usize> = HashMap::new();
+        for row in self.rows.iter().filter(|r| r.state() == Some(PortState::Open)) {
+            if let Some(answer) = look_alike(row) {
+                *alike.entry(answer).or_default() += 1;
+            }
+        }
+        let (answer, n) = alike.into_iter().max_by_key(|(_, n)| *n)?;
+        (n * 10 >= open * 9).then(|| PseudoService {
+            open,
+            alike: n,
+            answer: answer.map(<[u8]>::to_vec),
+        })
+    }
+
+    /// Keeps a row to list, or only counts it when its state has too many to list.
+    fn keep(&mut self, result: PortResult, state: PortState, verbose: bool) {
+        let seen = self.by_state.get(&state).copied().unwrap_or(0);
+        if verbose || state == PortState::Open || seen <= LIST_LIMIT {
+            self.rows.push(result);
+        } else if self.hidden.insert(state) {
+            self.rows.retain(|r| r.state() != Some(state));
+        }
     }
 }
 
@@ -86,12 +224,21 @@ pub struct ScanSummary {
     pub findings: BTreeMap<Severity, usize>,
 }
 
-/// One output format.
+impl ScanSummary {
+    /// Whether a finding reached `--fail-on`'s level.
+    pub fn fails(&self, level: Option<Severity>) -> bool {
+        level.is_some_and(|level| self.findings.iter().any(|(sev, n)| *sev >= level && *n > 0))
+    }
+}
+
+/// One output format: renders what the reporter hands it, keeps no per-host state.
 pub trait Sink: Send {
-    /// Called for every probed port as soon as it is known.
-    fn port(&mut self, result: &PortResult) -> io::Result<()>;
-    /// Called once a host's ports are all known (or the scan was interrupted).
-    fn host_done(&mut self, tally: &HostTally, interrupted: bool) -> io::Result<()>;
+    /// Every port to report (after the open-only filter) as soon as it is known.
+    fn port(&mut self, _result: &PortResult) -> io::Result<()> {
+        Ok(())
+    }
+    /// A host once its ports are all known, or cut short (`interrupted`).
+    fn host_done(&mut self, host: &HostReport, interrupted: bool) -> io::Result<()>;
     fn finish(&mut self, summary: &ScanSummary) -> io::Result<()>;
 }
 
@@ -116,22 +263,23 @@ pub fn progress_bar(total_ports: Option<u64>) -> Option<ProgressBar> {
     Some(bar)
 }
 
-/// Turns scan events into calls on a format, keeping the per-host tallies.
+/// Turns scan events into calls on a format, owning each host's state until it is done.
 pub struct Reporter<'a> {
     sink: &'a mut dyn Sink,
-    /// Scan workers: a host is done when each has said so and all its results are in.
-    workers: usize,
+    open_only: bool,
+    verbose: bool,
     progress: Option<ProgressBar>,
-    hosts: HashMap<u64, HostTally>,
+    hosts: HashMap<u64, HostReport>,
     summary: ScanSummary,
     started: Instant,
 }
 
 impl<'a> Reporter<'a> {
-    pub fn new(sink: &'a mut dyn Sink, workers: usize, progress: Option<ProgressBar>) -> Self {
+    pub fn new(sink: &'a mut dyn Sink, opts: &ReportOptions, progress: Option<ProgressBar>) -> Self {
         Reporter {
             sink,
-            workers: workers.max(1),
+            open_only: opts.open_only,
+            verbose: opts.verbose,
             progress,
             hosts: HashMap::new(),
             summary: ScanSummary::default(),
@@ -147,22 +295,26 @@ impl<'a> Reporter<'a> {
         }
     }
 
-    fn finish_host(&mut self, tally: HostTally, cut: bool) -> io::Result<()> {
+    fn finish_host(&mut self, mut host: HostReport, cut: bool) -> io::Result<()> {
         self.summary.hosts += 1;
-        match &self.progress {
-            Some(bar) => bar.suspend(|| self.sink.host_done(&tally, cut)),
-            None => self.sink.host_done(&tally, cut),
+        host.pseudo = host.find_pseudo_service();
+        if self.open_only && !host.by_state.contains_key(&PortState::Open) {
+            return Ok(()); // nothing to list
         }
+        match &self.progress {
+            Some(bar) => bar.suspend(|| self.sink.host_done(&host, cut)),
+            None => self.sink.host_done(&host, cut),
+        }
+    }
+
+    fn host(&mut self, host: &Arc<Host>) -> &mut HostReport {
+        self.hosts
+            .entry(host.id)
+            .or_insert_with(|| HostReport::new(host.clone()))
     }
 
     pub fn handle(&mut self, event: Event) -> io::Result<()> {
         match event {
-            Event::HostStart(host) => {
-                let workers = self.workers;
-                self.hosts
-                    .entry(host.id)
-                    .or_insert_with(|| HostTally::new(host, workers));
-            }
             Event::InputError(msg) => {
                 self.summary.input_errors += 1;
                 // Messages escape what came from outside (target text, file names) where they quote it.
@@ -170,14 +322,11 @@ impl<'a> Reporter<'a> {
             }
             Event::Port(result) => self.port(result)?,
             Event::HostEnd { host, issued } => {
-                let done = self.hosts.get_mut(&host.id).map(|t| {
-                    t.issued += issued;
-                    t.ends_missing = t.ends_missing.saturating_sub(1);
-                    t.complete()
-                });
-                if done == Some(true) {
-                    if let Some(tally) = self.hosts.remove(&host.id) {
-                        self.finish_host(tally, false)?;
+                let entry = self.host(&host);
+                entry.issued = Some(issued);
+                if entry.complete() {
+                    if let Some(done) = self.hosts.remove(&host.id) {
+                        self.finish_host(done, false)?;
                     }
                 }
             }
@@ -189,39 +338,47 @@ impl<'a> Reporter<'a> {
         if let Some(bar) = &self.progress {
             bar.inc(1);
         }
-        let Some(tally) = self.hosts.get_mut(&result.host.id) else {
-            return Ok(());
-        };
-        tally.received += 1;
         self.summary.ports += 1;
-        match &result.outcome {
+        for f in result.findings.iter().flatten() {
+            *self.summary.findings.entry(f.severity).or_default() += 1;
+        }
+        let state = match &result.outcome {
             Ok(p) => {
-                *tally.by_state.entry(p.state).or_default() += 1;
-                *tally.by_reason.entry((p.state, p.reason)).or_default() += 1;
                 match p.state {
                     PortState::Open => self.summary.open += 1,
                     PortState::Closed => {}
                     PortState::Filtered => self.summary.filtered += 1,
                 }
+                Some((p.state, p.reason))
             }
-            Err(msg) => {
-                tally.errors += 1;
-                match &self.progress {
-                    Some(bar) => bar.suspend(|| warn(msg)),
-                    None => warn(msg),
+            Err(e) => {
+                self.quiet(|| warn(&e.to_string()));
+                None
+            }
+        };
+        let (open_only, verbose) = (self.open_only, self.verbose);
+        let host_id = result.host.id;
+        let listed = state.is_some_and(|(s, _)| !open_only || s == PortState::Open);
+        if listed {
+            match &self.progress {
+                Some(bar) => bar.suspend(|| self.sink.port(&result))?,
+                None => self.sink.port(&result)?,
+            }
+        }
+        let entry = self.host(&result.host);
+        entry.received += 1;
+        match state {
+            Some((s, reason)) => {
+                *entry.by_state.entry(s).or_default() += 1;
+                *entry.by_reason.entry((s, reason)).or_default() += 1;
+                if listed {
+                    entry.keep(result, s, verbose);
                 }
             }
+            None => entry.errors += 1,
         }
-        for f in result.findings.iter().flatten() {
-            *self.summary.findings.entry(f.severity).or_default() += 1;
-        }
-        let complete = tally.complete();
-        match &self.progress {
-            Some(bar) => bar.suspend(|| self.sink.port(&result))?,
-            None => self.sink.port(&result)?,
-        }
-        if complete {
-            if let Some(done) = self.hosts.remove(&result.host.id) {
+        if entry.complete() {
+            if let Some(done) = self.hosts.remove(&host_id) {
                 self.finish_host(done, false)?;
             }
         }
@@ -230,10 +387,10 @@ impl<'a> Reporter<'a> {
 
     /// Flushes hosts cut short (oldest first), then the totals.
     pub fn finish(mut self, interrupted: bool) -> io::Result<ScanSummary> {
-        let mut left: Vec<HostTally> = std::mem::take(&mut self.hosts).into_values().collect();
+        let mut left: Vec<HostReport> = std::mem::take(&mut self.hosts).into_values().collect();
         left.sort_by_key(|t| t.host.id);
-        for tally in left {
-            self.finish_host(tally, true)?;
+        for host in left {
+            self.finish_host(host, true)?;
         }
         if let Some(bar) = &self.progress {
             bar.finish_and_clear();

@@ -1,83 +1,41 @@
 //! The human table, like nmap's: `PORT STATE SERVICE REASON`, a summary line per host and the
 //! elapsed time. Rows of a state with many ports are counted instead of listed unless `-v`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Write};
 
 use super::audit::finding_lines;
-use super::{HostTally, ScanSummary, Sink};
-use crate::audit::Finding;
-use crate::detect::{Detection, TlsOutcome};
+use super::{service_label, HostReport, ScanSummary, Sink};
+use crate::detect::{TlsOutcome, TlsVia};
 use crate::escape::{escape_bytes, escape_str};
 use crate::fingerprint::Confidence;
-use crate::net::connect::{PortState, Reason};
-use crate::portdb::service_name;
-use crate::scan::PortResult;
-
-/// More ports than this in one non-open state are summarised, not listed (nmap does the same).
-const LIST_LIMIT: usize = 25;
 
 pub struct TableSink<W: Write> {
     out: W,
     verbose: bool,
-    open_only: bool,
     /// Detection is on: show the VERSION column.
     versions: bool,
     /// Some row's product came from generic identification: explain the `*` at the end.
     saw_generic: bool,
-    hosts: HashMap<u64, HostRows>,
-}
-
-struct Row {
-    port: u16,
-    state: PortState,
-    reason: Reason,
-    service: Option<Box<Detection>>,
-    findings: Vec<Finding>,
-}
-
-#[derive(Default)]
-struct HostRows {
-    rows: Vec<Row>,
-    seen: BTreeMap<PortState, usize>,
-    hidden: BTreeSet<PortState>,
 }
 
 impl<W: Write> TableSink<W> {
-    pub fn new(out: W, verbose: bool, open_only: bool, versions: bool) -> Self {
+    pub fn new(out: W, verbose: bool, versions: bool) -> Self {
         TableSink {
             out,
             verbose,
-            open_only,
             versions,
             saw_generic: false,
-            hosts: HashMap::new(),
         }
     }
-}
-
-/// The SERVICE column: the detected name, `name?` when only the port suggests it.
-fn service_cell(row: &Row) -> String {
-    let Some(d) = &row.service else {
-        return service_name(row.port).unwrap_or("unknown").to_string();
-    };
-    let tunnel = if d.tunnel.is_some() && d.identity.service != "ssl" {
-        "ssl/"
-    } else {
-        ""
-    };
-    let unsure = if d.confidence == Confidence::PortTable {
-        "?"
-    } else {
-        ""
-    };
-    format!("{tunnel}{}{unsure}", d.identity.service)
 }
 
 /// Lines under a row that tell what TLS showed.
 pub fn tls_lines(tls: &TlsOutcome) -> Vec<String> {
     let mut lines = Vec::new();
-    let label = if tls.via == "starttls" { "starttls" } else { "tls" };
+    let label = match tls.via {
+        TlsVia::StartTls => "starttls",
+        TlsVia::Tunnel => "tls",
+    };
     match (&tls.facts, tls.offered) {
         (_, Some(false)) => {
             let why = tls
@@ -118,7 +76,8 @@ pub fn tls_lines(tls: &TlsOutcome) -> Vec<String> {
             }
             let v = &f.verification;
             let also = if v.problems.len() > 1 {
-                format!(" (also {})", v.problems[1..].join(", "))
+                let rest: Vec<&str> = v.problems[1..].iter().map(|p| p.as_str()).collect();
+                format!(" (also {})", rest.join(", "))
             } else {
                 String::new()
             };
@@ -134,7 +93,7 @@ pub fn tls_lines(tls: &TlsOutcome) -> Vec<String> {
 
 /// A rule to start from, for a response no rule knows: paste it into a file in a
 /// `--fingerprints` directory and fill in the fields.
-pub fn rule_skeleton(port: u16, probe: &str, banner: &[u8]) -> String {
+pub fn rule_skeleton(port: u16, port_name: Option<&str>, probe: &str, banner: &[u8]) -> String {
     let first_line: Vec<u8> = banner
         .iter()
         .copied()
@@ -157,45 +116,22 @@ pub fn rule_skeleton(port: u16, probe: &str, banner: &[u8]) -> String {
          product = \"\"\n# version = \"$1\"   (capture it in the pattern first)\n\n[[rule.example]]\n\
          response = \'{}\'\nproduct = \"\"\n",
         escape_bytes(&example).replace('\'', "\\x27"),
-        service = service_name(port).unwrap_or("unknown"),
+        service = port_name.unwrap_or("unknown"),
     )
 }
 
 impl<W: Write + Send> Sink for TableSink<W> {
-    fn port(&mut self, result: &PortResult) -> io::Result<()> {
-        let Ok(p) = &result.outcome else {
-            return Ok(());
-        };
-        if self.open_only && p.state != PortState::Open {
-            return Ok(());
-        }
-        let host = self.hosts.entry(result.host.id).or_default();
-        let seen = host.seen.entry(p.state).or_default();
-        *seen += 1;
-        let listed = self.verbose || p.state == PortState::Open || *seen <= LIST_LIMIT;
-        if listed {
-            host.rows.push(Row {
-                port: result.port,
-                state: p.state,
-                reason: p.reason,
-                service: result.service.clone(),
-                findings: result.findings.clone().unwrap_or_default(),
-            });
-        } else if host.hidden.insert(p.state) {
-            host.rows.retain(|r| r.state != p.state);
-        }
-        Ok(())
-    }
-
-    fn host_done(&mut self, tally: &HostTally, interrupted: bool) -> io::Result<()> {
-        let mut rows = self.hosts.remove(&tally.host.id).unwrap_or_default();
-        if self.open_only && tally.count(PortState::Open) == 0 {
-            return Ok(());
-        }
+    fn host_done(&mut self, host: &HostReport, interrupted: bool) -> io::Result<()> {
+        // A host that accepts every port: one line for the look-alikes, rows for the rest.
+        let mut rows: Vec<_> = host
+            .rows
+            .iter()
+            .filter(|r| !host.pseudo.as_ref().is_some_and(|p| p.covers(r)))
+            .collect();
         let out = &mut self.out;
-        writeln!(out, "Scan report for {}", tally.host.display())?;
-        rows.rows.sort_unstable_by_key(|r| r.port);
-        if !rows.rows.is_empty() {
+        writeln!(out, "Scan report for {}", host.host.display())?;
+        rows.sort_unstable_by_key(|r| r.port);
+        if !rows.is_empty() {
             let version = if self.versions { "   VERSION" } else { "" };
             writeln!(
                 out,
@@ -205,7 +141,8 @@ impl<W: Write + Send> Sink for TableSink<W> {
         }
         let mut oses: Vec<String> = Vec::new();
         let mut hostnames: Vec<String> = Vec::new();
-        for row in &rows.rows {
+        for row in rows {
+            let Ok(probed) = &row.outcome else { continue };
             let version = match &row.service {
                 Some(d) if d.confidence == Confidence::Generic => {
                     self.saw_generic = true;
@@ -217,12 +154,12 @@ impl<W: Write + Send> Sink for TableSink<W> {
             let line = format!(
                 "{:<9} {:<9} {:<16} {:<13}   {version}",
                 format!("{}/tcp", row.port),
-                row.state,
-                service_cell(row),
-                row.reason
+                probed.state,
+                service_label(row),
+                probed.reason
             );
             writeln!(out, "{}", line.trim_end())?;
-            for f in &row.findings {
+            for f in row.findings.iter().flatten() {
                 for l in finding_lines(f) {
                     writeln!(out, "  ! {l}")?;
                 }
@@ -258,11 +195,26 @@ impl<W: Write + Send> Sink for TableSink<W> {
                 }
                 if unknown && self.verbose {
                     let probe = d.probe.as_deref().unwrap_or("null");
-                    for l in rule_skeleton(row.port, probe, banner).lines() {
+                    for l in rule_skeleton(row.port, row.port_name, probe, banner).lines() {
                         writeln!(out, "  | {l}")?;
                     }
                 }
             }
+        }
+        if let Some(p) = &host.pseudo {
+            let answer = match &p.answer {
+                Some(bytes) => {
+                    let shown: String = escape_bytes(bytes).chars().take(80).collect();
+                    format!("the same answer \"{shown}\"")
+                }
+                None => "nothing identifiable".to_string(),
+            };
+            writeln!(
+                out,
+                "Pseudo-service: {} of {} open ports accept and give {answer}: this host (or a firewall or \
+                 tarpit before it) accepts every port; they are not {} services and are not listed",
+                p.alike, p.open, p.alike
+            )?;
         }
         let mut info = Vec::new();
         if !oses.is_empty() {
@@ -274,23 +226,23 @@ impl<W: Write + Send> Sink for TableSink<W> {
         if !info.is_empty() {
             writeln!(out, "Service info: {}", info.join("; "))?;
         }
-        let hidden: Vec<String> = rows
+        let hidden: Vec<String> = host
             .hidden
             .iter()
             .map(|state| {
-                let reasons: Vec<String> = tally
+                let reasons: Vec<String> = host
                     .by_reason
                     .iter()
                     .filter(|((s, _), _)| s == state)
                     .map(|((_, r), n)| format!("{n} {r}"))
                     .collect();
-                format!("{} {state} ({})", tally.count(*state), reasons.join(", "))
+                format!("{} {state} ({})", host.count(*state), reasons.join(", "))
             })
             .collect();
         if !hidden.is_empty() {
             writeln!(out, "Not shown: {}", hidden.join("; "))?;
         }
-        writeln!(out, "Ports: {}", tally.summary_line())?;
+        writeln!(out, "Ports: {}", host.summary_line())?;
         if interrupted {
             writeln!(out, "(interrupted: the ports not listed here were not finished)")?;
         }

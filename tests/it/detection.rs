@@ -263,3 +263,115 @@ fn a_service_that_closes_an_idle_connection_is_probed_further_not_tcpwrapped() {
     let v = scan_json(port, &["--detect-timeout", "4s"]);
     assert_eq!(v["service"]["name"], "tcpwrapped", "{v}");
 }
+
+/// The JSON record is an interface: `scan --json` and `audit --json` write the same record, with
+/// these field names and values (audit adds `findings`).
+#[test]
+fn json_records_are_pinned_and_shared_by_scan_and_audit() {
+    let port = serve(|mut conn| {
+        let _ = conn.write_all(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n");
+        std::thread::sleep(Duration::from_secs(2));
+    });
+    let p = port.to_string();
+    let scan = json_lines(&portprobe_expect(&["scan", "127.0.0.1", "-p", &p, "--json"], 0));
+    let audit = json_lines(&portprobe_expect(&["audit", "127.0.0.1", "-p", &p, "--json"], 0));
+    assert_eq!(scan.len(), 1, "{scan:?}");
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        let mut k: Vec<String> = v
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        k.sort();
+        k
+    };
+    let expected = [
+        "banner", "host", "ip", "port", "proto", "reason", "rtt_ms", "service", "state",
+    ];
+    assert_eq!(keys(&scan[0]), expected);
+    let mut with_findings: Vec<&str> = expected.to_vec();
+    with_findings.push("findings");
+    with_findings.sort();
+    assert_eq!(keys(&audit[0]), with_findings);
+    for v in [&scan[0], &audit[0]] {
+        assert_eq!(v["host"], "127.0.0.1");
+        assert_eq!(v["ip"], "127.0.0.1");
+        assert_eq!(v["port"], port);
+        assert_eq!(v["proto"], "tcp");
+        assert_eq!(v["state"], "open");
+        assert_eq!(v["reason"], "syn-ack");
+        assert_eq!(v["banner"], "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\\r\\n");
+        let service = &v["service"];
+        assert_eq!(service["name"], "ssh");
+        assert_eq!(service["vendor"], "openbsd");
+        assert_eq!(service["revision"], "Debian 2+deb12u3");
+        assert_eq!(service["rule"], "openssh-distro");
+        assert_eq!(service["product"], "OpenSSH");
+        assert_eq!(service["version"], "9.2p1");
+        assert_eq!(service["confidence"], "hard");
+        assert_eq!(service["probe"], "null");
+    }
+    let finding = &audit[0]["findings"][0];
+    let mut fkeys = keys(finding);
+    fkeys.retain(|k| k != "fix");
+    assert_eq!(fkeys, ["evidence", "id", "severity", "what", "where"]);
+    assert_eq!(finding["where"]["field"], "SSH identification string");
+}
+
+/// A host that accepts every port (here: every connection to 127.0.0.2 ports 1-100 redirected to
+/// one listener that says the same thing) is reported once as a pseudo-service, not as a hundred
+/// unknown services; a real service on the same host is still listed.
+#[test]
+fn a_host_that_accepts_every_port_is_one_pseudo_service() {
+    if !require_namespaces("pseudo_service") {
+        return;
+    }
+    let snippet = r#"
+        nft add table ip nat
+        nft 'add chain ip nat out { type nat hook output priority -100; }'
+        nft add rule ip nat out ip daddr 127.0.0.2 tcp dport 1-100 redirect to :7777
+        python3 -c '
+import socket, threading, time
+def serve(addr, text):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(addr); s.listen(1024)
+    def answer(c):
+        c.sendall(text); time.sleep(2); c.close()
+    while True:
+        c, _ = s.accept(); threading.Thread(target=answer, args=(c,), daemon=True).start()
+threading.Thread(target=serve, args=(("127.0.0.2", 222), b"SSH-2.0-OpenSSH_9.2p1\r\n"), daemon=True).start()
+serve(("0.0.0.0", 7777), b"TARPIT\r\n")' &
+        sleep 0.5
+        "$PORTPROBE" scan 127.0.0.2 -p 1-100,222 --detect-timeout 1s; echo "rc=$?"
+        kill $(jobs -p) 2>/dev/null"#;
+    let out = shell_in("netns.sh", snippet);
+    let text = stdout(&out);
+    assert!(text.ends_with("rc=0\n"), "{}", explain(&["scan"], &out));
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines.contains(
+            &"Pseudo-service: 100 of 101 open ports accept and give the same answer \"TARPIT\\r\\n\": \
+              this host (or a firewall or tarpit before it) accepts every port; they are not 100 services \
+              and are not listed"
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        row(&text, 222),
+        [
+            "222/tcp",
+            "open",
+            "ssh",
+            "syn-ack",
+            "OpenSSH",
+            "9.2p1",
+            "(protocol",
+            "2.0)"
+        ],
+        "{text}"
+    );
+    assert!(
+        table_row(&text, 7).is_none(),
+        "look-alike ports are not listed: {text}"
+    );
+}
