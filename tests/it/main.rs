@@ -18,4 +18,5 @@ mod testbed_binary;
 mod testbed_daemons;
 mod testbed_datastores;
 mod testbed_enterprise;
+mod testbed_services;
 mod tls;
