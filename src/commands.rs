@@ -58,6 +58,8 @@ pub enum CommandError {
     Limit(String),
     #[error("cannot write output: {0}")]
     Output(io::Error),
+    #[error(transparent)]
+    Report(#[from] report::OutputError),
     #[error("cannot read {what}: {source}")]
     Input { what: String, source: io::Error },
 }
@@ -69,7 +71,8 @@ impl CommandError {
             CommandError::Runtime(_)
             | CommandError::Thread(_)
             | CommandError::Limit(_)
-            | CommandError::Output(_) => 1,
+            | CommandError::Output(_)
+            | CommandError::Report(_) => 1,
         }
     }
 }
@@ -134,7 +137,7 @@ fn scan_command(args: &ScanArgs, audit_command: bool) -> Result<Outcome, Command
     if let Some(problem) = crate::limits::descriptors_left_problem(nofile, base) {
         return Err(CommandError::Limit(problem));
     }
-    let mut sink = opts.sink();
+    let mut sink = opts.sink()?;
     let reporter = Mutex::new(Reporter::new(
         sink.as_mut(),
         &opts,

@@ -125,11 +125,25 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Parses JSON Lines output; every line must be a complete JSON object.
+/// Parses JSON Lines output (every line must be a complete JSON object with a `type`) and
+/// returns its records without the scan's framing (`start`, `host`, `summary`): a scan's
+/// `port` records, ping's `attempt` and `stats`.
 pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
-    stdout(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+    json_records(&stdout(out))
+        .into_iter()
+        .filter(|v| !["start", "host", "summary"].contains(&v["type"].as_str().unwrap_or("")))
+        .collect()
+}
+
+/// Every JSON Lines record of `text` (start, port, host, summary); each must have a `type`.
+pub fn json_records(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}"));
+            assert!(v["type"].is_string(), "record without a type: {l}");
+            v
+        })
         .collect()
 }
 

@@ -8,6 +8,8 @@ mod corpus;
 mod detection;
 mod fingerprints_cli;
 mod hostile_servers;
+mod nmap_compat;
+mod outputs;
 mod properties;
 mod resource_limits;
 mod seed_scenario;

@@ -173,7 +173,7 @@ fn plain_services_without_starttls_say_so() {
     }
     // The plain test bed's postfix has TLS off: STARTTLS is reported as not offered.
     let out = shell_in_testbed("daemons.sh", r#""$PORTPROBE" scan 127.0.0.1 -p 25 --json"#);
-    let v: Value = serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
+    let v = &json_lines(&out)[0];
     assert_eq!(v["tls"]["via"], "starttls");
     assert_eq!(v["tls"]["offered"], false);
 }
