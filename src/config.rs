@@ -257,7 +257,12 @@ pub fn scan_plan(
     if args.targets.is_empty() && args.input_list.is_empty() {
         return Err(ConfigError::NoTargets);
     }
-    let auditing = audit_command || args.audit || args.fail_on.is_some() || args.baseline.is_some();
+    // SARIF carries findings: asking for it asks for the audit.
+    let auditing = audit_command
+        || args.audit
+        || args.fail_on.is_some()
+        || args.baseline.is_some()
+        || args.output.sarif.is_some();
     if auditing && args.no_detect {
         return Err(ConfigError::AuditNeedsDetection);
     }

@@ -392,3 +392,78 @@ fn color_follows_the_flag_the_terminal_and_no_color() {
     );
     assert_eq!(lines[4], "22/tcp    open      ssh              syn-ack");
 }
+
+const VALIDATE_SARIF: &str = r#"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft7Validator.check_schema(schema)
+v = jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
+errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in v.iter_errors(json.load(open(sys.argv[2])))]
+print("\n".join(errors + [f"{len(errors)} errors"]))
+"#;
+
+#[test]
+fn sarif_has_one_result_per_finding_and_follows_sarif_2_1_0() {
+    if !require_tool("sarif", PYTHON, &["-c", "import jsonschema"]) {
+        return;
+    }
+    let port = serve(ssh_banner);
+    let dir = scratch("sarif");
+    let sarif = dir.join("audit.sarif");
+    let p = port.to_string();
+    let args = ["audit", "127.0.0.1", "-p", &p, "--sarif", sarif.to_str().unwrap()];
+    portprobe_expect(&args, 0);
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/sarif-2.1.0-subset.schema.json");
+    let out = python(VALIDATE_SARIF, &[&schema, &sarif]);
+    assert_eq!(stdout(&out), "0 errors\n", "{}{}", stderr(&out), read(&sarif));
+    let log: serde_json::Value = serde_json::from_str(&read(&sarif)).unwrap();
+    let run = &log["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "portprobe");
+    let results = run["results"].as_array().unwrap();
+    let got: Vec<(&str, &str, &str, &str)> = results
+        .iter()
+        .map(|r| {
+            (
+                r["ruleId"].as_str().unwrap(),
+                r["level"].as_str().unwrap(),
+                r["properties"]["evidence"].as_str().unwrap(),
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                    .as_str()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    let uri = format!("tcp://127.0.0.1:{port}");
+    assert_eq!(
+        got,
+        [
+            ("ssh-software-version", "warning", "OpenSSH_9.2p1", uri.as_str()),
+            (
+                "ssh-distribution-patch",
+                "warning",
+                "Debian-2+deb12u3",
+                uri.as_str()
+            ),
+        ]
+    );
+    assert_eq!(
+        results[1]["message"]["text"],
+        format!("127.0.0.1:{port}/tcp: the SSH identification string names the distribution package and its patch level: Debian-2+deb12u3: \"Debian-2+deb12u3\". Fix: Debian and Ubuntu: add `DebianBanner no` to /etc/ssh/sshd_config and reload sshd; the distribution and its patch level disappear (the upstream version stays).")
+    );
+    let rules: Vec<&str> = run["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["ssh-distribution-patch", "ssh-software-version"]);
+    // The validation can fail: a level SARIF does not have is caught.
+    let broken = dir.join("broken.sarif");
+    std::fs::write(&broken, read(&sarif).replacen("\"warning\"", "\"fatal\"", 1)).unwrap();
+    let out = python(VALIDATE_SARIF, &[&schema, &broken]);
+    assert_eq!(
+        stdout(&out),
+        "runs/0/results/0/level: 'fatal' is not one of ['none', 'note', 'warning', 'error']\n1 errors\n"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
