@@ -467,3 +467,78 @@ fn sarif_has_one_result_per_finding_and_follows_sarif_2_1_0() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn bash_completes_commands_and_options_and_the_man_pages_render() {
+    // The bash script, sourced in a real bash, completes a command and a long option.
+    let snippet = r#"source <("$PORTPROBE" completions bash) && complete -p portprobe
+        COMP_WORDS=(portprobe sc); COMP_CWORD=1; _portprobe portprobe sc portprobe; echo "${COMPREPLY[@]}"
+        COMP_WORDS=(portprobe scan --output-x); COMP_CWORD=2; _portprobe portprobe --output-x scan; echo "${COMPREPLY[@]}""#;
+    let out = Command::new("bash")
+        .args(["-c", snippet])
+        .env("PORTPROBE", bin())
+        .output()
+        .expect("run bash");
+    assert_eq!(
+        stdout(&out),
+        "complete -o bashdefault -o default -o nosort -F _portprobe portprobe\nscan\n--output-xml\n",
+        "{}",
+        stderr(&out)
+    );
+    let zsh = portprobe_expect(&["completions", "zsh"], 0);
+    assert_eq!(stdout(&zsh).lines().next(), Some("#compdef portprobe"));
+    let fish = portprobe_expect(&["completions", "fish"], 0);
+    assert!(
+        stdout(&fish)
+            .contains("complete -c portprobe -n \"__fish_portprobe_using_subcommand scan\" -l output-xml"),
+        "{}",
+        stdout(&fish)
+    );
+    let bad = portprobe_expect(&["completions", "tcsh"], 2);
+    assert!(
+        stderr(&bad).starts_with("error: invalid value 'tcsh' for '<SHELL>'\n  [possible values: bash, elvish, fish, powershell, zsh]\n"),
+        "{}",
+        stderr(&bad)
+    );
+    // The man pages: portprobe.1 on stdout, and one per command in a directory.
+    let page = stdout(&portprobe_expect(&["manpage"], 0));
+    let lines: Vec<&str> = page.lines().collect();
+    let name = lines.iter().position(|l| *l == ".SH NAME").expect(".SH NAME");
+    assert_eq!(
+        lines[name + 1],
+        "portprobe \\- Is a TCP port open, closed or stealth? What answers it? And a raw session to it."
+    );
+    let dir = scratch("man");
+    let out = portprobe_expect(&["manpage", "--dir", dir.to_str().unwrap()], 0);
+    let written: Vec<String> = stdout(&out).lines().map(String::from).collect();
+    assert_eq!(written.len(), 10, "{written:?}");
+    let scan = read(&dir.join("portprobe-scan.1"));
+    assert!(scan.contains("\\fB\\-\\-output\\-xml\\fR"), "{scan}");
+    if Command::new("man")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        let shown = Command::new("man")
+            .arg("-l")
+            .arg(dir.join("portprobe-scan.1"))
+            .env("MANWIDTH", "100")
+            .env("MAN_KEEP_FORMATTING", "0")
+            .output()
+            .expect("run man");
+        // Without a terminal man overstrikes bold text (`x\x08x`): keep the last of each pair.
+        let raw: Vec<char> = stdout(&shown).chars().collect();
+        let mut text = String::new();
+        for (i, c) in raw.iter().enumerate() {
+            if *c != '\x08' && raw.get(i + 1) != Some(&'\x08') {
+                text.push(*c);
+            }
+        }
+        assert!(
+            text.lines().any(|l| l.trim() == "--output-xml <FILE>"),
+            "{text}{}",
+            stderr(&shown)
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
