@@ -633,6 +633,27 @@ mod tests {
     }
 
     #[test]
+    fn version_intensity_keeps_the_ports_own_probes_and_n_others() {
+        let probes = [
+            probe("null", &[], b""),
+            probe("http-get", &[80], b"GET"),
+            probe("a", &[], b"a"),
+            probe("b", &[80], b"b"),
+            probe("c", &[], b"c"),
+        ];
+        let names = |others: Option<usize>| -> Vec<String> {
+            within_budget(probe_order(&probes, 80), |p| p.ports.contains(&80), others)
+                .iter()
+                .map(|p| p.name.clone())
+                .collect()
+        };
+        assert_eq!(names(None), ["http-get", "b", "null", "a", "c"]);
+        assert_eq!(names(Some(0)), ["http-get", "b"]);
+        assert_eq!(names(Some(2)), ["http-get", "b", "null", "a"]);
+        assert_eq!(names(Some(9)).len(), 5);
+    }
+
+    #[test]
     fn likely_probes_come_first() {
         let probes = [
             probe("null", &[22], b""),
