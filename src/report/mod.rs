@@ -136,7 +136,11 @@ impl ReportOptions {
             let out = BufWriter::with_capacity(64 * 1024, out);
             let run = self.run.clone();
             sinks.push(match file.format {
-                FileFormat::Normal => Box::new(table::TableSink::new(out, self.verbose, self.versions)),
+                // -oN is what the terminal shows: the audit's report for `audit`, else the table.
+                FileFormat::Normal => match self.format {
+                    Format::AuditText => Box::new(audit::AuditSink::new(TerminalSafe(out))),
+                    _ => Box::new(table::TableSink::new(out, self.verbose, self.versions)),
+                },
                 FileFormat::Xml => Box::new(nmap_xml::XmlSink::new(out, run)),
                 FileFormat::Grepable => Box::new(grepable::GrepableSink::new(out, run)),
                 FileFormat::Jsonl => Box::new(jsonl::JsonlSink::new(out, run, self.fail_on)),

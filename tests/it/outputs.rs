@@ -87,8 +87,21 @@ fn nmap_xml_is_dtd_valid_and_python_libnmap_reads_it() {
     let dir = scratch("xml");
     let xml = dir.join("scan.xml");
     let p = port.to_string();
-    let args = ["audit", "localhost", "-4", "-p", &p, "-oX", xml.to_str().unwrap()];
+    let normal = dir.join("scan.nmap");
+    let args = [
+        "audit",
+        "localhost",
+        "-4",
+        "-p",
+        &p,
+        "-oX",
+        xml.to_str().unwrap(),
+        "-oN",
+        normal.to_str().unwrap(),
+    ];
     let out = portprobe_expect(&args, 0);
+    // -oN holds what the terminal shows: the audit's report.
+    assert_eq!(read(&normal), stdout(&out));
     // The terminal still shows the audit.
     assert!(
         stdout(&out).contains(&format!(
