@@ -203,10 +203,8 @@ fn oa_writes_every_format_and_the_terminal_keeps_the_table() {
     let gnmap = read(&dir.join("run.gnmap"));
     let lines: Vec<&str> = gnmap.lines().collect();
     assert_eq!(lines.len(), 4, "{gnmap}");
-    assert!(
-        lines[0].starts_with("# portprobe 0.1.0 scan initiated "),
-        "{gnmap}"
-    );
+    let started = format!("# portprobe {} scan initiated ", env!("CARGO_PKG_VERSION"));
+    assert!(lines[0].starts_with(&started), "{gnmap}");
     let typed = format!(
         " as: portprobe scan 127.0.0.1 -p 22,111,137,138 -z --timeout 300ms -oA {} --csv {}",
         base.display(),
