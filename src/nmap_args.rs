@@ -27,7 +27,12 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("-sF", "FIN scans need raw packets; portprobe makes full TCP connects: use -sT (the default)"),
     ("-sN", "NULL scans need raw packets; portprobe makes full TCP connects: use -sT (the default)"),
     ("-sX", "Xmas scans need raw packets; portprobe makes full TCP connects: use -sT (the default)"),
+    ("-sW", "window scans need raw packets; portprobe makes full TCP connects: use -sT (the default)"),
+    ("-sM", "Maimon scans need raw packets; portprobe makes full TCP connects: use -sT (the default)"),
     ("-sn", "no port scan is not a scan: use `portprobe ping HOST` to check that a host answers"),
+    ("-sP", "no port scan is not a scan: use `portprobe ping HOST` to check that a host answers"),
+    ("-f", "fragmenting needs raw packets; portprobe makes full TCP connects"),
+    ("-D", "decoys need raw packets; portprobe makes full TCP connects from this host"),
     ("-sC", "portprobe runs no NSE scripts: use `portprobe audit` for what each service discloses"),
     ("--script", "portprobe runs no NSE scripts: use `portprobe audit` for what each service discloses"),
     ("-O", "portprobe has no TCP/IP stack OS detection: the OS a service names is shown under 'Service info' (detection is on by default)"),
@@ -101,6 +106,13 @@ fn rewrite(
     }
     if ALREADY_SO.contains(&text) {
         return Ok(());
+    }
+    // Host discovery probes (-PS22, -PE …): portprobe scans every target, as with -Pn.
+    if text.len() > 2 && text.starts_with("-P") {
+        return Err(NmapFlagError::Unsupported {
+            flag: text.chars().take(3).collect(),
+            instead: "portprobe does no host discovery: every target is scanned, as with -Pn",
+        });
     }
     // Scan types combined (-sTV): each letter on its own.
     if let Some(types) = text
@@ -306,7 +318,11 @@ mod tests {
             run(&["audit", "--script=vuln", "h"]).unwrap_err(),
             NmapFlagError::Unsupported { flag, .. } if flag == "--script"
         ));
-        for flag in ["-O", "-A", "-sC"] {
+        assert_eq!(
+            run(&["scan", "-PS22,80", "h"]).unwrap_err().to_string(),
+            "-PS: portprobe does no host discovery: every target is scanned, as with -Pn"
+        );
+        for flag in ["-O", "-A", "-sC", "-sP", "-f", "-PE"] {
             assert!(run(&["scan", flag, "h"]).is_err(), "{flag}");
         }
     }
