@@ -35,6 +35,8 @@ pub enum Command {
     /// Work with fingerprint databases.
     #[command(subcommand)]
     Fingerprints(FingerprintsCommand),
+    /// What a port usually is, what exposing it means and how to secure it (no network)
+    Port(PortArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout, or write every page into a directory
@@ -53,6 +55,23 @@ pub struct CompletionsArgs {
     /// The shell to complete for
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "PORTS: 111, ssh, 53/udp, domain/tcp; several at once: portprobe port 22 23 445")]
+pub struct PortArgs {
+    /// Port numbers or service names
+    #[arg(required = true, value_name = "PORT")]
+    pub ports: Vec<String>,
+    /// Only what the knowledge base says about TCP
+    #[arg(long, conflicts_with = "udp")]
+    pub tcp: bool,
+    /// Only what the knowledge base says about UDP
+    #[arg(long)]
+    pub udp: bool,
+    /// Print one JSON object per entry (JSON Lines)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,10 +134,10 @@ pub struct ScanArgs {
     // Help as an attribute: rustdoc would read `[v6]` in a doc comment as a link.
     #[arg(help = "Hosts to scan (IP, CIDR, name, host:port, [v6]:port, or - for stdin)")]
     pub targets: Vec<String>,
-    /// Ports: 22, 20-25, 22,80,443, or - for all 65535 [default: the shipped top-ports list]
+    /// Ports: 22, 20-25, 22,80,443, or - for all 65535 [default: the top 270 of the shipped ranked list]
     #[arg(short = 'p', long = "ports", value_name = "PORTS")]
     pub ports: Option<String>,
-    /// Scan the N most common ports from the shipped ranked list
+    /// Scan the N most common ports from the shipped ranked list (it holds over 1,200)
     #[arg(long, value_name = "N", conflicts_with = "ports")]
     pub top_ports: Option<usize>,
     /// Read targets from FILE (- for stdin); also spelled -iL as in nmap

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{
-    CheckArgs, Cli, Command, ConnectArgs, FingerprintsCommand, ListenArgs, MatchArgs, PingArgs, ScanArgs,
+    CheckArgs, Cli, Command, ConnectArgs, FingerprintsCommand, ListenArgs, MatchArgs, PingArgs, PortArgs,
+    ScanArgs,
 };
 use crate::config::{self, ConfigError};
 use crate::endpoint::{self, EndpointError};
@@ -62,12 +63,14 @@ pub enum CommandError {
     Report(#[from] report::OutputError),
     #[error("cannot read {what}: {source}")]
     Input { what: String, source: io::Error },
+    #[error(transparent)]
+    Port(#[from] crate::portkb::QueryError),
 }
 
 impl CommandError {
     pub fn exit_code(&self) -> i32 {
         match self {
-            CommandError::Usage(_) | CommandError::Input { .. } => 2,
+            CommandError::Usage(_) | CommandError::Input { .. } | CommandError::Port(_) => 2,
             CommandError::Runtime(_)
             | CommandError::Thread(_)
             | CommandError::Limit(_)
@@ -98,7 +101,55 @@ pub fn run(cli: Cli) -> Result<Outcome, CommandError> {
             Ok(Outcome::Success)
         }
         Command::Manpage(args) => manpage_command(args.dir.as_deref()),
+        Command::Port(args) => port_command(&args),
     }
+}
+
+/// `portprobe port`: every query is parsed first, so a typo fails (exit 2) before anything is
+/// printed; a port the knowledge base does not know is a negative answer (exit 1).
+fn port_command(args: &PortArgs) -> Result<Outcome, CommandError> {
+    use crate::portkb::{self, Answer, Proto};
+    let flag = match (args.tcp, args.udp) {
+        (true, _) => Some(Proto::Tcp),
+        (_, true) => Some(Proto::Udp),
+        _ => None,
+    };
+    let kb = portkb::shipped();
+    let queries = args
+        .ports
+        .iter()
+        .map(|text| portkb::parse_query(text, flag))
+        .collect::<Result<Vec<_>, _>>()?;
+    let answers = queries
+        .iter()
+        .map(|q| kb.answer(q))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = io::stdout().lock();
+    let mut outcome = Outcome::Success;
+    let mut first = true;
+    for answer in answers {
+        match answer {
+            Answer::Found(entries) => {
+                for e in entries {
+                    if args.json {
+                        writeln!(out, "{}", portkb::to_json(e)).map_err(CommandError::Output)?;
+                    } else {
+                        if !first {
+                            writeln!(out).map_err(CommandError::Output)?;
+                        }
+                        portkb::write_text(&mut TerminalSafe(&mut out), e).map_err(CommandError::Output)?;
+                    }
+                    first = false;
+                }
+            }
+            Answer::Unknown(message) => {
+                crate::escape::say(message);
+                outcome = Outcome::Negative;
+            }
+        }
+    }
+    out.flush().map_err(CommandError::Output)?;
+    Ok(outcome)
 }
 
 /// One thread drives all network I/O; blocking work (name lookups, stdin) has its own threads.
@@ -260,14 +311,20 @@ fn check_command(args: &CheckArgs) -> Result<Outcome, CommandError> {
         }
     }
     let mut out = io::stdout().lock();
-    let written = match offline::check(args.dir.as_ref()) {
-        Ok(s) => writeln!(
+    // The port knowledge base is shipped only (no user folder), checked alongside.
+    let kb = crate::portkb::check();
+    let written = match (offline::check(args.dir.as_ref()), kb) {
+        (Ok(s), Ok(k)) => writeln!(
             out,
-            "fingerprints OK: {} probes, {} rules ({} soft) for {} services, {} OS rules, {} disclosure rules, {} examples checked",
-            s.probes, s.rules, s.soft, s.services, s.os_rules, s.disclosures, s.examples
+            "fingerprints OK: {} probes, {} rules ({} soft) for {} services, {} OS rules, {} disclosure rules, {} examples checked; \
+             port knowledge: {} entries ({} with exposure and securing advice) covering the {} ranked TCP and {} ranked UDP ports",
+            s.probes, s.rules, s.soft, s.services, s.os_rules, s.disclosures, s.examples,
+            k.entries, k.rich, k.tcp_ranked, k.udp_ranked
         )
         .map(|_| Outcome::Success),
-        Err(problems) => {
+        (rules, kb) => {
+            let mut problems = rules.err().unwrap_or_default();
+            problems.extend(kb.err().unwrap_or_default());
             for p in &problems {
                 eprintln!("{}", crate::escape::for_terminal(&p.to_string()));
             }

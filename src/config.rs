@@ -26,7 +26,7 @@ use crate::net::tls::{
 use crate::nmap_args::TIMING;
 use crate::ping::PingPlan;
 use crate::pipeline::Pipeline;
-use crate::portdb::top_ports;
+use crate::portdb::{default_ports, top_ports};
 use crate::ports::{PortError, PortSet};
 use crate::report::run::RunInfo;
 use crate::report::{FileFormat, Format, OutputFile, ReportOptions};
@@ -282,7 +282,7 @@ pub fn scan_plan(
         }
         (None, None) => {
             let mut set = PortSet::new();
-            top_ports().iter().for_each(|&p| set.insert(p));
+            default_ports().iter().for_each(|&p| set.insert(p));
             set
         }
     };

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -384,100 +385,170 @@ impl Found {
     }
 }
 
-/// Sends probes in `order` until a hard match or the deadline, reusing `first` (a connection on
-/// which nothing was sent or heard) where the probe allows.
+/// How many probes of one port may run at once, each on its own connection: a port that stays
+/// silent then costs about the longest probe wait, not their sum.
+const PARALLEL_PROBES: usize = 16;
+
+/// Silence on the first probe for this long starts the others in parallel. Services that greet
+/// do so well within it, so they never see the extra connections.
+const SILENCE_GRACE: Duration = Duration::from_millis(400);
+
+/// Probes meant for other ports wait at most this long for an answer.
+const RARE_PROBE_WAIT: Duration = Duration::from_millis(1000);
+
+/// What one probe got on its own connection.
+struct Answer {
+    /// The probe's place in the round's order: earlier probes are preferred.
+    index: usize,
+    response: Response,
+    /// Our own bytes came back (an echo service).
+    echoed: bool,
+    /// The null probe's connection closed without a word: at once (a wrapper) or after a while.
+    closed_at_once: bool,
+    closed_idle: bool,
+}
+
+/// Sends one probe (and its dialogue) on `conn`, or on a fresh connection, and reads the answer.
+async fn run_probe(
+    index: usize,
+    conn: Option<BoxConn>,
+    probe: &Probe,
+    likely: bool,
+    dial: &Dial<'_>,
+    cx: &Ctx<'_>,
+) -> Option<Answer> {
+    let mut stream = match conn {
+        Some(s) => s,
+        None => cx.dial(dial).await?,
+    };
+    let data = payload(probe, cx.host);
+    if !probe.is_null() && !matches!(timeout_at(cx.deadline, stream.write_all(&data)).await, Ok(Ok(()))) {
+        return None;
+    }
+    let started = Instant::now();
+    let wait = if likely {
+        probe.wait
+    } else {
+        probe.wait.min(RARE_PROBE_WAIT)
+    };
+    let until = cx.deadline.min(started + wait);
+    let dialogue_next = !probe.then.is_empty();
+    let mut response = read_response(&mut stream, Vec::new(), until, cx, &probe.name, !dialogue_next).await;
+    // Our own bytes came back: an echo service (RFC 862), whatever the probe looked like.
+    let echoed =
+        !data.is_empty() && response.bytes.len() >= data.len().min(16) && data.starts_with(&response.bytes);
+    if dialogue_next && !response.bytes.is_empty() && !echoed {
+        response = dialogue(&mut stream, probe, response, cx).await;
+    }
+    let silent_close = response.bytes.is_empty() && response.closed && probe.is_null();
+    let quick = started.elapsed() < WRAPPER_CLOSE;
+    Some(Answer {
+        index,
+        response,
+        echoed,
+        closed_at_once: silent_close && quick,
+        closed_idle: silent_close && !quick,
+    })
+}
+
+/// Sends the probes in `order` until a hard match or the deadline: the first on `first` (the
+/// scan's own connection, on which nothing was sent or heard), the others each on a connection
+/// of its own, several at once once the first has answered or stayed silent for a moment.
+/// Where several answer, the earlier probe in `order` is preferred.
 async fn probe_round(first: Option<BoxConn>, dial: &Dial<'_>, order: &[&Probe], cx: &Ctx<'_>) -> Found {
-    let mut fresh = first;
-    let mut quiet: Option<BoxConn> = None;
+    let port = cx.addr.port();
+    let likely = |p: &Probe| p.is_null() || p.ports.contains(&port) || p.tls_ports.contains(&port);
     let mut found = Found::default();
+    // The order index behind each kept finding, so a later probe never displaces an earlier one.
+    let (mut generic_at, mut soft_at, mut first_at) = (usize::MAX, usize::MAX, usize::MAX);
+    let mut running = FuturesUnordered::new();
+    let mut next = 0;
+    if let Some(p) = order.first() {
+        running.push(run_probe(0, first, p, true, dial, cx));
+        next = 1;
+    }
+    let mut widen_at = Some(Instant::now() + SILENCE_GRACE);
     let mut soft_tries = 0;
-    for probe in order {
-        if Instant::now() >= cx.deadline {
+    loop {
+        if widen_at.is_none() {
+            while running.len() < PARALLEL_PROBES && next < order.len() && Instant::now() < cx.deadline {
+                let (index, probe) = (next, order[next]);
+                next += 1;
+                if let Some((known, _)) = found.generic.as_ref().or(found.soft.as_ref()) {
+                    // Knowing the service, only probes with a hard rule for it can say more.
+                    let useful = cx.matcher.db.rules.iter().any(|r| {
+                        r.service == known.service && !r.soft && r.probes.iter().any(|p| p == &probe.name)
+                    });
+                    if !useful || soft_tries >= 2 {
+                        continue;
+                    }
+                    soft_tries += 1;
+                }
+                running.push(run_probe(index, None, probe, likely(probe), dial, cx));
+            }
+        }
+        if running.is_empty() {
             break;
         }
-        if let Some((soft_id, _)) = found.generic.as_ref().or(found.soft.as_ref()) {
-            // Knowing the service, only probes with a hard rule for it can say more.
-            let useful = cx.matcher.db.rules.iter().any(|r| {
-                r.service == soft_id.service && !r.soft && r.probes.iter().any(|p| p == &probe.name)
-            });
-            if !useful || soft_tries >= 2 {
-                continue;
+        let wake = widen_at.unwrap_or(cx.deadline);
+        let answer = tokio::select! {
+            answer = running.next() => answer,
+            _ = tokio::time::sleep_until(wake) => {
+                if widen_at.take().is_some() {
+                    continue;
+                }
+                break;
             }
-            soft_tries += 1;
-        }
-        let reuse = if probe.is_null() {
-            fresh.take()
-        } else if probe.after_silence {
-            quiet.take().or_else(|| fresh.take())
-        } else {
-            fresh.take()
         };
-        let mut stream = match reuse {
-            Some(s) => s,
-            None => match cx.dial(dial).await {
-                Some(s) => s,
-                None => break,
-            },
-        };
-        let data = payload(probe, cx.host);
-        if !probe.is_null() {
-            match timeout_at(cx.deadline, stream.write_all(&data)).await {
-                Ok(Ok(())) => {}
-                _ => continue,
-            }
-        }
-        let started = Instant::now();
-        let until = cx.deadline.min(started + probe.wait);
-        let dialogue_next = !probe.then.is_empty();
-        let mut response =
-            read_response(&mut stream, Vec::new(), until, cx, &probe.name, !dialogue_next).await;
-        // Our own bytes came back: an echo service (RFC 862), whatever the probe looked like.
-        let echoed = response.bytes.len() >= data.len().min(16) && data.starts_with(&response.bytes);
-        if dialogue_next && !response.bytes.is_empty() && !echoed {
-            response = dialogue(&mut stream, probe, response, cx).await;
-        }
+        widen_at = None;
+        let Some(Some(answer)) = answer else { continue };
+        let Answer {
+            index,
+            response,
+            echoed,
+            closed_at_once,
+            closed_idle,
+        } = answer;
+        let probe = &order[index].name;
         if response.bytes.is_empty() {
-            if response.closed && probe.is_null() && started.elapsed() < WRAPPER_CLOSE {
+            if closed_at_once && first_at == usize::MAX && index == 0 {
                 // Accepted, then closed at once without a word: a wrapper (tcpd, a firewall proxy).
-                found.wrapped = found.first_response.is_none();
+                found.wrapped = true;
                 return found;
             }
-            if response.closed && probe.is_null() {
-                // Closed after waiting for us (an idle timeout, as Monit's): a service that wants
-                // the client to speak first; the other probes get fresh connections.
-                found.closed_idle = true;
-                continue;
-            }
-            if !response.closed && probe.is_null() {
-                quiet = Some(stream);
-            }
+            // Closed after waiting for us (an idle timeout, as Monit's): a service that wants
+            // the client to speak first.
+            found.closed_idle |= closed_idle;
             continue;
         }
-        if found.first_response.is_none() {
-            found.first_response = Some((probe.name.clone(), response.bytes.clone()));
+        if index < first_at {
+            first_at = index;
+            found.first_response = Some((probe.clone(), response.bytes.clone()));
         }
-        if !data.is_empty() && echoed && found.hard.is_none() {
+        if echoed && found.hard.is_none() {
             let echo = Identity {
                 service: "echo".into(),
                 confidence: Confidence::Soft,
                 rule: Some("echo".into()),
                 ..Default::default()
             };
-            found.soft = Some((echo, probe.name.clone()));
+            found.soft = Some((echo, probe.clone()));
             return found;
         }
         match response.identity {
             Some(id) if id.confidence == Confidence::Hard => {
-                found.hard = Some((id, probe.name.clone()));
+                found.hard = Some((id, probe.clone()));
                 return found;
             }
-            Some(id) if id.confidence == Confidence::Generic && found.generic.is_none() => {
-                found.generic = Some((id, probe.name.clone()));
+            Some(id) if id.confidence == Confidence::Generic && index < generic_at => {
+                generic_at = index;
+                found.generic = Some((id, probe.clone()));
             }
             Some(id) if id.confidence == Confidence::Generic => {}
-            Some(id) if found.soft.is_none() => {
+            Some(id) if index < soft_at => {
+                soft_at = index;
                 let tls = id.service == TLS_SERVICE;
-                found.soft = Some((id, probe.name.clone()));
+                found.soft = Some((id, probe.clone()));
                 if tls {
                     return found; // the caller goes on inside TLS
                 }

@@ -18,6 +18,7 @@ pub mod offline;
 pub mod ping;
 pub mod pipeline;
 pub mod portdb;
+pub mod portkb;
 pub mod ports;
 pub mod report;
 pub mod scan;

@@ -189,6 +189,38 @@ pub fn service_label(result: &PortResult) -> String {
     format!("{tunnel}{}{unsure}", d.identity.service)
 }
 
+/// At least this many open ports, nearly all alike, make a host one that accepts every port.
+const PSEUDO_MIN_OPEN: usize = 64;
+
+/// A host that accepts connections on (nearly) every port and answers them all alike: a
+/// firewall, a load balancer or a tarpit answering SYN-ACK everywhere, not that many services.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PseudoService {
+    /// Open ports seen, and how many of them answered the same way.
+    pub open: usize,
+    pub alike: usize,
+    /// What they all said: the same first bytes, or nothing.
+    pub answer: Option<Vec<u8>>,
+}
+
+impl PseudoService {
+    /// Whether `row` is one of the look-alike ports (listed in the summary, not one by one).
+    pub fn covers(&self, row: &PortResult) -> bool {
+        row.state() == Some(PortState::Open) && look_alike(row).is_some_and(|a| a == self.answer.as_deref())
+    }
+}
+
+/// The answer of an open port that nothing identified (`None` when something did).
+fn look_alike(row: &PortResult) -> Option<Option<&[u8]>> {
+    match &row.service {
+        None => Some(None),
+        Some(d) if matches!(d.confidence, Confidence::PortTable) || d.identity.service == "tcpwrapped" => {
+            Some(d.banner.as_deref())
+        }
+        Some(_) => None,
+    }
+}
+
 /// One host while its results arrive: counts, and the rows to list when it is done.
 #[derive(Debug)]
 pub struct HostReport {
@@ -200,6 +232,8 @@ pub struct HostReport {
     pub rows: Vec<PortResult>,
     /// States with more ports than are listed: counted only.
     pub hidden: BTreeSet<PortState>,
+    /// Set when the host is done, if it accepts every port.
+    pub pseudo: Option<PseudoService>,
     received: usize,
     /// Known once the scheduler has issued all the host's ports.
     issued: Option<usize>,
@@ -214,6 +248,7 @@ impl HostReport {
             errors: 0,
             rows: Vec::new(),
             hidden: BTreeSet::new(),
+            pseudo: None,
             received: 0,
             issued: None,
         }
@@ -248,6 +283,26 @@ impl HostReport {
 
     fn complete(&self) -> bool {
         self.issued == Some(self.received)
+    }
+
+    /// Whether nine in ten of many open ports answered alike with nothing identified.
+    fn find_pseudo_service(&self) -> Option<PseudoService> {
+        let open = self.count(PortState::Open);
+        if open < PSEUDO_MIN_OPEN {
+            return None;
+        }
+        let mut alike: HashMap<Option<&[u8]>, usize> = HashMap::new();
+        for row in self.rows.iter().filter(|r| r.state() == Some(PortState::Open)) {
+            if let Some(answer) = look_alike(row) {
+                *alike.entry(answer).or_default() += 1;
+            }
+        }
+        let (answer, n) = alike.into_iter().max_by_key(|(_, n)| *n)?;
+        (n * 10 >= open * 9).then(|| PseudoService {
+            open,
+            alike: n,
+            answer: answer.map(<[u8]>::to_vec),
+        })
     }
 
     /// Keeps a row to list, or only counts it when its state has too many to list.
@@ -376,8 +431,9 @@ impl<'a> Reporter<'a> {
         }
     }
 
-    fn finish_host(&mut self, host: HostReport, cut: bool) -> io::Result<()> {
+    fn finish_host(&mut self, mut host: HostReport, cut: bool) -> io::Result<()> {
         self.summary.hosts += 1;
+        host.pseudo = host.find_pseudo_service();
         if self.open_only && !host.by_state.contains_key(&PortState::Open) {
             return Ok(()); // nothing to list
         }

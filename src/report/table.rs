@@ -165,7 +165,12 @@ pub fn rule_skeleton(port: u16, port_name: Option<&str>, probe: &str, banner: &[
 
 impl<W: Write + Send> Sink for TableSink<W> {
     fn host_done(&mut self, host: &HostReport, interrupted: bool) -> io::Result<()> {
-        let mut rows: Vec<_> = host.rows.iter().collect();
+        // A host that accepts every port: one line for the look-alikes, rows for the rest.
+        let mut rows: Vec<_> = host
+            .rows
+            .iter()
+            .filter(|r| !host.pseudo.as_ref().is_some_and(|p| p.covers(r)))
+            .collect();
         let out = &mut self.out;
         writeln!(out, "Scan report for {}", host.host.display())?;
         rows.sort_unstable_by_key(|r| r.port);
@@ -240,6 +245,21 @@ impl<W: Write + Send> Sink for TableSink<W> {
                     }
                 }
             }
+        }
+        if let Some(p) = &host.pseudo {
+            let answer = match &p.answer {
+                Some(bytes) => {
+                    let shown: String = escape_bytes(bytes).chars().take(80).collect();
+                    format!("the same answer \"{shown}\"")
+                }
+                None => "nothing identifiable".to_string(),
+            };
+            writeln!(
+                out,
+                "Pseudo-service: {} of {} open ports accept and give {answer}: this host (or a firewall or \
+                 tarpit before it) accepts every port; they are not {} services and are not listed",
+                p.alike, p.open, p.alike
+            )?;
         }
         let mut info = Vec::new();
         if !oses.is_empty() {

@@ -532,7 +532,26 @@ fn bash_completes_commands_and_options_and_the_man_pages_render() {
     let dir = scratch("man");
     let out = portprobe_expect(&["manpage", "--dir", dir.to_str().unwrap()], 0);
     let written: Vec<String> = stdout(&out).lines().map(String::from).collect();
-    assert_eq!(written.len(), 10, "{written:?}");
+    // One page per command: as many as `portprobe --help` lists (less `help` itself), plus the main one.
+    let help = stdout(&portprobe_expect(&["--help"], 0));
+    let commands = help
+        .lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        // A command's line, not the wrapped rest of a description.
+        .filter(|l| !l.starts_with("   ") && l.split_whitespace().next() != Some("help"))
+        .count();
+    assert_eq!(written.len(), commands + 1, "{written:?}\n{help}");
+    for page in [
+        "portprobe.1",
+        "portprobe-scan.1",
+        "portprobe-audit.1",
+        "portprobe-manpage.1",
+    ] {
+        let want = dir.join(page).display().to_string();
+        assert!(written.contains(&want), "{want} in {written:?}");
+    }
     let scan = read(&dir.join("portprobe-scan.1"));
     assert!(scan.contains("\\fB\\-\\-output\\-xml\\fR"), "{scan}");
     if Command::new("man")
