@@ -1,6 +1,5 @@
 //! The command line as typed: clap definitions and value parsers. `config` turns it into plans.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -38,6 +37,24 @@ pub enum Command {
     Fingerprints(FingerprintsCommand),
     /// What a port usually is, what exposing it means and how to secure it (no network)
     Port(PortArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout, or write every page into a directory
+    Manpage(ManpageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManpageArgs {
+    /// Write portprobe.1 and a page per command (portprobe-scan.1 …) into DIR
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -107,8 +124,11 @@ pub struct FamilyArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "TARGETS: 192.0.2.1, 2001:db8::1, 10.0.0.0/30, host.example, host.example:8080, \
-[2001:db8::1]:22, or - to read targets from stdin (one or more per line, # comments)."
+    after_help = "TARGETS: 192.0.2.1, 2001:db8::1, 10.0.0.0/30, 192.0.2.1-20, 10.0.0-3.*, host.example, \
+host.example:8080, [2001:db8::1]:22, or - to read targets from stdin (one or more per line, # comments).\n\n\
+NMAP SPELLINGS: -sT, -sV, -Pn, -n and --reason are accepted (portprobe does that anyway); -T0..-T5, -F, \
+-vv, -iL FILE, -oN/-oX/-oG/-oJ FILE and -oA BASE are too. -sU is not supported yet; -sS, -O, -sC, \
+--script and -A are refused with what to use instead."
 )]
 pub struct ScanArgs {
     // Help as an attribute: rustdoc would read `[v6]` in a doc comment as a link.
@@ -125,18 +145,38 @@ pub struct ScanArgs {
     pub input_list: Vec<PathBuf>,
     #[command(flatten)]
     pub family: FamilyArgs,
-    /// Connect timeout per attempt (500ms, 2s, 1.5s)
-    #[arg(long, value_name = "DURATION", default_value = "1.5s", value_parser = parse_duration)]
-    pub timeout: Duration,
-    /// Extra attempts for a port that gave no answer before it is reported filtered
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub retries: u32,
+    /// Connect timeout per attempt (500ms, 2s, 1.5s) [default: 1.5s, or the -T template's]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Extra attempts for a port that gave no answer before it is reported filtered [default: 1]
+    #[arg(long, visible_alias = "max-retries", value_name = "N")]
+    pub retries: Option<u32>,
     /// Connects in flight at once [default: from the open-file limit, at most 4096]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65535))]
     pub concurrency: Option<u32>,
-    /// At most N connects per second
-    #[arg(long, value_name = "N", value_parser = parse_rate)]
+    /// At most N connects per second (nmap: --max-rate)
+    #[arg(long, visible_alias = "max-rate", value_name = "N", value_parser = parse_rate)]
     pub rate: Option<f64>,
+    /// At least N connects per second: raises --concurrency to N x timeout so the rate holds
+    /// even when every connect waits its whole timeout
+    #[arg(long, value_name = "N", value_parser = parse_rate)]
+    pub min_rate: Option<f64>,
+    /// Wait this long between connects (nmap's --scan-delay; for the whole scan, not per host)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub scan_delay: Option<Duration>,
+    /// Stop issuing a host's ports after this long (ports in flight still finish)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub host_timeout: Option<Duration>,
+    /// Timing template, -T0 to -T5 (paranoid, sneaky, polite, normal, aggressive, insane): presets
+    /// of timeout, retries, concurrency and rate; flags given explicitly win
+    #[arg(long, value_name = "LEVEL", value_parser = crate::nmap_args::parse_timing)]
+    pub timing: Option<u8>,
+    /// Do not scan these targets: comma-separated addresses, CIDR blocks, ranges or names
+    #[arg(long, value_name = "LIST")]
+    pub exclude: Vec<String>,
+    /// Do not scan the targets listed in FILE (one or more per line, # comments)
+    #[arg(long, value_name = "FILE")]
+    pub excludefile: Vec<PathBuf>,
     /// Time allowed to resolve each host name
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub resolve_timeout: Duration,
@@ -146,12 +186,22 @@ pub struct ScanArgs {
     /// Show only open ports
     #[arg(long)]
     pub open: bool,
-    /// List every port, not only the interesting ones; show banners and rule skeletons
-    #[arg(short, long)]
-    pub verbose: bool,
+    /// List every port, not only the interesting ones; show banners and rule skeletons (-vv: the same)
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// Connect only: no banner reading or service detection
     #[arg(short = 'z', long = "no-detect")]
     pub no_detect: bool,
+    /// Probe budget of detection, 0 to 9: the port's own probes, then at most this many others
+    /// (9: all) [default: all]
+    #[arg(long, value_name = "0-9", value_parser = clap::value_parser!(u8).range(0..=9))]
+    pub version_intensity: Option<u8>,
+    /// Light detection: --version-intensity 2
+    #[arg(long, conflicts_with_all = ["version_intensity", "version_all"])]
+    pub version_light: bool,
+    /// Every probe: --version-intensity 9
+    #[arg(long, conflicts_with = "version_intensity")]
+    pub version_all: bool,
     /// Time allowed for detecting the service of one open port
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub detect_timeout: Duration,
@@ -174,6 +224,62 @@ pub struct ScanArgs {
     /// Report only findings that are new or changed since this previous `--json` run
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Report files written besides the terminal's table (nmap's -oN/-oX/-oG/-oA, plus JSON Lines,
+/// CSV and SARIF); `-` writes that format to stdout instead of the table.
+#[derive(Debug, Args, Clone, Default)]
+pub struct OutputArgs {
+    /// Write the table to FILE (nmap: -oN)
+    #[arg(long, value_name = "FILE")]
+    pub output_normal: Option<PathBuf>,
+    /// Write nmap XML to FILE, for ndiff, python-libnmap and importers (nmap: -oX)
+    #[arg(long, value_name = "FILE")]
+    pub output_xml: Option<PathBuf>,
+    /// Write nmap's greppable format to FILE (nmap: -oG)
+    #[arg(long, value_name = "FILE")]
+    pub output_grepable: Option<PathBuf>,
+    /// Write JSON Lines to FILE (-oJ)
+    #[arg(long, value_name = "FILE")]
+    pub output_json: Option<PathBuf>,
+    /// Write BASE.nmap, BASE.xml, BASE.gnmap and BASE.jsonl (nmap: -oA)
+    #[arg(long, value_name = "BASE")]
+    pub output_all: Option<PathBuf>,
+    /// Write CSV to FILE, one row per port
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Write the findings as SARIF 2.1.0 to FILE (for code-scanning dashboards)
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+    /// Colour the table: auto (when stdout is a terminal and NO_COLOR is unset), always, never
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = |s: &str| s.parse::<ColorChoice>())]
+    pub color: ColorChoice,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl std::str::FromStr for ColorChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(ColorChoice::Auto),
+            "always" => Ok(ColorChoice::Always),
+            "never" => Ok(ColorChoice::Never),
+            _ => Err(format!(
+                "invalid --color '{}': use auto, always or never",
+                crate::escape::escape_str(s)
+            )),
+        }
+    }
 }
 
 /// TLS options shared by scan and connect.
@@ -371,19 +477,6 @@ pub struct ListenArgs {
     pub key: Option<PathBuf>,
 }
 
-/// Rewrites nmap's two-letter `-iL` into `--input-list` so clap can parse it.
-pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
-    args.into_iter()
-        .map(|a| {
-            if a == "-iL" {
-                OsString::from("--input-list")
-            } else {
-                a
-            }
-        })
-        .collect()
-}
-
 /// Parses `500ms`, `2s`, `1.5s`, `1m` or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("invalid duration '{text}': use 500ms, 2s, 1.5s or 1m");
@@ -463,11 +556,5 @@ mod tests {
         assert_eq!(parse_size("1M"), Ok(1 << 20));
         assert!(parse_size("1g").is_err());
         assert!(parse_size("0").is_err());
-    }
-
-    #[test]
-    fn il_is_rewritten() {
-        let args = normalize_args(["portprobe", "scan", "-iL", "f"].map(OsString::from));
-        assert_eq!(args[2], "--input-list");
     }
 }

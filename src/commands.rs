@@ -59,6 +59,8 @@ pub enum CommandError {
     Limit(String),
     #[error("cannot write output: {0}")]
     Output(io::Error),
+    #[error(transparent)]
+    Report(#[from] report::OutputError),
     #[error("cannot read {what}: {source}")]
     Input { what: String, source: io::Error },
     #[error(transparent)]
@@ -72,7 +74,8 @@ impl CommandError {
             CommandError::Runtime(_)
             | CommandError::Thread(_)
             | CommandError::Limit(_)
-            | CommandError::Output(_) => 1,
+            | CommandError::Output(_)
+            | CommandError::Report(_) => 1,
         }
     }
 }
@@ -89,6 +92,15 @@ pub fn run(cli: Cli) -> Result<Outcome, CommandError> {
         Command::Listen(args) => listen_command(&args),
         Command::Match(args) => match_command(&args),
         Command::Fingerprints(FingerprintsCommand::Check(args)) => check_command(&args),
+        Command::Completions(args) => {
+            // Generated from the same clap definitions that parse the command line.
+            let mut out = io::stdout().lock();
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut cmd, "portprobe", &mut out);
+            out.flush().map_err(CommandError::Output)?;
+            Ok(Outcome::Success)
+        }
+        Command::Manpage(args) => manpage_command(args.dir.as_deref()),
         Command::Port(args) => port_command(&args),
     }
 }
@@ -185,7 +197,7 @@ fn scan_command(args: &ScanArgs, audit_command: bool) -> Result<Outcome, Command
     if let Some(problem) = crate::limits::descriptors_left_problem(nofile, base) {
         return Err(CommandError::Limit(problem));
     }
-    let mut sink = opts.sink();
+    let mut sink = opts.sink()?;
     let reporter = Mutex::new(Reporter::new(
         sink.as_mut(),
         &opts,
@@ -374,4 +386,43 @@ fn listen_command(args: &ListenArgs) -> Result<Outcome, CommandError> {
     let outcome = session_outcome(end, &signal);
     rt.shutdown_background();
     Ok(outcome)
+}
+
+/// The man pages, generated from the clap definitions: `portprobe.1` on stdout, or it and one
+/// page per command (`portprobe-scan.1` …) written into `dir`.
+fn manpage_command(dir: Option<&std::path::Path>) -> Result<Outcome, CommandError> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let Some(dir) = dir else {
+        let mut out = io::stdout().lock();
+        clap_mangen::Man::new(cmd)
+            .render(&mut out)
+            .and_then(|_| out.flush())
+            .map_err(CommandError::Output)?;
+        return Ok(Outcome::Success);
+    };
+    let mut pages = vec![(String::from("portprobe"), cmd.clone())];
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let name = format!("portprobe-{}", sub.get_name());
+        pages.push((
+            name.clone(),
+            sub.clone()
+                .name(name)
+                .display_name(format!("portprobe {}", sub.get_name())),
+        ));
+    }
+    for (name, page) in pages {
+        let path = dir.join(format!("{name}.1"));
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(page)
+            .render(&mut buf)
+            .and_then(|_| std::fs::write(&path, &buf))
+            .map_err(|e| {
+                CommandError::Output(io::Error::new(
+                    e.kind(),
+                    format!("{}: {e}", crate::escape::escape_str(&path.display().to_string())),
+                ))
+            })?;
+        println!("{}", crate::escape::escape_str(&path.display().to_string()));
+    }
+    Ok(Outcome::Success)
 }

@@ -2,7 +2,7 @@
 //! with a message that names the bad value and what is allowed.
 
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io::{self, BufReader, IsTerminal};
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -12,7 +12,8 @@ use thiserror::Error;
 
 use crate::audit::{AuditPlan, Baseline, BaselineError};
 use crate::cli::{
-    ConnectArgs, DatabaseArgs, FamilyArgs, ListenArgs, PingArgs, ScanArgs, SessionArgs, TlsArgs,
+    ColorChoice, ConnectArgs, DatabaseArgs, FamilyArgs, ListenArgs, OutputArgs, PingArgs, ScanArgs,
+    SessionArgs, TlsArgs,
 };
 use crate::detect::{DetectLimits, DetectPlan, TlsSettings};
 use crate::endpoint::{listen_address, ConnectPlan, ListenOn, ListenPlan, ProxyPlan, TlsPlan};
@@ -24,17 +25,19 @@ use crate::net::proxy::{ProxyAuth, ProxyKind};
 use crate::net::tls::{
     cert_facts, load_key_pair, self_signed, server_config, trust_store, NameChoice, TlsClient, TlsSetupError,
 };
+use crate::nmap_args::TIMING;
 use crate::ping::PingPlan;
 use crate::pipeline::Pipeline;
 use crate::portdb::{default_ports, top_ports};
 use crate::ports::{PortError, PortSet};
-use crate::report::{Format, ReportOptions};
+use crate::report::run::RunInfo;
+use crate::report::{FileFormat, Format, OutputFile, ReportOptions};
 use crate::scan::ScanPlan;
 use crate::session::{EofMode, SessionOptions};
 use crate::session_log::SessionLog;
 use crate::target::{
-    resolve, CidrIter, Family, FamilyMismatch, HostSpec, ResolveError, Source, TargetError, TargetReader,
-    TargetSpec,
+    resolve, CidrIter, Exclusions, Family, FamilyMismatch, HostSpec, ResolveError, Source, TargetError,
+    TargetReader, TargetSpec,
 };
 use std::net::SocketAddr;
 
@@ -91,6 +94,108 @@ pub enum ConfigError {
     BadEscapeKey(String),
     #[error("-l USER is the telnet login name: it needs --telnet (to listen, use portprobe listen)")]
     LoginNeedsTelnet,
+    #[error("-oA needs a base name for its files (BASE.nmap, BASE.xml …), not -")]
+    OutputAllStdout,
+    #[error("only one output format can go to stdout (-): give the others file names")]
+    StdoutTwice,
+    #[error("--min-rate {min} is above --max-rate {max}: the scan cannot be both")]
+    Rates { min: f64, max: f64 },
+    #[error("{origin}: invalid exclusion: {source}")]
+    Exclude { origin: String, source: TargetError },
+    #[error("cannot read --excludefile '{path}': {source}")]
+    ExcludeFile { path: String, source: io::Error },
+}
+
+/// The report files asked for; `-oA BASE` is one of each nmap format plus JSON Lines.
+fn output_files(args: &OutputArgs) -> Result<Vec<OutputFile>, ConfigError> {
+    let mut files = Vec::new();
+    for (format, path) in [
+        (FileFormat::Normal, &args.output_normal),
+        (FileFormat::Xml, &args.output_xml),
+        (FileFormat::Grepable, &args.output_grepable),
+        (FileFormat::Jsonl, &args.output_json),
+        (FileFormat::Csv, &args.csv),
+        (FileFormat::Sarif, &args.sarif),
+    ] {
+        if let Some(path) = path {
+            files.push(OutputFile {
+                format,
+                path: path.clone(),
+            });
+        }
+    }
+    if let Some(base) = &args.output_all {
+        if base == Path::new("-") {
+            return Err(ConfigError::OutputAllStdout);
+        }
+        for format in [
+            FileFormat::Normal,
+            FileFormat::Xml,
+            FileFormat::Grepable,
+            FileFormat::Jsonl,
+        ] {
+            let mut name = base.as_os_str().to_owned();
+            name.push(".");
+            name.push(format.extension());
+            files.push(OutputFile {
+                format,
+                path: name.into(),
+            });
+        }
+    }
+    if files.iter().filter(|f| f.path == Path::new("-")).count() > 1 {
+        return Err(ConfigError::StdoutTwice);
+    }
+    Ok(files)
+}
+
+/// `--color`: `auto` colours only a terminal, and never when NO_COLOR is set (no-color.org).
+pub fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// `--exclude LIST` and `--excludefile FILE`: blocks and addresses as written; names also by
+/// the addresses they resolve to now.
+fn exclusions(args: &ScanArgs) -> Result<Exclusions, ConfigError> {
+    let mut words: Vec<(String, String)> = Vec::new();
+    for list in &args.exclude {
+        words.extend(
+            list.split(',')
+                .filter(|w| !w.trim().is_empty())
+                .map(|w| (w.trim().to_string(), "--exclude".to_string())),
+        );
+    }
+    for path in &args.excludefile {
+        let shown = escape_str(&path.display().to_string());
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ExcludeFile {
+            path: shown.clone(),
+            source,
+        })?;
+        for (no, line) in text.lines().enumerate() {
+            for word in line.split('#').next().unwrap_or("").split_whitespace() {
+                words.push((word.to_string(), format!("{shown}:{}", no + 1)));
+            }
+        }
+    }
+    let mut blocks = Vec::new();
+    for (word, origin) in words {
+        let spec: TargetSpec = word
+            .parse()
+            .map_err(|source| ConfigError::Exclude { origin, source })?;
+        if let HostSpec::Name(name) = &spec.host {
+            if let Ok(ips) = resolve(name, family(args.family), args.resolve_timeout) {
+                blocks.extend(ips.into_iter().map(HostSpec::Addr));
+            }
+        }
+        blocks.push(spec.host);
+    }
+    Ok(Exclusions { blocks })
 }
 
 /// TLS settings from `--ca-file`, `--sni`, `--no-sni`.
@@ -171,7 +276,12 @@ pub fn scan_plan(
     if args.targets.is_empty() && args.input_list.is_empty() {
         return Err(ConfigError::NoTargets);
     }
-    let auditing = audit_command || args.audit || args.fail_on.is_some() || args.baseline.is_some();
+    // SARIF carries findings: asking for it asks for the audit.
+    let auditing = audit_command
+        || args.audit
+        || args.fail_on.is_some()
+        || args.baseline.is_some()
+        || args.output.sarif.is_some();
     if auditing && args.no_detect {
         return Err(ConfigError::AuditNeedsDetection);
     }
@@ -209,14 +319,20 @@ pub fn scan_plan(
             text: escape_str(text),
             source,
         })?;
-        if let HostSpec::Addr(ip) | HostSpec::Cidr { network: ip, .. } = spec.host {
+        let literal = match &spec.host {
+            HostSpec::Addr(ip) | HostSpec::Cidr { network: ip, .. } => Some(*ip),
+            HostSpec::Range(r) => Some(r.first()),
+            HostSpec::Name(_) => None,
+        };
+        if let Some(ip) = literal {
             family(args.family).check_literal(&ip, text)?;
         }
-        let hosts = match spec.host {
+        let hosts = match &spec.host {
             HostSpec::Cidr { network, prefix } => {
                 let bits = if network.is_ipv4() { 32 } else { 128 };
                 1u64.checked_shl(u32::from(bits - prefix)).unwrap_or(u64::MAX)
             }
+            HostSpec::Range(r) => r.count(),
             _ => 1,
         };
         let ports_each = if spec.port.is_some() {
@@ -231,15 +347,43 @@ pub fn scan_plan(
         sources.push(open_list(path)?);
         total = None;
     }
-    let concurrency = args
+    let timing = TIMING[usize::from(args.timing.unwrap_or(3).min(5))];
+    let timeout = args
+        .timeout
+        .unwrap_or(timing.timeout)
+        .max(Duration::from_millis(1));
+    let mut concurrency = args
         .concurrency
+        .or(timing.concurrency)
         .map(|c| c as usize)
         .unwrap_or_else(|| default_concurrency(nofile));
+    if let (Some(min), Some(max)) = (args.min_rate, args.rate) {
+        if min > max {
+            return Err(ConfigError::Rates { min, max });
+        }
+    }
+    if let Some(min) = args.min_rate {
+        // N connects a second, each waiting up to the timeout, need N x timeout in flight.
+        let needed = (min * timeout.as_secs_f64()).ceil() as usize;
+        concurrency = concurrency.max(needed.min(default_concurrency(nofile).max(concurrency)));
+    }
+    // The pause between connects is a rate; the stricter of it and --rate wins.
+    let delay = args.scan_delay.or(timing.delay).filter(|d| !d.is_zero());
+    let rate = match (args.rate, delay.map(|d| 1.0 / d.as_secs_f64())) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let other_probes = match (args.version_intensity, args.version_light, args.version_all) {
+        (_, _, true) | (Some(9), _, _) => None,
+        (_, true, _) => Some(2),
+        (Some(n), _, _) => Some(usize::from(n)),
+        (None, false, false) => None,
+    };
     let plan = ScanPlan {
         ports: Arc::new(ports),
         family: family(args.family),
-        timeout: args.timeout.max(Duration::from_millis(1)),
-        retries: args.retries,
+        timeout,
+        retries: args.retries.unwrap_or(timing.retries),
         concurrency,
         // Never more workers than connections allowed: --concurrency is a global bound.
         workers: crate::limits::scan_workers(
@@ -247,7 +391,9 @@ pub fn scan_plan(
             nofile,
         )
         .min(concurrency),
-        rate: args.rate,
+        rate,
+        host_timeout: args.host_timeout.filter(|d| !d.is_zero()),
+        exclude: Arc::new(exclusions(args)?),
         resolve_timeout: args.resolve_timeout,
         pipeline: Pipeline {
             detect: if args.no_detect {
@@ -258,6 +404,7 @@ pub fn scan_plan(
                     limits: DetectLimits {
                         deadline: args.detect_timeout.max(Duration::from_millis(10)),
                         read_cap: args.read_cap,
+                        other_probes,
                         ..DetectLimits::default()
                     },
                     tls: if args.no_tls {
@@ -284,10 +431,17 @@ pub fn scan_plan(
         },
         // The audit lists services: open ports only.
         open_only: args.open || audit_command,
-        verbose: args.verbose,
+        verbose: args.verbose > 0,
         versions: !args.no_detect,
         total_ports: total,
         fail_on: args.fail_on,
+        files: output_files(&args.output)?,
+        color: use_color(args.output.color),
+        run: Arc::new(RunInfo::new(
+            if audit_command { "audit" } else { "scan" },
+            &plan.ports,
+            args.verbose,
+        )),
     };
     Ok((plan, TargetReader::new(sources), report))
 }
@@ -328,6 +482,13 @@ pub fn ping_plan(args: &PingArgs) -> Result<PingPlan, ConfigError> {
             })?;
             others = ips[1..].to_vec();
             (name, first)
+        }
+        HostSpec::Range(r) if r.count() == 1 => (r.first().to_string(), r.first()),
+        HostSpec::Range(_) => {
+            return Err(ConfigError::OneHost {
+                command: "ping",
+                block: escape_str(&args.host),
+            })
         }
         HostSpec::Cidr { network, prefix } => {
             if prefix == if network.is_ipv4() { 32 } else { 128 } {
@@ -537,7 +698,7 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
             }
             ips
         }
-        HostSpec::Cidr { .. } => {
+        HostSpec::Cidr { .. } | HostSpec::Range(_) => {
             return Err(ConfigError::OneHost {
                 command: "connect",
                 block: escape_str(&host),

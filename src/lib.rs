@@ -13,6 +13,7 @@ pub mod escape;
 pub mod fingerprint;
 pub mod limits;
 pub mod net;
+pub mod nmap_args;
 pub mod offline;
 pub mod ping;
 pub mod pipeline;

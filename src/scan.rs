@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::net::connect::{connect, ConnectOptions, LocalError, PortState};
 use crate::pipeline::{Pipeline, PortResult, ProbeError, Probed};
 use crate::ports::PortSet;
-use crate::target::{resolve, CidrIter, Family, Host, HostSpec, TargetReader};
+use crate::target::{resolve, CidrIter, Exclusions, Family, Host, HostSpec, TargetReader};
 
 /// What the scheduler tells the report.
 #[derive(Debug)]
@@ -45,6 +45,10 @@ pub struct ScanPlan {
     /// Threads driving connects (each an event loop over its share of the pairs).
     pub workers: usize,
     pub rate: Option<f64>,
+    /// `--host-timeout`: no more of a host's ports are issued after this long.
+    pub host_timeout: Option<Duration>,
+    /// `--exclude`, `--excludefile`: hosts never scanned.
+    pub exclude: Arc<Exclusions>,
     pub resolve_timeout: Duration,
     /// What happens to each port after the connect (detection, audit).
     pub pipeline: Pipeline,
@@ -103,9 +107,19 @@ pub fn run(
     let producer = {
         let cancel = cancel.clone();
         let (family, resolve_timeout) = (plan.family, plan.resolve_timeout);
+        let exclude = plan.exclude.clone();
         std::thread::Builder::new()
             .name("targets".into())
-            .spawn(move || produce(workers, targets, family, resolve_timeout, &senders, &cancel))?
+            .spawn(move || {
+                produce(
+                    workers,
+                    targets,
+                    (family, &exclude),
+                    resolve_timeout,
+                    &senders,
+                    &cancel,
+                )
+            })?
     };
     std::thread::scope(|scope| {
         let handles: Vec<_> = receivers
@@ -177,6 +191,8 @@ struct CurrentHost {
     ports: Box<dyn Iterator<Item = u16> + Send>,
     issued: usize,
     issue: Arc<HostIssue>,
+    /// `--host-timeout`: when this worker stops issuing the host's ports.
+    deadline: Option<tokio::time::Instant>,
 }
 
 async fn drive(
@@ -217,10 +233,17 @@ async fn drive(
                 pacer_wait = Some(at);
                 break;
             }
-            let next = cur.ports.by_ref().find(|_| {
-                pair += 1;
-                (pair - 1) % shard.of == shard.index
-            });
+            let next = if cur.deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                // Out of time for this host: skip its other ports, keeping the pair count every
+                // worker shares in step.
+                pair += cur.ports.by_ref().count();
+                None
+            } else {
+                cur.ports.by_ref().find(|_| {
+                    pair += 1;
+                    (pair - 1) % shard.of == shard.index
+                })
+            };
             let Some(port) = next else {
                 if let Some(done) = current.take() {
                     if let Some(issued) = done.issue.done(done.issued) {
@@ -284,7 +307,8 @@ async fn drive(
                             Box::new((0..list.len()).map(move |i| list[i]))
                         }
                     };
-                    current = Some(CurrentHost { host, ports, issued: 0, issue });
+                    let deadline = plan.host_timeout.map(|t| tokio::time::Instant::now() + t);
+                    current = Some(CurrentHost { host, ports, issued: 0, issue, deadline });
                 }
             },
             _ = sleep_until_opt(pacer_wait), if pacer_wait.is_some() => {}
@@ -346,13 +370,16 @@ fn broadcast(txs: &[mpsc::Sender<Work>], work: Work) -> bool {
 fn produce(
     workers: usize,
     targets: TargetReader,
-    family: Family,
+    (family, exclude): (Family, &Exclusions),
     resolve_timeout: Duration,
     txs: &[mpsc::Sender<Work>],
     cancel: &CancellationToken,
 ) {
     let mut next_id = 0u64;
     let mut send_host = |name: Option<String>, ip: IpAddr, port: Option<u16>| -> bool {
+        if exclude.contains(&ip, name.as_deref()) {
+            return !cancel.is_cancelled();
+        }
         next_id += 1;
         let host = Arc::new(Host {
             id: next_id,
@@ -377,6 +404,7 @@ fn produce(
         };
         let literal = match spec.host {
             HostSpec::Addr(ip) | HostSpec::Cidr { network: ip, .. } => Some(ip),
+            HostSpec::Range(ref r) => Some(r.first()),
             HostSpec::Name(_) => None,
         };
         if let Some(Err(e)) = literal.map(|ip| family.check_literal(&ip, &origin_text(&spec))) {
@@ -390,6 +418,7 @@ fn produce(
             HostSpec::Cidr { network, prefix } => {
                 CidrIter::new(network, prefix).all(|ip| send_host(None, ip, spec.port))
             }
+            HostSpec::Range(r) => r.iter().all(|ip| send_host(None, ip, spec.port)),
             HostSpec::Name(name) => match resolve(&name, family, resolve_timeout) {
                 Ok(ips) => ips
                     .into_iter()
@@ -408,6 +437,7 @@ fn origin_text(spec: &crate::target::TargetSpec) -> String {
     let host = match &spec.host {
         HostSpec::Addr(ip) => ip.to_string(),
         HostSpec::Cidr { network, prefix } => format!("{network}/{prefix}"),
+        HostSpec::Range(r) => r.to_string(),
         HostSpec::Name(name) => name.clone(),
     };
     match spec.port {

@@ -9,6 +9,8 @@ mod detection;
 mod fingerprints_cli;
 mod hostile_servers;
 mod nc_habits;
+mod nmap_compat;
+mod outputs;
 mod port_knowledge;
 mod properties;
 mod resource_limits;
