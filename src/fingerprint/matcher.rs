@@ -8,8 +8,10 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::decode::{decode, Decoded, Key, Protocol, JOIN};
-use super::prefilter::{analyze, Analysis, Prefilter, Prefix};
-use super::{generic, Confidence, Database, Groups, IdField, Identity, OsRule, Problem, RawFields, Rule, Templates};
+use super::prefilter::{Prefilter, Prefix};
+use super::{
+    generic, Confidence, Database, Groups, IdField, Identity, OsRule, Problem, RawFields, Rule, Templates,
+};
 
 /// The rules that read one field (or the raw response), with their prefilter.
 struct Group {
@@ -19,9 +21,12 @@ struct Group {
 }
 
 impl Group {
-    fn new(rules: Vec<usize>, db: &Database, analyses: &[Analysis]) -> Group {
+    fn new(rules: Vec<usize>, db: &Database) -> Group {
         let patterns: Vec<&str> = rules.iter().map(|&i| db.rules[i].pattern.as_str()).collect();
-        let literals: Vec<&[Vec<u8>]> = rules.iter().map(|&i| analyses[i].literals.as_slice()).collect();
+        let literals: Vec<&[Vec<u8>]> = rules
+            .iter()
+            .map(|&i| db.rules[i].analysis.literals.as_slice())
+            .collect();
         let prefilter = Prefilter::new(&patterns, &literals);
         Group { rules, prefilter }
     }
@@ -111,8 +116,6 @@ fn cpe_vendor(cpe: &str) -> Option<String> {
 
 impl Matcher {
     pub fn new(db: Database) -> Matcher {
-        // Each pattern is parsed once here (a raw rule sits in several groups).
-        let analyses: Vec<Analysis> = db.rules.iter().map(|r| analyze(&r.pattern)).collect();
         let mut raw: Vec<Vec<usize>> = vec![Vec::new(); Protocol::ALL.len()];
         let mut field_rules: Vec<(String, Vec<usize>)> = Vec::new();
         for (i, rule) in db.rules.iter().enumerate() {
@@ -146,13 +149,10 @@ impl Matcher {
                     None => by_field.insert(name.clone(), fields.len()),
                 };
             }
-            fields.push(Group::new(rules, &db, &analyses));
+            fields.push(Group::new(rules, &db));
         }
-        let raw = raw
-            .into_iter()
-            .map(|rules| Group::new(rules, &db, &analyses))
-            .collect();
-        let prefixes = analyses.into_iter().map(|a| a.prefix).collect();
+        let raw = raw.into_iter().map(|rules| Group::new(rules, &db)).collect();
+        let prefixes = db.rules.iter().map(|r| r.analysis.prefix.clone()).collect();
         Matcher {
             db,
             raw,

@@ -178,8 +178,9 @@ pub struct Example {
 ///
 /// Matching uses the regex engine underneath `regex::bytes::Regex` with the same syntax, match
 /// semantics and size limits, so results are the same. One thing differs: a pattern anchored at
-/// the start gets no lazy DFA. Such a rule reads a short field and is run only when the
-/// prefilter made it a candidate, so it is run once per response at most; a lazy DFA would
+/// the start that reads a field (not a whole raw response or an HTTP body) gets no lazy DFA.
+/// Such a rule reads a short value and is run only when the prefilter made it a candidate and
+/// its literal prefix is there, so it runs on few responses; a lazy DFA would
 /// cost a cold table walk (and a second engine for the capture groups) every time, while the
 /// one-pass DFA or the bounded backtracker answer directly, with captures, from a much smaller
 /// footprint. Thousands of rules each touched once per thousand responses are a cache-miss
@@ -187,6 +188,8 @@ pub struct Example {
 #[derive(Debug, Clone)]
 pub struct LazyRegex {
     pattern: String,
+    /// The pattern may read long inputs (a raw response, an HTTP body): keep the lazy DFA.
+    long_input: bool,
     compiled: std::sync::OnceLock<Option<MetaRegex>>,
 }
 
@@ -197,9 +200,10 @@ pub type MetaRegex = regex_automata::meta::Regex;
 pub type Groups<'a> = &'a dyn Fn(usize) -> Option<&'a [u8]>;
 
 impl LazyRegex {
-    pub fn new(pattern: String) -> LazyRegex {
+    pub fn new(pattern: String, long_input: bool) -> LazyRegex {
         LazyRegex {
             pattern,
+            long_input,
             compiled: std::sync::OnceLock::new(),
         }
     }
@@ -207,7 +211,9 @@ impl LazyRegex {
     /// The compiled regex; `None` if it cannot be compiled within the size limit (checked by
     /// `fingerprints check`; such a rule never matches).
     pub fn get(&self) -> Option<&MetaRegex> {
-        self.compiled.get_or_init(|| compile_meta(&self.pattern)).as_ref()
+        self.compiled
+            .get_or_init(|| compile_meta(&self.pattern, self.long_input))
+            .as_ref()
     }
 
     /// Compiles now; the reason when it cannot be.
@@ -237,8 +243,9 @@ impl LazyRegex {
 }
 
 /// Compiles `pattern` as `load::compile_pattern` does (same syntax, semantics and limits),
-/// without a lazy DFA when the pattern is anchored at the start (see [`LazyRegex`]).
-fn compile_meta(pattern: &str) -> Option<MetaRegex> {
+/// without a lazy DFA when the pattern is anchored at the start and reads short values (see
+/// [`LazyRegex`]).
+fn compile_meta(pattern: &str, long_input: bool) -> Option<MetaRegex> {
     use regex_automata::util::syntax;
     let hir = regex_syntax::ParserBuilder::new()
         .unicode(false)
@@ -254,7 +261,7 @@ fn compile_meta(pattern: &str) -> Option<MetaRegex> {
         .nfa_size_limit(Some(load::REGEX_SIZE_LIMIT))
         .hybrid_cache_capacity(load::REGEX_SIZE_LIMIT)
         .utf8_empty(false)
-        .hybrid(!anchored);
+        .hybrid(long_input || !anchored);
     regex_automata::meta::Builder::new()
         .configure(config)
         .syntax(syntax::Config::new().unicode(false).utf8(false))
@@ -276,6 +283,9 @@ pub struct Rule {
     /// protocol (a well-formed HTTP answer, an SSH identification) is not this rule's.
     pub protocols: Vec<Protocol>,
     pub pattern: String,
+    /// What the pattern's syntax tells the matcher (literals for the prefilter, anchored
+    /// prefix), from the parse the loader does anyway.
+    pub analysis: prefilter::Analysis,
     pub regex: LazyRegex,
     /// Knows the service, not the product: matching goes on looking for a hard rule.
     pub soft: bool,

@@ -147,25 +147,30 @@ impl Prefix {
     }
 }
 
-/// Parses `pattern` once for its literals and its anchored prefix (nothing for a pattern that
-/// does not parse: `fingerprints check` reports it, and it never matches).
+/// Parses `pattern` for its literals and its anchored prefix (nothing for a pattern that does
+/// not parse: `fingerprints check` reports it, and it never matches).
 pub fn analyze(pattern: &str) -> Analysis {
-    let Ok(hir) = regex_syntax::ParserBuilder::new()
+    match regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
         .build()
         .parse(pattern)
-    else {
-        return Analysis::default();
-    };
+    {
+        Ok(hir) => analyze_hir(&hir),
+        Err(_) => Analysis::default(),
+    }
+}
+
+/// [`analyze`] of a pattern already parsed (the loader parses each rule's pattern once).
+pub fn analyze_hir(hir: &Hir) -> Analysis {
     let mut found = Vec::new();
-    required(&hir, &mut found);
+    required(hir, &mut found);
     found.retain(|l| l.len() >= MIN_LITERAL);
     found.sort();
     found.dedup();
     Analysis {
         literals: found,
-        prefix: anchored_prefix(&hir),
+        prefix: anchored_prefix(hir),
     }
 }
 
@@ -315,7 +320,8 @@ mod tests {
 
     #[test]
     fn anchored_prefixes_reject_only_what_the_pattern_rejects() {
-        let cases: [(&str, &[&[u8]], &[&[u8]]); 6] = [
+        type Case<'a> = (&'a str, &'a [&'a [u8]], &'a [&'a [u8]]);
+        let cases: [Case; 6] = [
             (
                 r"^Apache/(\d+)",
                 &[b"Apache/2"],
