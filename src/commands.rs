@@ -8,14 +8,15 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{
-    CheckArgs, Cli, Command, ConnectArgs, FingerprintsCommand, ListenArgs, MatchArgs, PingArgs, ScanArgs,
+    CheckArgs, Cli, Command, ConnectArgs, FingerprintsCommand, ListenArgs, MatchArgs, PingArgs, PortArgs,
+    ScanArgs,
 };
 use crate::config::{self, ConfigError};
 use crate::endpoint::{self, EndpointError};
 use crate::escape::TerminalSafe;
 use crate::limits::raise_nofile_limit;
 use crate::report::{self, Reporter};
-use crate::session::{RawTerminal, SessionEnd};
+use crate::session::SessionEnd;
 use crate::{offline, ping, scan};
 
 /// How a command ended.
@@ -58,18 +59,23 @@ pub enum CommandError {
     Limit(String),
     #[error("cannot write output: {0}")]
     Output(io::Error),
+    #[error(transparent)]
+    Report(#[from] report::OutputError),
     #[error("cannot read {what}: {source}")]
     Input { what: String, source: io::Error },
+    #[error(transparent)]
+    Port(#[from] crate::portkb::QueryError),
 }
 
 impl CommandError {
     pub fn exit_code(&self) -> i32 {
         match self {
-            CommandError::Usage(_) | CommandError::Input { .. } => 2,
+            CommandError::Usage(_) | CommandError::Input { .. } | CommandError::Port(_) => 2,
             CommandError::Runtime(_)
             | CommandError::Thread(_)
             | CommandError::Limit(_)
-            | CommandError::Output(_) => 1,
+            | CommandError::Output(_)
+            | CommandError::Report(_) => 1,
         }
     }
 }
@@ -86,7 +92,64 @@ pub fn run(cli: Cli) -> Result<Outcome, CommandError> {
         Command::Listen(args) => listen_command(&args),
         Command::Match(args) => match_command(&args),
         Command::Fingerprints(FingerprintsCommand::Check(args)) => check_command(&args),
+        Command::Completions(args) => {
+            // Generated from the same clap definitions that parse the command line.
+            let mut out = io::stdout().lock();
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut cmd, "portprobe", &mut out);
+            out.flush().map_err(CommandError::Output)?;
+            Ok(Outcome::Success)
+        }
+        Command::Manpage(args) => manpage_command(args.dir.as_deref()),
+        Command::Port(args) => port_command(&args),
     }
+}
+
+/// `portprobe port`: every query is parsed first, so a typo fails (exit 2) before anything is
+/// printed; a port the knowledge base does not know is a negative answer (exit 1).
+fn port_command(args: &PortArgs) -> Result<Outcome, CommandError> {
+    use crate::portkb::{self, Answer, Proto};
+    let flag = match (args.tcp, args.udp) {
+        (true, _) => Some(Proto::Tcp),
+        (_, true) => Some(Proto::Udp),
+        _ => None,
+    };
+    let kb = portkb::shipped();
+    let queries = args
+        .ports
+        .iter()
+        .map(|text| portkb::parse_query(text, flag))
+        .collect::<Result<Vec<_>, _>>()?;
+    let answers = queries
+        .iter()
+        .map(|q| kb.answer(q))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = io::stdout().lock();
+    let mut outcome = Outcome::Success;
+    let mut first = true;
+    for answer in answers {
+        match answer {
+            Answer::Found(entries) => {
+                for e in entries {
+                    if args.json {
+                        writeln!(out, "{}", portkb::to_json(e)).map_err(CommandError::Output)?;
+                    } else {
+                        if !first {
+                            writeln!(out).map_err(CommandError::Output)?;
+                        }
+                        portkb::write_text(&mut TerminalSafe(&mut out), e).map_err(CommandError::Output)?;
+                    }
+                    first = false;
+                }
+            }
+            Answer::Unknown(message) => {
+                crate::escape::say(message);
+                outcome = Outcome::Negative;
+            }
+        }
+    }
+    out.flush().map_err(CommandError::Output)?;
+    Ok(outcome)
 }
 
 /// One thread drives all network I/O; blocking work (name lookups, stdin) has its own threads.
@@ -134,7 +197,7 @@ fn scan_command(args: &ScanArgs, audit_command: bool) -> Result<Outcome, Command
     if let Some(problem) = crate::limits::descriptors_left_problem(nofile, base) {
         return Err(CommandError::Limit(problem));
     }
-    let mut sink = opts.sink();
+    let mut sink = opts.sink()?;
     let reporter = Mutex::new(Reporter::new(
         sink.as_mut(),
         &opts,
@@ -248,14 +311,20 @@ fn check_command(args: &CheckArgs) -> Result<Outcome, CommandError> {
         }
     }
     let mut out = io::stdout().lock();
-    let written = match offline::check(args.dir.as_ref()) {
-        Ok(s) => writeln!(
+    // The port knowledge base is shipped only (no user folder), checked alongside.
+    let kb = crate::portkb::check();
+    let written = match (offline::check(args.dir.as_ref()), kb) {
+        (Ok(s), Ok(k)) => writeln!(
             out,
-            "fingerprints OK: {} probes, {} rules ({} soft) for {} services, {} OS rules, {} disclosure rules, {} examples checked",
-            s.probes, s.rules, s.soft, s.services, s.os_rules, s.disclosures, s.examples
+            "fingerprints OK: {} probes, {} rules ({} soft) for {} services, {} OS rules, {} disclosure rules, {} examples checked; \
+             port knowledge: {} entries ({} with exposure and securing advice) covering the {} ranked TCP and {} ranked UDP ports",
+            s.probes, s.rules, s.soft, s.services, s.os_rules, s.disclosures, s.examples,
+            k.entries, k.rich, k.tcp_ranked, k.udp_ranked
         )
         .map(|_| Outcome::Success),
-        Err(problems) => {
+        (rules, kb) => {
+            let mut problems = rules.err().unwrap_or_default();
+            problems.extend(kb.err().unwrap_or_default());
             for p in &problems {
                 eprintln!("{}", crate::escape::for_terminal(&p.to_string()));
             }
@@ -285,6 +354,7 @@ fn session_outcome(end: Result<SessionEnd, EndpointError>, signal: &AtomicI32) -
             crate::escape::say(format!("cannot write output: {why}"));
             Outcome::Negative
         }
+        Ok(SessionEnd::NoneOpen) => Outcome::Negative,
         Ok(SessionEnd::SendFailed) => {
             eprintln!("portprobe: the connection failed while sending (reset by the peer?)");
             Outcome::Negative
@@ -311,13 +381,8 @@ fn connect_command(args: &ConnectArgs) -> Result<Outcome, CommandError> {
     let rt = current_thread_runtime()?;
     let cancel = CancellationToken::new();
     let signal = watch_signals(&rt, cancel.clone());
-    // Restored when this guard drops, whatever way the session ends.
-    let raw = if interactive { RawTerminal::enable() } else { None };
-    if raw.is_some() {
-        eprint!("portprobe: connected to {}; escape key is Ctrl-]\r\n", plan.addr);
-    }
+    // The terminal goes raw once connected, and is restored when the session ends, however.
     let end = rt.block_on(endpoint::connect_and_run(&plan, &cancel));
-    drop(raw);
     let outcome = session_outcome(end, &signal);
     rt.shutdown_background();
     Ok(outcome)
@@ -335,4 +400,43 @@ fn listen_command(args: &ListenArgs) -> Result<Outcome, CommandError> {
     let outcome = session_outcome(end, &signal);
     rt.shutdown_background();
     Ok(outcome)
+}
+
+/// The man pages, generated from the clap definitions: `portprobe.1` on stdout, or it and one
+/// page per command (`portprobe-scan.1` …) written into `dir`.
+fn manpage_command(dir: Option<&std::path::Path>) -> Result<Outcome, CommandError> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let Some(dir) = dir else {
+        let mut out = io::stdout().lock();
+        clap_mangen::Man::new(cmd)
+            .render(&mut out)
+            .and_then(|_| out.flush())
+            .map_err(CommandError::Output)?;
+        return Ok(Outcome::Success);
+    };
+    let mut pages = vec![(String::from("portprobe"), cmd.clone())];
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let name = format!("portprobe-{}", sub.get_name());
+        pages.push((
+            name.clone(),
+            sub.clone()
+                .name(name)
+                .display_name(format!("portprobe {}", sub.get_name())),
+        ));
+    }
+    for (name, page) in pages {
+        let path = dir.join(format!("{name}.1"));
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(page)
+            .render(&mut buf)
+            .and_then(|_| std::fs::write(&path, &buf))
+            .map_err(|e| {
+                CommandError::Output(io::Error::new(
+                    e.kind(),
+                    format!("{}: {e}", crate::escape::escape_str(&path.display().to_string())),
+                ))
+            })?;
+        println!("{}", crate::escape::escape_str(&path.display().to_string()));
+    }
+    Ok(Outcome::Success)
 }

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -16,7 +17,7 @@ use tokio::time::{timeout_at, Instant};
 use crate::fingerprint::{Confidence, Identity, Matcher, Probe};
 use crate::net::connect::{connect, ConnectOptions, PortState};
 use crate::net::starttls::{self, StartTls, StartTlsError};
-use crate::net::tls::{NameChoice, TlsClient, TlsFacts};
+use crate::net::tls::{HandshakeError, NameChoice, TlsClient, TlsFacts};
 use crate::net::tls_diag;
 
 /// Limits of detection, owned here rather than sprinkled through helpers.
@@ -32,6 +33,9 @@ pub struct DetectLimits {
     pub connect_timeout: Duration,
     /// Deadline of one TLS handshake (or STARTTLS dialogue plus handshake).
     pub tls_timeout: Duration,
+    /// `--version-intensity`: after the probes that list the port, at most this many others
+    /// (`None`: all of them).
+    pub other_probes: Option<usize>,
 }
 
 impl Default for DetectLimits {
@@ -42,6 +46,7 @@ impl Default for DetectLimits {
             idle_gap: Duration::from_millis(250),
             connect_timeout: Duration::from_secs(2),
             tls_timeout: Duration::from_secs(3),
+            other_probes: None,
         }
     }
 }
@@ -161,6 +166,13 @@ pub fn probe_order(probes: &[Probe], port: u16) -> Vec<&Probe> {
     let tcp = probes.iter().filter(|p| p.proto == crate::ports::Proto::Tcp);
     let (likely, rest): (Vec<&Probe>, Vec<&Probe>) = tcp.partition(|p| p.ports.contains(&port));
     likely.into_iter().chain(rest).collect()
+}
+
+/// Keeps the probes that list the port (they come first in `order`) and at most `others` more.
+fn within_budget(order: Vec<&Probe>, own: impl Fn(&Probe) -> bool, others: Option<usize>) -> Vec<&Probe> {
+    let Some(others) = others else { return order };
+    let mine = order.iter().take_while(|p| own(p)).count();
+    order.into_iter().take(mine.saturating_add(others)).collect()
 }
 
 /// Probes inside a TLS tunnel: those listing the port in `tls_ports` first; no TLS hello.
@@ -376,100 +388,173 @@ impl Found {
     }
 }
 
-/// Sends probes in `order` until a hard match or the deadline, reusing `first` (a connection on
-/// which nothing was sent or heard) where the probe allows.
+/// How many probes of one port may run at once, each on its own connection: a port that stays
+/// silent then costs about the longest probe wait, not their sum.
+const PARALLEL_PROBES: usize = 24;
+
+/// Silence on the first probe for this long starts the others in parallel. Services that greet
+/// do so well within it, so they never see the extra connections.
+const SILENCE_GRACE: Duration = Duration::from_millis(400);
+
+/// How long a TLS-first port's guessed handshake waits before the plain probes take over.
+const TLS_GUESS_WAIT: Duration = Duration::from_millis(1000);
+
+/// Probes meant for other ports wait at most this long for an answer.
+const RARE_PROBE_WAIT: Duration = Duration::from_millis(1000);
+
+/// What one probe got on its own connection.
+struct Answer {
+    /// The probe's place in the round's order: earlier probes are preferred.
+    index: usize,
+    response: Response,
+    /// Our own bytes came back (an echo service).
+    echoed: bool,
+    /// The null probe's connection closed without a word: at once (a wrapper) or after a while.
+    closed_at_once: bool,
+    closed_idle: bool,
+}
+
+/// Sends one probe (and its dialogue) on `conn`, or on a fresh connection, and reads the answer.
+async fn run_probe(
+    index: usize,
+    conn: Option<BoxConn>,
+    probe: &Probe,
+    likely: bool,
+    dial: &Dial<'_>,
+    cx: &Ctx<'_>,
+) -> Option<Answer> {
+    let mut stream = match conn {
+        Some(s) => s,
+        None => cx.dial(dial).await?,
+    };
+    let data = payload(probe, cx.host);
+    if !probe.is_null() && !matches!(timeout_at(cx.deadline, stream.write_all(&data)).await, Ok(Ok(()))) {
+        return None;
+    }
+    let started = Instant::now();
+    let wait = if likely {
+        probe.wait
+    } else {
+        probe.wait.min(RARE_PROBE_WAIT)
+    };
+    let until = cx.deadline.min(started + wait);
+    let dialogue_next = !probe.then.is_empty();
+    let mut response = read_response(&mut stream, Vec::new(), until, cx, &probe.name, !dialogue_next).await;
+    // Our own bytes came back: an echo service (RFC 862), whatever the probe looked like.
+    let echoed =
+        !data.is_empty() && response.bytes.len() >= data.len().min(16) && data.starts_with(&response.bytes);
+    if dialogue_next && !response.bytes.is_empty() && !echoed {
+        response = dialogue(&mut stream, probe, response, cx).await;
+    }
+    let silent_close = response.bytes.is_empty() && response.closed && probe.is_null();
+    let quick = started.elapsed() < WRAPPER_CLOSE;
+    Some(Answer {
+        index,
+        response,
+        echoed,
+        closed_at_once: silent_close && quick,
+        closed_idle: silent_close && !quick,
+    })
+}
+
+/// Sends the probes in `order` until a hard match or the deadline: the first on `first` (the
+/// scan's own connection, on which nothing was sent or heard), the others each on a connection
+/// of its own, several at once once the first has answered or stayed silent for a moment.
+/// Where several answer, the earlier probe in `order` is preferred.
 async fn probe_round(first: Option<BoxConn>, dial: &Dial<'_>, order: &[&Probe], cx: &Ctx<'_>) -> Found {
-    let mut fresh = first;
-    let mut quiet: Option<BoxConn> = None;
+    let port = cx.addr.port();
+    let likely = |p: &Probe| p.is_null() || p.ports.contains(&port) || p.tls_ports.contains(&port);
     let mut found = Found::default();
+    // The order index behind each kept finding, so a later probe never displaces an earlier one.
+    let (mut generic_at, mut soft_at, mut first_at) = (usize::MAX, usize::MAX, usize::MAX);
+    let mut running = FuturesUnordered::new();
+    let mut next = 0;
+    if let Some(p) = order.first() {
+        running.push(run_probe(0, first, p, true, dial, cx));
+        next = 1;
+    }
+    let mut widen_at = Some(Instant::now() + SILENCE_GRACE);
     let mut soft_tries = 0;
-    for probe in order {
-        if Instant::now() >= cx.deadline {
+    loop {
+        if widen_at.is_none() {
+            while running.len() < PARALLEL_PROBES && next < order.len() && Instant::now() < cx.deadline {
+                let (index, probe) = (next, order[next]);
+                next += 1;
+                if let Some((known, _)) = found.generic.as_ref().or(found.soft.as_ref()) {
+                    // Knowing the service, only probes with a hard rule for it can say more.
+                    let useful = cx.matcher.db.rules.iter().any(|r| {
+                        r.service == known.service && !r.soft && r.probes.iter().any(|p| p == &probe.name)
+                    });
+                    if !useful || soft_tries >= 2 {
+                        continue;
+                    }
+                    soft_tries += 1;
+                }
+                running.push(run_probe(index, None, probe, likely(probe), dial, cx));
+            }
+        }
+        if running.is_empty() {
             break;
         }
-        if let Some((soft_id, _)) = found.generic.as_ref().or(found.soft.as_ref()) {
-            // Knowing the service, only probes with a hard rule for it can say more.
-            let useful = cx.matcher.db.rules.iter().any(|r| {
-                r.service == soft_id.service && !r.soft && r.probes.iter().any(|p| p == &probe.name)
-            });
-            if !useful || soft_tries >= 2 {
-                continue;
+        let wake = widen_at.unwrap_or(cx.deadline);
+        let answer = tokio::select! {
+            answer = running.next() => answer,
+            _ = tokio::time::sleep_until(wake) => {
+                if widen_at.take().is_some() {
+                    continue;
+                }
+                break;
             }
-            soft_tries += 1;
-        }
-        let reuse = if probe.is_null() {
-            fresh.take()
-        } else if probe.after_silence {
-            quiet.take().or_else(|| fresh.take())
-        } else {
-            fresh.take()
         };
-        let mut stream = match reuse {
-            Some(s) => s,
-            None => match cx.dial(dial).await {
-                Some(s) => s,
-                None => break,
-            },
-        };
-        let data = payload(probe, cx.host);
-        if !probe.is_null() {
-            match timeout_at(cx.deadline, stream.write_all(&data)).await {
-                Ok(Ok(())) => {}
-                _ => continue,
-            }
-        }
-        let started = Instant::now();
-        let until = cx.deadline.min(started + probe.wait);
-        let dialogue_next = !probe.then.is_empty();
-        let mut response =
-            read_response(&mut stream, Vec::new(), until, cx, &probe.name, !dialogue_next).await;
-        // Our own bytes came back: an echo service (RFC 862), whatever the probe looked like.
-        let echoed = response.bytes.len() >= data.len().min(16) && data.starts_with(&response.bytes);
-        if dialogue_next && !response.bytes.is_empty() && !echoed {
-            response = dialogue(&mut stream, probe, response, cx).await;
-        }
+        widen_at = None;
+        let Some(Some(answer)) = answer else { continue };
+        let Answer {
+            index,
+            response,
+            echoed,
+            closed_at_once,
+            closed_idle,
+        } = answer;
+        let probe = &order[index].name;
         if response.bytes.is_empty() {
-            if response.closed && probe.is_null() && started.elapsed() < WRAPPER_CLOSE {
+            if closed_at_once && first_at == usize::MAX && index == 0 {
                 // Accepted, then closed at once without a word: a wrapper (tcpd, a firewall proxy).
-                found.wrapped = found.first_response.is_none();
+                found.wrapped = true;
                 return found;
             }
-            if response.closed && probe.is_null() {
-                // Closed after waiting for us (an idle timeout, as Monit's): a service that wants
-                // the client to speak first; the other probes get fresh connections.
-                found.closed_idle = true;
-                continue;
-            }
-            if !response.closed && probe.is_null() {
-                quiet = Some(stream);
-            }
+            // Closed after waiting for us (an idle timeout, as Monit's): a service that wants
+            // the client to speak first.
+            found.closed_idle |= closed_idle;
             continue;
         }
-        if found.first_response.is_none() {
-            found.first_response = Some((probe.name.clone(), response.bytes.clone()));
+        if index < first_at {
+            first_at = index;
+            found.first_response = Some((probe.clone(), response.bytes.clone()));
         }
-        if !data.is_empty() && echoed && found.hard.is_none() {
+        if echoed && found.hard.is_none() {
             let echo = Identity {
                 service: "echo".into(),
                 confidence: Confidence::Soft,
                 rule: Some("echo".into()),
                 ..Default::default()
             };
-            found.soft = Some((echo, probe.name.clone()));
+            found.soft = Some((echo, probe.clone()));
             return found;
         }
         match response.identity {
             Some(id) if id.confidence == Confidence::Hard => {
-                found.hard = Some((id, probe.name.clone()));
+                found.hard = Some((id, probe.clone()));
                 return found;
             }
-            Some(id) if id.confidence == Confidence::Generic && found.generic.is_none() => {
-                found.generic = Some((id, probe.name.clone()));
+            Some(id) if id.confidence == Confidence::Generic && index < generic_at => {
+                generic_at = index;
+                found.generic = Some((id, probe.clone()));
             }
             Some(id) if id.confidence == Confidence::Generic => {}
-            Some(id) if found.soft.is_none() => {
+            Some(id) if index < soft_at => {
+                soft_at = index;
                 let tls = id.service == TLS_SERVICE;
-                found.soft = Some((id, probe.name.clone()));
+                found.soft = Some((id, probe.clone()));
                 if tls {
                     return found; // the caller goes on inside TLS
                 }
@@ -491,7 +576,11 @@ async fn detect_in_tls(
     cx: &Ctx<'_>,
 ) -> Option<Detection> {
     let port = cx.addr.port();
-    let order = tls_probe_order(&cx.matcher.db.probes, port);
+    let order = within_budget(
+        tls_probe_order(&cx.matcher.db.probes, port),
+        |p| p.tls_ports.contains(&port),
+        cx.limits.other_probes,
+    );
     let mut client = tls.client.clone();
     // Offer HTTP/1.1 by ALPN only where HTTP is expected, so other services are not put off.
     client.alpn = match order.first() {
@@ -499,11 +588,18 @@ async fn detect_in_tls(
         _ => Vec::new(),
     };
     let names = cx.names.clone()?;
+    // On the scan's own connection TLS is only the port's guess: a short wait, and a port that
+    // stays silent goes on to the plain probes (whose TLS hello brings us back here if needed).
+    let wait = if first.is_some() {
+        cx.limits.tls_timeout.min(TLS_GUESS_WAIT)
+    } else {
+        cx.limits.tls_timeout
+    };
     let tcp = match first {
         Some(s) => s,
         None => Box::new(cx.tcp().await?),
     };
-    let until = cx.deadline.min(Instant::now() + cx.limits.tls_timeout);
+    let until = cx.deadline.min(Instant::now() + wait);
     match client.handshake(tcp, &names, until).await {
         Ok((stream, facts)) => {
             let dial = Dial::Tls(&client, names);
@@ -518,9 +614,13 @@ async fn detect_in_tls(
             });
             Some(d)
         }
+        // Silence to a ClientHello: not a TLS service (a TLS server answers at once); the plain
+        // probes get the rest of the deadline.
+        Err(HandshakeError::Timeout) => None,
         Err(e) => {
             let sni = names.send_sni.then_some(names.name.as_str());
-            let why = tls_diag::diagnose(cx.addr, sni, cx.deadline).await;
+            let until = cx.deadline.min(Instant::now() + cx.limits.tls_timeout);
+            let why = tls_diag::diagnose(cx.addr, sni, until).await;
             if !why.speaks_tls() {
                 return None;
             }
@@ -573,7 +673,12 @@ pub async fn detect(first: BoxConn, port: &PortFacts, plan: &DetectPlan) -> Dete
         deadline: Instant::now() + plan.limits.deadline,
     };
     let port_name = port.port_name;
-    let order = probe_order(&cx.matcher.db.probes, port.addr.port());
+    let number = port.addr.port();
+    let order = within_budget(
+        probe_order(&cx.matcher.db.probes, number),
+        |p| p.ports.contains(&number),
+        cx.limits.other_probes,
+    );
     let mut first = Some(first);
     if let Some(tls) = tls {
         // A TLS-first port (443, 993 …): handshake on the scan's own connection.
@@ -614,6 +719,27 @@ mod tests {
             proto: crate::ports::Proto::Tcp,
             location: String::new(),
         }
+    }
+
+    #[test]
+    fn version_intensity_keeps_the_ports_own_probes_and_n_others() {
+        let probes = [
+            probe("null", &[], b""),
+            probe("http-get", &[80], b"GET"),
+            probe("a", &[], b"a"),
+            probe("b", &[80], b"b"),
+            probe("c", &[], b"c"),
+        ];
+        let names = |others: Option<usize>| -> Vec<String> {
+            within_budget(probe_order(&probes, 80), |p| p.ports.contains(&80), others)
+                .iter()
+                .map(|p| p.name.clone())
+                .collect()
+        };
+        assert_eq!(names(None), ["http-get", "b", "null", "a", "c"]);
+        assert_eq!(names(Some(0)), ["http-get", "b"]);
+        assert_eq!(names(Some(2)), ["http-get", "b", "null", "a"]);
+        assert_eq!(names(Some(9)).len(), 5);
     }
 
     #[test]

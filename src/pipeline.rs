@@ -128,7 +128,7 @@ impl Pipeline {
         attempt: Result<UdpAttempt, ProbeError>,
         sent: &[&UdpProbe],
     ) -> PortResult {
-        let port_name = crate::portdb::udp_service_name(port);
+        let port_name = crate::portkb::udp_service_name(port);
         let (outcome, replies) = match attempt {
             Ok(a) => {
                 let probed = Probed {

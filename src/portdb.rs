@@ -1,5 +1,5 @@
-//! Port knowledge shipped as data in `fingerprints/`: service names by port, and the ranked list
-//! behind `--top-ports`.
+//! Port knowledge shipped as data in `fingerprints/`: service names by port, and the ranked lists
+//! behind `--top-ports` (TCP, and UDP for the UDP scan).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -8,7 +8,13 @@ use crate::ports::{parse_port, PortSet};
 
 const PORT_NAMES: &str = include_str!("../fingerprints/port-names.txt");
 const TOP_PORTS: &str = include_str!("../fingerprints/top-ports.txt");
-const UDP_PORTS: &str = include_str!("../fingerprints/udp-ports.txt");
+const TOP_UDP_PORTS: &str = include_str!("../fingerprints/top-ports-udp.txt");
+
+/// How many of the ranked TCP ports a scan without `-p`/`--top-ports` tries: the length the list
+/// had before it grew to 1,000, so a plain `scan` costs what it did.
+pub const DEFAULT_TOP: usize = 270;
+/// How many ranked ports nmap's `-F` (fast) means.
+pub const FAST_TOP: usize = 100;
 
 fn data_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.lines()
@@ -61,32 +67,40 @@ pub fn service_name(port: u16) -> Option<&'static str> {
     names().get(&port).map(String::as_str)
 }
 
-fn udp_names() -> &'static (HashMap<u16, String>, Vec<u16>) {
-    static UDP: OnceLock<(HashMap<u16, String>, Vec<u16>)> = OnceLock::new();
-    UDP.get_or_init(|| {
-        let names = parse_port_names(UDP_PORTS).unwrap_or_default();
-        // The file's order is the rank; its ports are its names' ports.
-        let ranked = data_lines(UDP_PORTS)
-            .filter_map(|(_, l)| l.split_whitespace().next().and_then(|p| parse_port(p).ok()))
-            .collect();
-        (names, ranked)
-    })
+/// The ports the table names `name` (`ssh` → 22), for `-p ssh,http`; ascending.
+pub fn ports_named(name: &str) -> Vec<u16> {
+    let mut ports: Vec<u16> = names()
+        .iter()
+        .filter(|(_, n)| n.eq_ignore_ascii_case(name))
+        .map(|(p, _)| *p)
+        .collect();
+    ports.sort_unstable();
+    ports
 }
 
-/// The service usually found on a UDP port, if the table knows one.
-pub fn udp_service_name(port: u16) -> Option<&'static str> {
-    udp_names().0.get(&port).map(String::as_str)
-}
-
-/// The ranked list of common UDP ports (the default of `scan --udp`).
-pub fn udp_top_ports() -> &'static [u16] {
-    &udp_names().1
-}
-
-/// The ranked list of common ports shipped with portprobe.
+/// The ranked list of common TCP ports shipped with portprobe.
 pub fn top_ports() -> &'static [u16] {
     static TOP: OnceLock<Vec<u16>> = OnceLock::new();
     TOP.get_or_init(|| parse_top_ports(TOP_PORTS).unwrap_or_default())
+}
+
+/// The ranked list of common UDP ports (for the UDP scan).
+pub fn top_udp_ports() -> &'static [u16] {
+    static TOP: OnceLock<Vec<u16>> = OnceLock::new();
+    TOP.get_or_init(|| parse_top_ports(TOP_UDP_PORTS).unwrap_or_default())
+}
+
+/// The first `n` ranked TCP ports, or `None` when `n` is 0 or beyond the list
+/// (`--top-ports N`; `-F` is `top(FAST_TOP)`).
+pub fn top(n: usize) -> Option<&'static [u16]> {
+    let list = top_ports();
+    (1..=list.len()).contains(&n).then(|| &list[..n])
+}
+
+/// The ports a scan tries when none are named.
+pub fn default_ports() -> &'static [u16] {
+    let list = top_ports();
+    &list[..DEFAULT_TOP.min(list.len())]
 }
 
 #[cfg(test)]
@@ -97,15 +111,21 @@ mod tests {
     fn shipped_data_parses() {
         let names = parse_port_names(PORT_NAMES).unwrap();
         assert!(names.len() > 200);
-        let top = parse_top_ports(TOP_PORTS).unwrap();
-        assert!(top.len() >= 250);
-        assert_eq!(&top[..3], &[80, 443, 22]);
+        let ranked = parse_top_ports(TOP_PORTS).unwrap();
+        assert!(ranked.len() >= 1000);
+        assert_eq!(&ranked[..3], &[80, 443, 22]);
+        assert_eq!(default_ports().len(), DEFAULT_TOP);
+        assert_eq!(top(FAST_TOP).map(<[u16]>::len), Some(100));
+        assert_eq!(top(0), None);
+        assert_eq!(top(ranked.len() + 1), None);
+        assert_eq!(top(ranked.len()).map(<[u16]>::len), Some(ranked.len()));
+        let udp = parse_top_ports(TOP_UDP_PORTS).unwrap();
+        assert!(udp.len() >= 100);
+        assert_eq!(&udp[..2], &[53, 123]);
         assert_eq!(service_name(22), Some("ssh"));
         assert_eq!(service_name(137), Some("netbios-ns"));
-        let udp = parse_port_names(UDP_PORTS).unwrap();
-        assert_eq!(udp.len(), udp_top_ports().len());
-        assert_eq!(&udp_top_ports()[..3], &[53, 123, 161]);
-        assert_eq!(udp_service_name(161), Some("snmp"));
+        assert_eq!(top_udp_ports().len(), udp.len());
+        assert_eq!(crate::portkb::udp_service_name(161), Some("snmp"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::escape::escape_str;
@@ -27,10 +27,14 @@ pub enum PortError {
     NotAPort(String),
     #[error("unknown protocol prefix '{0}': use T: for TCP or U: for UDP (U:53,161,T:22)")]
     Prefix(String),
+    #[error("'{0}' is neither a port nor a service name the port table knows: use a port (22), a name (ssh, http), a range (20-25), a list or - for all ports")]
+    UnknownName(String),
+    #[error("'{0}': only TCP ports are accepted here (no U: prefix)")]
+    NotTcp(String),
 }
 
-/// A transport protocol of a port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+/// A transport protocol of a port (scans, reports, and the port knowledge base).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Proto {
     #[default]
@@ -81,16 +85,16 @@ pub fn parse_mixed(spec: &str, default: Proto) -> Result<ProtoPorts, PortError> 
         }
         lists[proto as usize].push(item);
     }
-    let parse = |items: &[&str]| -> Result<PortSet, PortError> {
+    let parse = |items: &[&str], proto: Proto| -> Result<PortSet, PortError> {
         if items.is_empty() {
             Ok(PortSet::new())
         } else {
-            items.join(",").parse()
+            parse_list(&items.join(","), proto)
         }
     };
     Ok(ProtoPorts {
-        tcp: parse(&lists[0])?,
-        udp: parse(&lists[1])?,
+        tcp: parse(&lists[0], Proto::Tcp)?,
+        udp: parse(&lists[1], Proto::Udp)?,
     })
 }
 
@@ -172,38 +176,69 @@ pub fn parse_port(text: &str) -> Result<u16, PortError> {
 impl FromStr for PortSet {
     type Err = PortError;
 
+    /// A TCP port list: `T:` may prefix items, `U:` is refused (see [`parse_mixed`]).
     fn from_str(spec: &str) -> Result<Self, PortError> {
-        let spec = spec.trim();
-        if spec.is_empty() {
-            return Err(PortError::Empty);
-        }
-        let mut set = PortSet::new();
+        let mut items = Vec::new();
         for item in spec.split(',') {
             let item = item.trim();
-            if item == "-" {
-                set.insert_range(1, 65535);
-                continue;
-            }
-            match item.split_once('-') {
-                None => set.insert(parse_port(item)?),
-                Some((start, end)) => {
-                    let (start, end) = (start.trim(), end.trim());
-                    if end.is_empty() {
-                        return Err(PortError::OpenEnd(escape_str(item), escape_str(start)));
-                    }
-                    if start.is_empty() {
-                        return Err(PortError::OpenStart(escape_str(item), escape_str(end)));
-                    }
-                    let (lo, hi) = (parse_port(start)?, parse_port(end)?);
-                    if lo > hi {
-                        return Err(PortError::Backwards(escape_str(item), lo, hi));
-                    }
-                    set.insert_range(lo, hi);
+            if let Some((prefix, rest)) = item.split_once(':') {
+                match prefix.trim() {
+                    "T" | "t" => items.push(rest),
+                    "U" | "u" => return Err(PortError::NotTcp(escape_str(item))),
+                    other => return Err(PortError::Prefix(escape_str(&format!("{other}:")))),
                 }
+            } else {
+                items.push(item);
             }
         }
-        Ok(set)
+        parse_list(&items.join(","), Proto::Tcp)
     }
+}
+
+/// A list without prefixes (`22,80-81,ssh`) on `proto`: service names are looked up in the
+/// port table of that protocol.
+fn parse_list(spec: &str, proto: Proto) -> Result<PortSet, PortError> {
+    let spec = spec.trim();
+    if spec.is_empty() {
+        return Err(PortError::Empty);
+    }
+    let mut set = PortSet::new();
+    for item in spec.split(',') {
+        let item = item.trim();
+        if item.bytes().any(|b| b.is_ascii_alphabetic()) {
+            let ports = match proto {
+                Proto::Tcp => crate::portdb::ports_named(item),
+                Proto::Udp => crate::portkb::udp_ports_named(item),
+            };
+            if ports.is_empty() {
+                return Err(PortError::UnknownName(escape_str(item)));
+            }
+            ports.into_iter().for_each(|p| set.insert(p));
+            continue;
+        }
+        if item == "-" {
+            set.insert_range(1, 65535);
+            continue;
+        }
+        match item.split_once('-') {
+            None => set.insert(parse_port(item)?),
+            Some((start, end)) => {
+                let (start, end) = (start.trim(), end.trim());
+                if end.is_empty() {
+                    return Err(PortError::OpenEnd(escape_str(item), escape_str(start)));
+                }
+                if start.is_empty() {
+                    return Err(PortError::OpenStart(escape_str(item), escape_str(end)));
+                }
+                let (lo, hi) = (parse_port(start)?, parse_port(end)?);
+                if lo > hi {
+                    return Err(PortError::Backwards(escape_str(item), lo, hi));
+                }
+                set.insert_range(lo, hi);
+            }
+        }
+    }
+    Ok(set)
 }
 
 #[cfg(test)]
@@ -230,11 +265,26 @@ mod tests {
         assert!(err("0").contains("port 0 is out of range"));
         assert!(err("70000").contains("port 70000 is out of range"));
         assert!(err("22-").contains("'22-' has no end"));
-        assert!(err("abc").contains("'abc' is not a port"));
+        assert!(err("abc").contains("'abc' is neither a port nor a service name"));
         assert!(err("25-20").contains("runs backwards"));
         assert!(err("22,,80").contains("'' is not a port"));
         assert!(err("").contains("empty port list"));
         assert!(err("-5").contains("has no start"));
+        assert_eq!(
+            err("T:22,U:53"),
+            "'U:53': only TCP ports are accepted here (no U: prefix)"
+        );
+    }
+
+    #[test]
+    fn service_names_and_tcp_prefix() {
+        assert_eq!(ports("ssh,T:80,443"), vec![22, 80, 443]);
+        assert_eq!(ports("T:20-21,smtp"), vec![20, 21, 25]);
+        assert!(ports("http").contains(&80));
+        assert_eq!(
+            "nosuchservice".parse::<PortSet>().unwrap_err().to_string(),
+            "'nosuchservice' is neither a port nor a service name the port table knows: use a port (22), a name (ssh, http), a range (20-25), a list or - for all ports"
+        );
     }
 
     #[test]
@@ -253,5 +303,14 @@ mod tests {
             "unknown protocol prefix 'S:': use T: for TCP or U: for UDP (U:53,161,T:22)"
         );
         assert_eq!(parse_mixed("U:", Proto::Tcp), Err(PortError::Empty));
+        // Names are looked up on the protocol they are asked for: snmp is 161 on UDP.
+        assert_eq!(
+            parse_mixed("U:snmp", Proto::Tcp)
+                .unwrap()
+                .udp
+                .iter()
+                .collect::<Vec<_>>(),
+            vec![161]
+        );
     }
 }

@@ -19,7 +19,7 @@ use crate::net::connect::{connect, ConnectOptions, LocalError, PortState};
 use crate::net::udp::{self, UdpAttempt, UdpOptions};
 use crate::pipeline::{Pipeline, PortResult, ProbeError, Probed};
 use crate::ports::{PortSet, Proto};
-use crate::target::{resolve, CidrIter, Family, Host, HostSpec, TargetReader};
+use crate::target::{resolve, CidrIter, Exclusions, Family, Host, HostSpec, TargetReader};
 use crate::udp_detect::{for_host, UdpPlan};
 
 /// What the scheduler tells the report.
@@ -52,6 +52,10 @@ pub struct ScanPlan {
     /// Threads driving connects (each an event loop over its share of the pairs).
     pub workers: usize,
     pub rate: Option<f64>,
+    /// `--host-timeout`: no more of a host's ports are issued after this long.
+    pub host_timeout: Option<Duration>,
+    /// `--exclude`, `--excludefile`: hosts never scanned.
+    pub exclude: Arc<Exclusions>,
     pub resolve_timeout: Duration,
     /// What happens to each port after the connect (detection, audit).
     pub pipeline: Pipeline,
@@ -110,9 +114,19 @@ pub fn run(
     let producer = {
         let cancel = cancel.clone();
         let (family, resolve_timeout) = (plan.family, plan.resolve_timeout);
+        let exclude = plan.exclude.clone();
         std::thread::Builder::new()
             .name("targets".into())
-            .spawn(move || produce(workers, targets, family, resolve_timeout, &senders, &cancel))?
+            .spawn(move || {
+                produce(
+                    workers,
+                    targets,
+                    (family, &exclude),
+                    resolve_timeout,
+                    &senders,
+                    &cancel,
+                )
+            })?
     };
     std::thread::scope(|scope| {
         let handles: Vec<_> = receivers
@@ -188,6 +202,8 @@ struct CurrentHost {
     gate: Rc<udp::RetryGate>,
     issued: usize,
     issue: Arc<HostIssue>,
+    /// `--host-timeout`: when this worker stops issuing the host's ports.
+    deadline: Option<tokio::time::Instant>,
 }
 
 async fn drive(
@@ -238,10 +254,17 @@ async fn drive(
                 pacer_wait = Some(at);
                 break;
             }
-            let next = cur.ports.by_ref().find(|_| {
-                pair += 1;
-                (pair - 1) % shard.of == shard.index
-            });
+            let next = if cur.deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                // Out of time for this host: skip its other ports, keeping the pair count every
+                // worker shares in step.
+                pair += cur.ports.by_ref().count();
+                None
+            } else {
+                cur.ports.by_ref().find(|_| {
+                    pair += 1;
+                    (pair - 1) % shard.of == shard.index
+                })
+            };
             let Some((proto, port)) = next else {
                 if let Some(done) = current.take() {
                     if let Some(issued) = done.issue.done(done.issued) {
@@ -322,7 +345,8 @@ async fn drive(
                         None => no_udp.clone(),
                     };
                     let gate = Rc::new(udp::RetryGate::default());
-                    current = Some(CurrentHost { host, ports, udp, gate, issued: 0, issue });
+                    let deadline = plan.host_timeout.map(|t| tokio::time::Instant::now() + t);
+                    current = Some(CurrentHost { host, ports, udp, gate, issued: 0, issue, deadline });
                 }
             },
             _ = sleep_until_opt(pacer_wait), if pacer_wait.is_some() => {}
@@ -413,13 +437,16 @@ fn broadcast(txs: &[mpsc::Sender<Work>], work: Work) -> bool {
 fn produce(
     workers: usize,
     targets: TargetReader,
-    family: Family,
+    (family, exclude): (Family, &Exclusions),
     resolve_timeout: Duration,
     txs: &[mpsc::Sender<Work>],
     cancel: &CancellationToken,
 ) {
     let mut next_id = 0u64;
     let mut send_host = |name: Option<String>, ip: IpAddr, port: Option<u16>| -> bool {
+        if exclude.contains(&ip, name.as_deref()) {
+            return !cancel.is_cancelled();
+        }
         next_id += 1;
         let host = Arc::new(Host {
             id: next_id,
@@ -444,6 +471,7 @@ fn produce(
         };
         let literal = match spec.host {
             HostSpec::Addr(ip) | HostSpec::Cidr { network: ip, .. } => Some(ip),
+            HostSpec::Range(ref r) => Some(r.first()),
             HostSpec::Name(_) => None,
         };
         if let Some(Err(e)) = literal.map(|ip| family.check_literal(&ip, &origin_text(&spec))) {
@@ -457,6 +485,7 @@ fn produce(
             HostSpec::Cidr { network, prefix } => {
                 CidrIter::new(network, prefix).all(|ip| send_host(None, ip, spec.port))
             }
+            HostSpec::Range(r) => r.iter().all(|ip| send_host(None, ip, spec.port)),
             HostSpec::Name(name) => match resolve(&name, family, resolve_timeout) {
                 Ok(ips) => ips
                     .into_iter()
@@ -475,6 +504,7 @@ fn origin_text(spec: &crate::target::TargetSpec) -> String {
     let host = match &spec.host {
         HostSpec::Addr(ip) => ip.to_string(),
         HostSpec::Cidr { network, prefix } => format!("{network}/{prefix}"),
+        HostSpec::Range(r) => r.to_string(),
         HostSpec::Name(name) => name.clone(),
     };
     match spec.port {

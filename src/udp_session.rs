@@ -15,9 +15,11 @@ use crate::cli::{ConnectArgs, ListenArgs};
 use crate::commands::{CommandError, Outcome};
 use crate::config::{self, ConfigError};
 use crate::escape::say;
+use crate::net::access::AccessList;
 use crate::net::connect::{LocalError, PortState, Reason};
 use crate::net::udp::{self, classify_udp_error, connected_socket, UdpOptions};
 use crate::session::{stdin_reader, EofMode, SessionOptions};
+use crate::session_log::Direction;
 
 /// Most bytes of one datagram (the UDP maximum).
 const DATAGRAM_CAP: usize = 65_536;
@@ -50,10 +52,15 @@ fn secs(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
 
-/// The one peer of a `connect -u`, or the listener's address.
+/// The one peer of a `connect -u`, or the listener's address and who may talk to it.
 enum Side {
     Connect(SocketAddr),
-    Listen { addr: SocketAddr, keep_open: bool },
+    Listen {
+        addr: SocketAddr,
+        keep_open: bool,
+        access: AccessList,
+        verbose: bool,
+    },
 }
 
 /// `connect -u`: a datagram session with HOST PORT, or with `-z` one probe of the port.
@@ -62,21 +69,45 @@ pub fn connect_command(args: &ConnectArgs, signal_rt: SignalRuntime) -> Result<O
         return Err(ConfigError::UdpConflict(flag).into());
     }
     let plan = config::connect_plan(args, false)?;
+    // A name resolves to several addresses; a datagram goes to the first (no connect to fail
+    // over on), as nc -u does.
+    let (Some(&ip), Some(&port)) = (plan.ips.first(), plan.ports.first()) else {
+        return Err(ConfigError::Listen("connect -u needs HOST and PORT".into()).into());
+    };
+    let addr = SocketAddr::new(ip, port);
     let (rt, cancel, signal) = signal_rt()?;
-    let verbose = args.session.verbose;
+    let verbose = args.session.verbose > 0;
     let result = rt.block_on(async {
         if args.zero {
-            return zero(plan.addr, plan.timeout, verbose, &cancel).await;
+            // -z with several ports: each in turn; success when one answers.
+            let mut last = Ok(Outcome::Negative);
+            for &port in &plan.ports {
+                last = zero(SocketAddr::new(ip, port), plan.timeout, verbose, &cancel).await;
+                if let Err(e) = &last {
+                    if plan.ports.len() > 1 {
+                        say(e.to_string());
+                    }
+                }
+                if matches!(last, Ok(Outcome::Interrupted(_))) {
+                    return last;
+                }
+            }
+            return if plan.ports.len() > 1 {
+                Ok(if last.is_ok() {
+                    Outcome::Success
+                } else {
+                    Outcome::Negative
+                })
+            } else {
+                last
+            };
         }
-        let socket = connected_socket(plan.addr, plan.bind).map_err(|source| UdpError::Local {
-            addr: plan.addr,
-            source,
-        })?;
+        let socket = connected_socket(addr, plan.bind).map_err(|source| UdpError::Local { addr, source })?;
         if verbose {
             let local = socket.local_addr().map(|a| a.to_string()).unwrap_or_default();
-            say(format!("UDP to {} from {local}", plan.addr));
+            say(format!("UDP to {addr} from {local}"));
         }
-        pump(socket, Side::Connect(plan.addr), &plan.session, &cancel).await
+        pump(socket, Side::Connect(addr), &plan.session, &cancel).await
     });
     rt.shutdown_background();
     Ok(outcome(result, &signal))
@@ -87,8 +118,13 @@ pub fn listen_command(args: &ListenArgs, signal_rt: SignalRuntime) -> Result<Out
     if args.tls || args.cert.is_some() || args.key.is_some() {
         return Err(ConfigError::UdpConflict("--tls").into());
     }
-    let addr = crate::endpoint::listen_address(&args.address, args.family.ipv6)
+    if args.unix.is_some() {
+        return Err(ConfigError::UdpConflict("-U").into());
+    }
+    let text = args.address.as_deref().unwrap_or_default();
+    let addr = crate::endpoint::listen_address(text, args.family.ipv6)
         .map_err(|e| ConfigError::Listen(e.to_string()))?;
+    let access = config::access_list(args)?;
     let session = config::session_options(&args.session, false, false)?;
     let (rt, cancel, signal) = signal_rt()?;
     let result = rt.block_on(async {
@@ -98,13 +134,15 @@ pub fn listen_command(args: &ListenArgs, signal_rt: SignalRuntime) -> Result<Out
                 UdpSocket::from_std(s)
             })
             .map_err(|source| UdpError::Bind { addr, source })?;
-        if args.session.verbose {
+        if args.session.verbose > 0 {
             let local = socket.local_addr().map(|a| a.to_string()).unwrap_or_default();
             say(format!("listening on UDP {local}"));
         }
         let side = Side::Listen {
             addr,
             keep_open: args.keep_open,
+            access,
+            verbose: args.session.verbose > 0,
         };
         pump(socket, side, &session, &cancel).await
     });
@@ -135,6 +173,9 @@ fn connect_conflict(args: &ConnectArgs) -> Option<&'static str> {
         (t.ca_file.is_some(), "--ca-file"),
         (t.sni.is_some(), "--sni"),
         (t.no_sni, "--no-sni"),
+        (args.unix.is_some(), "-U"),
+        (args.proxy_nc.is_some(), "-x"),
+        (args.proxy_ncat.is_some(), "--proxy"),
     ]
     .into_iter()
     .find_map(|(given, flag)| given.then_some(flag))
@@ -231,8 +272,8 @@ async fn pump(
         Side::Connect(addr) => Some(addr),
         Side::Listen { .. } => None,
     };
-    let (listen_addr, keep_open) = match side {
-        Side::Listen { addr, keep_open } => (Some(addr), keep_open),
+    let (listen_addr, keep_open) = match &side {
+        Side::Listen { addr, keep_open, .. } => (Some(*addr), *keep_open),
         Side::Connect(_) => (None, false),
     };
     let mut pending: Vec<Vec<u8>> = Vec::new();
@@ -258,6 +299,9 @@ async fn pump(
                 Some(data) => {
                     last_activity = Instant::now();
                     let data = if opts.crlf { crlf(&data, &mut last_cr) } else { data };
+                    if let Some(log) = &opts.log {
+                        log.record(Direction::Sent, &data);
+                    }
                     match (&side, peer) {
                         (Side::Connect(addr), _) => {
                             if let Err(e) = socket.send(&data).await {
@@ -294,6 +338,13 @@ async fn pump(
                 Ok((n, from)) => {
                     match (&side, peer) {
                         (Side::Connect(_), _) => {}
+                        // --allow/--deny: a datagram from a peer not permitted is dropped.
+                        (Side::Listen { access, verbose, .. }, _) if !access.permits(from.ip()) => {
+                            if *verbose {
+                                say(format!("{from}: refused by --allow/--deny"));
+                            }
+                            continue;
+                        }
                         // Without -k the first peer is the only one, as nc -l -u.
                         (Side::Listen { .. }, Some(p)) if p != from && !keep_open => continue,
                         (Side::Listen { .. }, _) => {
@@ -310,6 +361,9 @@ async fn pump(
                         continue;
                     }
                     let data = &buf[..n];
+                    if let Some(log) = &opts.log {
+                        log.record(Direction::Received, data);
+                    }
                     let shown;
                     let out = if opts.escape_output {
                         shown = crate::escape::escape_for_display(data);
@@ -319,8 +373,8 @@ async fn pump(
                     };
                     stdout.write_all(out).and_then(|_| stdout.flush()).map_err(UdpError::Output)?;
                 }
-                Err(e) => match side {
-                    Side::Connect(addr) => return Err(refused(addr, e)),
+                Err(e) => match &side {
+                    Side::Connect(addr) => return Err(refused(*addr, e)),
                     // An ICMP error for a datagram to a peer that left: keep serving.
                     Side::Listen { .. } => {}
                 },

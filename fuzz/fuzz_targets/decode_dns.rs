@@ -1,4 +1,4 @@
-//! The dns decoder on arbitrary bytes (UDP answers): never a panic, a bounded number of fields
+//! The dns decoder on arbitrary bytes (DNS responses over TCP): never a panic, a bounded number of fields
 //! each of bounded size, and the same fields as decode() gives when it picks this grammar.
 #![no_main]
 use libfuzzer_sys::fuzz_target;

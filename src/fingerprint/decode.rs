@@ -30,12 +30,30 @@ pub enum Protocol {
     Mongodb,
     /// MySQL/MariaDB server handshake v10 or error packet.
     Mysql,
-    /// UDP answers: NetBIOS node status, STUN, SNMP, DNS, NTP.
+    /// NetBIOS name service node status answer (UDP).
     Netbios,
+    /// STUN binding response (UDP).
     Stun,
+    /// SNMP response or v3 Report (UDP).
     Snmp,
-    Dns,
+    /// NTP mode 4 answer or mode 6 control response (UDP).
     Ntp,
+    /// RDP: X.224 Connection Confirm with the negotiation response or failure.
+    Rdp,
+    /// Kerberos V5 over TCP: KRB-ERROR or AS-REP.
+    Kerberos,
+    /// DNS over TCP: responses (CHAOS TXT version.bind / version.server).
+    Dns,
+    /// DCE/RPC connection-oriented answers: bind_ack, bind_nak, fault.
+    Dcerpc,
+    /// Oracle TNS: the listener's ACCEPT, REFUSE, REDIRECT or RESEND.
+    Tns,
+    /// AMQP Connection.Start (0-9-1) or a protocol header (1.0, 0-8).
+    Amqp,
+    /// Kafka ApiVersions response (version 0).
+    Kafka,
+    /// Cassandra CQL native protocol SUPPORTED or ERROR frame.
+    Cql,
     /// Nothing recognised: rules read raw bytes.
     Raw,
 }
@@ -56,14 +74,21 @@ impl Protocol {
             Protocol::Netbios => "netbios",
             Protocol::Stun => "stun",
             Protocol::Snmp => "snmp",
-            Protocol::Dns => "dns",
             Protocol::Ntp => "ntp",
+            Protocol::Rdp => "rdp",
+            Protocol::Kerberos => "kerberos",
+            Protocol::Dns => "dns",
+            Protocol::Dcerpc => "dcerpc",
+            Protocol::Tns => "tns",
+            Protocol::Amqp => "amqp",
+            Protocol::Kafka => "kafka",
+            Protocol::Cql => "cql",
             Protocol::Raw => "raw",
         }
     }
 
     /// Every grammar, `Raw` first.
-    pub const ALL: [Protocol; 16] = [
+    pub const ALL: [Protocol; 23] = [
         Protocol::Raw,
         Protocol::Http,
         Protocol::Ssh,
@@ -78,8 +103,15 @@ impl Protocol {
         Protocol::Netbios,
         Protocol::Stun,
         Protocol::Snmp,
-        Protocol::Dns,
         Protocol::Ntp,
+        Protocol::Rdp,
+        Protocol::Kerberos,
+        Protocol::Dns,
+        Protocol::Dcerpc,
+        Protocol::Tns,
+        Protocol::Amqp,
+        Protocol::Kafka,
+        Protocol::Cql,
     ];
 
     /// This grammar's position in [`Protocol::ALL`].
@@ -175,16 +207,82 @@ pub const FIELDS: &[&str] = &[
     "snmp.engine_enterprise",
     "snmp.engine_boots",
     "snmp.engine_time",
-    "dns.rcode",
-    "dns.question",
-    "dns.txt",
-    "dns.ptr",
     "ntp.version",
     "ntp.mode",
     "ntp.stratum",
     "ntp.refid",
     "ntp.error",
     "ntp.vars",
+    // RDP (binary::rdp)
+    "rdp.source_ref",
+    "rdp.negotiation",
+    "rdp.selected_protocol",
+    "rdp.flags",
+    "rdp.failure_code",
+    // Kerberos (binary::kerberos)
+    "krb.msg_type",
+    "krb.error_code",
+    "krb.error_name",
+    "krb.server_time",
+    "krb.realm",
+    "krb.sname",
+    "krb.error_text",
+    // DNS over TCP (binary::dns)
+    "dns.rcode",
+    "dns.flags",
+    "dns.ttl",
+    "dns.authority_soa",
+    "dns.version_bind",
+    "dns.version_bind_rcode",
+    "dns.version_server",
+    "dns.version_server_rcode",
+    "dns.txt",
+    "dns.txt_rcode",
+    "dns.ptr",
+    // DCE/RPC (binary::dcerpc)
+    "dcerpc.version",
+    "dcerpc.ptype",
+    "dcerpc.max_xmit",
+    "dcerpc.max_recv",
+    "dcerpc.assoc_group",
+    "dcerpc.secondary_address",
+    "dcerpc.transfer_syntax",
+    "dcerpc.bind_time_features",
+    "dcerpc.results",
+    "dcerpc.reject_reason",
+    "dcerpc.fault_status",
+    // Oracle TNS (binary::tns)
+    "tns.packet_type",
+    "tns.resend",
+    "tns.version",
+    "tns.data",
+    "tns.error",
+    "tns.vsnnum",
+    "tns.oracle_version",
+    // AMQP (binary::amqp)
+    "amqp.protocol",
+    "amqp.product",
+    "amqp.version",
+    "amqp.platform",
+    "amqp.cluster_name",
+    "amqp.copyright",
+    "amqp.mechanisms",
+    // Kafka (binary::kafka)
+    "kafka.error_code",
+    "kafka.api_count",
+    "kafka.highest_api_key",
+    "kafka.api_versions_max",
+    "kafka.metadata_max",
+    "kafka.fetch_max",
+    "kafka.produce_max",
+    // Cassandra CQL (binary::cql)
+    "cql.protocol",
+    "cql.versions",
+    "cql.compression",
+    "cql.protocol_versions",
+    "cql.options",
+    "cql.error_code",
+    "cql.error",
 ];
 
 /// The prefix of per-header fields.
@@ -198,8 +296,13 @@ pub const JOIN: char = '+';
 /// fixed fields.
 pub fn is_known_field(name: &str) -> bool {
     if name.contains(JOIN) {
-        return name.split(JOIN).count() <= 4 && name.split(JOIN).all(|part| FIELDS.contains(&part));
+        return name.split(JOIN).count() <= 4 && name.split(JOIN).all(is_single_field);
     }
+    is_single_field(name)
+}
+
+/// A fixed field, or `http.header.NAME` with NAME in lower case.
+fn is_single_field(name: &str) -> bool {
     FIELDS.contains(&name)
         || name.strip_prefix(HEADER_PREFIX).is_some_and(|h| {
             !h.is_empty()
@@ -288,6 +391,10 @@ impl<'a> Decoded<'a> {
     /// The value of a joined name (`a+b`): each part's value, separated by LF; `None` unless
     /// every part is present.
     pub fn joined(&self, name: &str) -> Option<Vec<u8>> {
+        // Most responses lack the parts (they are of another grammar): no allocation then.
+        if !name.split(JOIN).all(|part| self.get(part).is_some()) {
+            return None;
+        }
         let mut out = Vec::new();
         for (i, part) in name.split(JOIN).enumerate() {
             if i > 0 {
@@ -344,20 +451,28 @@ pub fn decode(response: &[u8]) -> Decoded<'_> {
 /// which probe was sent). Stricter checks first.
 fn binary(response: &[u8]) -> Option<(Protocol, Fields)> {
     type Decoder = fn(&[u8]) -> Option<Fields>;
-    const DECODERS: [(Protocol, Decoder); 12] = [
+    const DECODERS: [(Protocol, Decoder); 19] = [
         (Protocol::Rfb, super::binary::rfb::decode),
         (Protocol::Smb, super::binary::smb::decode),
         (Protocol::Mongodb, super::binary::mongodb::decode),
+        (Protocol::Amqp, super::binary::amqp::decode),
+        (Protocol::Kafka, super::binary::kafka::decode),
+        (Protocol::Cql, super::binary::cql::decode),
         (Protocol::Mssql, super::binary::tds::decode),
         (Protocol::Ldap, super::binary::ldap::decode),
         (Protocol::X11, super::binary::x11::decode),
         (Protocol::Mysql, super::binary::mysql::decode),
-        // UDP answers; NetBIOS before DNS (a node status answer is DNS-shaped), NTP last (its
-        // framing is the loosest).
+        (Protocol::Rdp, super::binary::rdp::decode),
+        (Protocol::Kerberos, super::binary::kerberos::decode),
+        (Protocol::Dcerpc, super::binary::dcerpc::decode),
+        (Protocol::Tns, super::binary::tns::decode),
+        // UDP answers; NetBIOS before DNS (a node status answer is DNS-shaped).
         (Protocol::Netbios, super::binary::netbios::decode),
         (Protocol::Stun, super::binary::stun::decode),
         (Protocol::Snmp, super::binary::snmp::decode),
+        // Late: a DNS header has no magic, only its length and flags.
         (Protocol::Dns, super::binary::dns::decode),
+        // Last: NTP's framing is the loosest.
         (Protocol::Ntp, super::binary::ntp::decode),
     ];
     DECODERS
@@ -663,7 +778,8 @@ mod tests {
 
     #[test]
     fn binary_grammars_are_told_apart() {
-        let cases: [(&[u8], Protocol); 8] = [
+        let cases: [(&[u8], Protocol); 14] = [
+            (include_bytes!("binary/testdata/rabbitmq-3.10.8-connection-start.bin"), Protocol::Amqp),
             (include_bytes!("binary/testdata/smbd-4.17-negotiate-session-setup.bin"), Protocol::Smb),
             (include_bytes!("binary/testdata/slapd-2.5.13-root-dse.bin"), Protocol::Ldap),
             (include_bytes!("binary/testdata/xvfb-21.1.7-setup-reply.bin"), Protocol::X11),
@@ -672,6 +788,11 @@ mod tests {
             (b"N\x00\x00\x00\x0a5.7.44-log\x00\x0b\x00\x00\x00", Protocol::Mysql),
             (b"\x1a\x00\x00\x00\x11\x22\x00\x00PP\x00\x00\xdd\x07\x00\x00\x00\x00\x00\x00\x00\x05\x00\x00\x00\x00", Protocol::Raw),
             (b"220 ready\r\n", Protocol::Greeting),
+            (include_bytes!("binary/testdata/xrdp-0.9.21-connection-confirm.bin"), Protocol::Rdp),
+            (include_bytes!("binary/testdata/krb5kdc-1.20-as-req-error.bin"), Protocol::Kerberos),
+            (include_bytes!("binary/testdata/named-9.18-version-bind-server.bin"), Protocol::Dns),
+            (include_bytes!("binary/testdata/samba-dcerpcd-4.17-epm-bind-ack.bin"), Protocol::Dcerpc),
+            (b"\x00\x08\x00\x00\x0b\x00\x00\x00", Protocol::Tns),
         ];
         for (bytes, want) in cases {
             assert_eq!(decode(bytes).protocol, want, "{}", String::from_utf8_lossy(bytes));
@@ -687,7 +808,8 @@ mod tests {
     #[test]
     fn known_fields() {
         assert!(is_known_field("ntlm.os_version+ntlm.netbios_computer"));
-        assert!(!is_known_field("ntlm.os_version+http.header.server"));
+        assert!(is_known_field("http.header.server+http.status"));
+        assert!(!is_known_field("http.header.Server+http.status"));
         assert!(!is_known_field("a+b+c+d+e"));
         assert_eq!(
             field_hint("ssh.version"),
@@ -695,6 +817,7 @@ mod tests {
         );
         assert!(field_hint("smb.os+ntlm.os_version").starts_with("smb.dialect, smb.signing"));
         assert!(field_hint("foo.bar").contains("greeting, smb, ntlm, mssql, ldap, rfb, x11"));
+        assert!(field_hint("foo.bar").contains("rdp, krb, dns, dcerpc, tns"));
         assert!(is_known_field("http.header.server"));
         assert!(is_known_field("ssh.software"));
         assert!(!is_known_field("http.header.Server"));

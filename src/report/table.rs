@@ -6,26 +6,71 @@ use std::io::{self, Write};
 use super::audit::finding_lines;
 use super::{service_label, HostReport, ScanSummary, Sink};
 use crate::detect::{TlsOutcome, TlsVia};
-use crate::escape::{escape_bytes, escape_str};
-use crate::fingerprint::Confidence;
+use crate::escape::{escape_bytes, escape_str, TerminalSafe};
+use crate::fingerprint::{Confidence, Severity};
+use crate::net::connect::PortState;
 
 pub struct TableSink<W: Write> {
-    out: W,
+    /// Everything is written escaped; only the colour codes go to the inner writer.
+    out: TerminalSafe<W>,
     verbose: bool,
     /// Detection is on: show the VERSION column.
     versions: bool,
     /// Some row's product came from generic identification: explain the `*` at the end.
     saw_generic: bool,
+    color: bool,
 }
 
 impl<W: Write> TableSink<W> {
     pub fn new(out: W, verbose: bool, versions: bool) -> Self {
         TableSink {
-            out,
+            out: TerminalSafe(out),
             verbose,
             versions,
             saw_generic: false,
+            color: false,
         }
+    }
+
+    /// Colours states and severities with ANSI codes (`--color`).
+    pub fn with_color(mut self, color: bool) -> Self {
+        self.color = color;
+        self
+    }
+}
+
+/// The ANSI colour of a port state: open green, closed red, filtered yellow, open|filtered
+/// (UDP silence) cyan.
+pub fn state_color(state: PortState) -> &'static str {
+    match state {
+        PortState::Open => "\x1b[32m",
+        PortState::Closed => "\x1b[31m",
+        PortState::Filtered => "\x1b[33m",
+        PortState::OpenFiltered => "\x1b[36m",
+    }
+}
+
+/// The ANSI colour of a finding's level: medium red, low yellow, info cyan.
+pub fn severity_color(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Medium => "\x1b[1;31m",
+        Severity::Low => "\x1b[33m",
+        Severity::Info => "\x1b[36m",
+    }
+}
+
+const RESET: &str = "\x1b[0m";
+
+/// Writes `text` (escaped) in `color` when colouring, plain otherwise; the codes bypass the
+/// escaping writer, the text never does.
+fn painted<W: Write>(out: &mut TerminalSafe<W>, color: Option<&str>, text: &str) -> io::Result<()> {
+    match color {
+        Some(c) => {
+            out.0.write_all(c.as_bytes())?;
+            out.write_all(text.as_bytes())?;
+            out.0.write_all(RESET.as_bytes())
+        }
+        None => out.write_all(text.as_bytes()),
     }
 }
 
@@ -122,7 +167,12 @@ pub fn rule_skeleton(port: u16, port_name: Option<&str>, probe: &str, banner: &[
 
 impl<W: Write + Send> Sink for TableSink<W> {
     fn host_done(&mut self, host: &HostReport, interrupted: bool) -> io::Result<()> {
-        let mut rows: Vec<_> = host.rows.iter().collect();
+        // A host that accepts every port: one line for the look-alikes, rows for the rest.
+        let mut rows: Vec<_> = host
+            .rows
+            .iter()
+            .filter(|r| !host.pseudo.as_ref().is_some_and(|p| p.covers(r)))
+            .collect();
         let out = &mut self.out;
         writeln!(out, "Scan report for {}", host.host.display())?;
         rows.sort_unstable_by_key(|r| (r.proto, r.port));
@@ -154,17 +204,19 @@ impl<W: Write + Send> Sink for TableSink<W> {
                 Some(d) => d.identity.version_line(),
                 None => String::new(),
             };
-            let line = format!(
-                "{:<9} {:<state_w$} {:<16} {:<13}   {version}",
-                format!("{}/{}", row.port, row.proto),
-                probed.state,
-                service_label(row),
-                probed.reason
-            );
-            writeln!(out, "{}", line.trim_end())?;
+            let rest = format!(" {:<16} {:<13}   {version}", service_label(row), probed.reason);
+            write!(out, "{:<9} ", format!("{}/{}", row.port, row.proto))?;
+            let color = self.color.then(|| state_color(probed.state));
+            painted(out, color, &format!("{:<state_w$}", probed.state))?;
+            writeln!(out, "{}", rest.trim_end())?;
             for f in row.findings.iter().flatten() {
-                for l in finding_lines(f) {
-                    writeln!(out, "  ! {l}")?;
+                for (i, l) in finding_lines(f).into_iter().enumerate() {
+                    let color = (self.color && i == 0).then(|| severity_color(f.severity));
+                    out.write_all(b"  ! ")?;
+                    // The level word first (coloured), then the rest of the line.
+                    let (head, tail) = l.split_at(if i == 0 { 6.min(l.len()) } else { 0 });
+                    painted(out, color.filter(|_| !head.is_empty()), head)?;
+                    writeln!(out, "{tail}")?;
                 }
             }
             let Some(d) = &row.service else { continue };
@@ -203,6 +255,21 @@ impl<W: Write + Send> Sink for TableSink<W> {
                     }
                 }
             }
+        }
+        if let Some(p) = &host.pseudo {
+            let answer = match &p.answer {
+                Some(bytes) => {
+                    let shown: String = escape_bytes(bytes).chars().take(80).collect();
+                    format!("the same answer \"{shown}\"")
+                }
+                None => "nothing identifiable".to_string(),
+            };
+            writeln!(
+                out,
+                "Pseudo-service: {} of {} open ports accept and give {answer}: this host (or a firewall or \
+                 tarpit before it) accepts every port; they are not {} services and are not listed",
+                p.alike, p.open, p.alike
+            )?;
         }
         let mut info = Vec::new();
         if !oses.is_empty() {

@@ -286,7 +286,7 @@ fn json_records_are_pinned_and_shared_by_scan_and_audit() {
         k
     };
     let expected = [
-        "banner", "host", "ip", "port", "proto", "reason", "rtt_ms", "service", "state",
+        "banner", "host", "ip", "port", "proto", "reason", "rtt_ms", "service", "state", "type",
     ];
     assert_eq!(keys(&scan[0]), expected);
     let mut with_findings: Vec<&str> = expected.to_vec();
@@ -294,6 +294,7 @@ fn json_records_are_pinned_and_shared_by_scan_and_audit() {
     with_findings.sort();
     assert_eq!(keys(&audit[0]), with_findings);
     for v in [&scan[0], &audit[0]] {
+        assert_eq!(v["type"], "port");
         assert_eq!(v["host"], "127.0.0.1");
         assert_eq!(v["ip"], "127.0.0.1");
         assert_eq!(v["port"], port);
@@ -316,4 +317,62 @@ fn json_records_are_pinned_and_shared_by_scan_and_audit() {
     fkeys.retain(|k| k != "fix");
     assert_eq!(fkeys, ["evidence", "id", "severity", "what", "where"]);
     assert_eq!(finding["where"]["field"], "SSH identification string");
+}
+
+/// A host that accepts every port (here: every connection to 127.0.0.2 ports 1-100 redirected to
+/// one listener that says the same thing) is reported once as a pseudo-service, not as a hundred
+/// unknown services; a real service on the same host is still listed.
+#[test]
+fn a_host_that_accepts_every_port_is_one_pseudo_service() {
+    if !require_namespaces("pseudo_service") {
+        return;
+    }
+    let snippet = r#"
+        nft add table ip nat
+        nft 'add chain ip nat out { type nat hook output priority -100; }'
+        nft add rule ip nat out ip daddr 127.0.0.2 tcp dport 1-100 redirect to :7777
+        python3 -c '
+import socket, threading, time
+def serve(addr, text):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(addr); s.listen(1024)
+    def answer(c):
+        c.sendall(text); time.sleep(2); c.close()
+    while True:
+        c, _ = s.accept(); threading.Thread(target=answer, args=(c,), daemon=True).start()
+threading.Thread(target=serve, args=(("127.0.0.2", 222), b"SSH-2.0-OpenSSH_9.2p1\r\n"), daemon=True).start()
+serve(("0.0.0.0", 7777), b"TARPIT\r\n")' &
+        sleep 0.5
+        "$PORTPROBE" scan 127.0.0.2 -p 1-100,222 --detect-timeout 1s; echo "rc=$?"
+        kill $(jobs -p) 2>/dev/null"#;
+    let out = shell_in("netns.sh", snippet);
+    let text = stdout(&out);
+    assert!(text.ends_with("rc=0\n"), "{}", explain(&["scan"], &out));
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines.contains(
+            &"Pseudo-service: 100 of 101 open ports accept and give the same answer \"TARPIT\\r\\n\": \
+              this host (or a firewall or tarpit before it) accepts every port; they are not 100 services \
+              and are not listed"
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        row(&text, 222),
+        [
+            "222/tcp",
+            "open",
+            "ssh",
+            "syn-ack",
+            "OpenSSH",
+            "9.2p1",
+            "(protocol",
+            "2.0)"
+        ],
+        "{text}"
+    );
+    assert!(
+        table_row(&text, 7).is_none(),
+        "look-alike ports are not listed: {text}"
+    );
 }

@@ -131,11 +131,17 @@ fn regression_telnet_option_toggle_flood() {
 }
 
 /// Real answers (captured from Debian daemons) the binary decoders are mutated from.
-const CAPTURES: [&[u8]; 4] = [
+const CAPTURES: [&[u8]; 10] = [
     include_bytes!("../../src/fingerprint/binary/testdata/smbd-4.17-negotiate-session-setup.bin"),
     include_bytes!("../../src/fingerprint/binary/testdata/slapd-2.5.13-root-dse.bin"),
     include_bytes!("../../src/fingerprint/binary/testdata/xvfb-21.1.7-setup-reply.bin"),
     include_bytes!("../../src/fingerprint/binary/testdata/x11vnc-0.9.16-rfb.bin"),
+    include_bytes!("../../src/fingerprint/binary/testdata/xrdp-0.9.21-connection-confirm.bin"),
+    include_bytes!("../../src/fingerprint/binary/testdata/krb5kdc-1.20-as-req-error.bin"),
+    include_bytes!("../../src/fingerprint/binary/testdata/named-9.18-version-bind-server.bin"),
+    include_bytes!("../../src/fingerprint/binary/testdata/named-9.18-version-none.bin"),
+    include_bytes!("../../src/fingerprint/binary/testdata/unbound-1.17-version-bind-server.bin"),
+    include_bytes!("../../src/fingerprint/binary/testdata/samba-dcerpcd-4.17-epm-bind-ack.bin"),
 ];
 
 fn decoded_fields_are_bounded(bytes: &[u8]) {
@@ -154,7 +160,7 @@ proptest! {
 
     #[test]
     fn binary_decoders_never_panic_on_mutated_answers(
-        which in 0usize..4,
+        which in 0usize..CAPTURES.len(),
         flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
         cut in any::<prop::sample::Index>(),
     ) {
@@ -169,10 +175,10 @@ proptest! {
 
     #[test]
     fn binary_decoders_never_panic_after_their_magic(
-        magic in 0usize..7,
+        magic in 0usize..12,
         tail in prop::collection::vec(any::<u8>(), 0..600),
     ) {
-        let heads: [&[u8]; 7] = [
+        let heads: [&[u8]; 12] = [
             b"\0\0\x01\0\xfeSMB@\0",
             b"\x04\x01\x02\x00\0\0\x01\0",
             b"0\x82\x01\x00\x02\x01\x01d",
@@ -180,6 +186,11 @@ proptest! {
             b"\x01\0\x0b\0\0\0\x10\0",
             b"\x00\x01\0\0PP\0\0PP\0\0\xdd\x07\0\0",
             b"\x40\0\0\0\x0a",
+            b"\x03\0\0\x13\x0e\xd0\0\0\x12\x34\0",
+            b"\0\0\0\x78\x7e\x76\x30\x74",
+            b"\x01\x00PP\x84\0\0\x01\0\x01\0\x01\0\0",
+            b"\x05\0\x0c\x03\x10\0\0\0\x00\x01\0\0",
+            b"\x01\x00\0\0\x04\0\0\0",
         ];
         let mut bytes = heads[magic].to_vec();
         bytes.extend(tail);

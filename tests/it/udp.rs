@@ -194,7 +194,7 @@ fn bind_and_dnsmasq_name_themselves_in_version_bind() {
     let debian = format!("Debian {}", debian_major());
     let mut m = Vec::new();
     for (ip, field, want) in [
-        ("127.0.0.2", "product", "BIND"),
+        ("127.0.0.2", "product", "ISC BIND"),
         ("127.0.0.2", "version", bind.as_str()),
         ("127.0.0.2", "revision", revision.as_str()),
         ("127.0.0.2", "os", debian.as_str()),
@@ -313,6 +313,7 @@ fn tcp_and_udp_ports_mix_in_one_scan() {
     let protos: Vec<(u64, String)> = json
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["type"] == "port")
         .map(|v| {
             (
                 v["port"].as_u64().unwrap_or(0),

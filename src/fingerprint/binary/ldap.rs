@@ -11,26 +11,7 @@ const MAX_MESSAGES: usize = 8;
 const MAX_ATTRS: usize = 64;
 const MAX_VALUES: usize = 64;
 
-/// One BER element: tag and contents.
-fn element<'a>(r: &mut Reader<'a>) -> Option<(u8, &'a [u8])> {
-    let tag = r.u8()?;
-    if tag & 0x1f == 0x1f {
-        return None; // multi-byte tags never occur in LDAP
-    }
-    let first = r.u8()?;
-    let len = match first {
-        0..=0x7f => usize::from(first),
-        0x81..=0x84 => {
-            let mut n = 0usize;
-            for &b in r.take(usize::from(first & 0x7f))? {
-                n = n << 8 | usize::from(b);
-            }
-            n
-        }
-        _ => return None, // indefinite length is not allowed (RFC 4511 §5.1)
-    };
-    Some((tag, r.take(len)?))
-}
+use super::ber as element;
 
 /// Field name for a root DSE attribute (matched case-insensitively, RFC 4512 §2.5).
 fn field_of(attr: &[u8]) -> Option<&'static str> {

@@ -3,18 +3,25 @@
 //! check every length against the bytes they were given, never panic, and bound what they
 //! produce: at most [`MAX_VALUE`] bytes per value and [`MAX_LIST`] items per list.
 
+pub mod amqp;
+pub mod cql;
+pub mod dcerpc;
 pub mod dns;
+pub mod kafka;
+pub mod kerberos;
 pub mod ldap;
 pub mod mongodb;
 pub mod mysql;
 pub mod netbios;
 pub mod ntlm;
 pub mod ntp;
+pub mod rdp;
 pub mod rfb;
 pub mod smb;
 pub mod snmp;
 pub mod stun;
 pub mod tds;
+pub mod tns;
 pub mod x11;
 
 /// Fields a binary decoder found, in the order found.
@@ -67,6 +74,28 @@ impl<'a> Reader<'a> {
     pub fn rest(&self) -> &'a [u8] {
         self.buf.get(self.pos..).unwrap_or_default()
     }
+}
+
+/// One BER element (X.690 §8.1, definite lengths of up to 4 bytes, one-byte tags): its tag and
+/// contents. LDAP and Kerberos use DER/BER so restricted.
+pub(crate) fn ber<'a>(r: &mut Reader<'a>) -> Option<(u8, &'a [u8])> {
+    let tag = r.u8()?;
+    if tag & 0x1f == 0x1f {
+        return None;
+    }
+    let first = r.u8()?;
+    let len = match first {
+        0..=0x7f => usize::from(first),
+        0x81..=0x84 => {
+            let mut n = 0usize;
+            for &b in r.take(usize::from(first & 0x7f))? {
+                n = n << 8 | usize::from(b);
+            }
+            n
+        }
+        _ => return None, // indefinite length: not DER, and not allowed in LDAP (RFC 4511 §5.1)
+    };
+    Some((tag, r.take(len)?))
 }
 
 /// `b` cut to [`MAX_VALUE`] bytes.
