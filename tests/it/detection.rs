@@ -369,6 +369,10 @@ serve(("0.0.0.0", 7777), b"TARPIT\r\n")' &
         .split(' ')
         .next()
         .unwrap_or_default();
+    assert!(
+        alike.parse::<u64>().is_ok_and(|n| (91..=100).contains(&n)),
+        "{text}"
+    );
     assert_eq!(
         line,
         format!(
