@@ -90,6 +90,20 @@ struct HostRecord {
     /// Ports not probed because of this machine's errors.
     errors: usize,
     interrupted: bool,
+    /// Set when the host accepts every port and answers them alike (see README).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pseudo_service: Option<PseudoRecord>,
+}
+
+/// The evidence that a host accepts every port.
+#[derive(Serialize)]
+struct PseudoRecord {
+    /// Open ports, and how many of them answered the same way.
+    open: usize,
+    alike: usize,
+    /// What they all said, escaped; absent when they said nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    answer: Option<String>,
 }
 
 /// The last record: totals, how long, and why the run ends as it does.
@@ -215,6 +229,11 @@ impl<W: Write + Send> Sink for JsonlSink<W> {
             reasons,
             errors: host.errors,
             interrupted,
+            pseudo_service: host.pseudo.as_ref().map(|p| PseudoRecord {
+                open: p.open,
+                alike: p.alike,
+                answer: p.answer.as_deref().map(escape_bytes),
+            }),
         })?;
         self.out.flush()
     }

@@ -67,6 +67,23 @@ start_iperf3() {
     iperf3 -s -B 127.0.0.1 -p "$port" >"$d/log" 2>&1 &
 }
 
+# Prometheus server with an empty scrape configuration.
+start_prometheus() {
+    local port=$1 d
+    d=$(svc_dir "prometheus-$port")
+    printf 'global: {scrape_interval: 15s}\nscrape_configs: []\n' >"$d/prometheus.yml"
+    chown -R prometheus "$d" 2>/dev/null || true
+    prometheus --config.file="$d/prometheus.yml" --storage.tsdb.path="$d/data" \
+        --web.listen-address="127.0.0.1:$port" >"$d/log" 2>&1 &
+}
+
+# Prometheus node_exporter (the systemd collector needs a bus the namespace has not).
+start_node_exporter() {
+    local port=$1 d
+    d=$(svc_dir "node-exporter-$port")
+    prometheus-node-exporter --web.listen-address="127.0.0.1:$port" --no-collector.systemd >"$d/log" 2>&1 &
+}
+
 # Zabbix agent (passive checks from loopback).
 start_zabbix_agent() {
     local port=$1 d

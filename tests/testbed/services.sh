@@ -24,6 +24,7 @@ SERVICES="21:proftpd 80:apache 111:rpcbind 79:fingerd 113:oidentd 631:cupsd 783:
 3310:clamd 3493:upsd 3632:distccd 3690:svnserve 4190:managesieve 4369:epmd 4949:munin_node
 5060:kamailio 5201:iperf3 5222:prosody 5666:nrpe 6081:varnish 6600:mpd 6667:ngircd
 8000:icecast 8080:lighttpd 8404:haproxy 8888:tinyproxy 9001:supervisord 9050:tor
+9090:prometheus 9100:node_exporter
 9418:git_daemon 10023:postgrey 10050:zabbix_agent 26379:redis_sentinel 64738:murmurd"
 
 make_certs "$TESTBED_DIR/certs" # OpenVPN's
