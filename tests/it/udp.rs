@@ -424,3 +424,27 @@ fn listen_u_k_hears_many_peers_and_answers_the_last() {
         stderr(&out)
     );
 }
+
+#[test]
+fn listen_u_drops_denied_peers_and_logs_the_session() {
+    if !require_namespaces("listen_u_drops_denied_peers_and_logs_the_session") {
+        return;
+    }
+    // --deny drops a peer's datagrams (said with -v); --output records what was received.
+    let out = shell_in(
+        "netns.sh",
+        "$PORTPROBE listen -u -k -v 127.0.0.1:9002 --deny 127.0.0.2 -i 1500ms --output /tmp/pp-o-$$ > /tmp/pp-l-$$ 2> /tmp/pp-e-$$ &
+         for _ in $(seq 50); do grep -q listening /tmp/pp-e-$$ 2>/dev/null && break; sleep 0.1; done
+         printf denied | $PORTPROBE connect -u -s 127.0.0.2 127.0.0.1 9002 -q 300ms
+         printf allowed | $PORTPROBE connect -u 127.0.0.1 9002 -q 300ms
+         wait
+         echo \"listener=$(cat /tmp/pp-l-$$) log=$(cat /tmp/pp-o-$$) refused=$(grep -c 'refused by --allow/--deny' /tmp/pp-e-$$)\"
+         rm -f /tmp/pp-*-$$",
+    );
+    assert_eq!(
+        stdout(&out),
+        "listener=allowed log=allowed refused=1\n",
+        "{}",
+        stderr(&out)
+    );
+}
