@@ -185,7 +185,10 @@ fn scan_command(args: &ScanArgs, audit_command: bool) -> Result<Outcome, Command
     if let Some(problem) = crate::limits::descriptors_left_problem(nofile, base) {
         return Err(CommandError::Limit(problem));
     }
-    let mut sink = opts.sink();
+    let mut sink = match &args.resume {
+        Some(path) => resumable_sink(args, &mut plan, path)?,
+        None => opts.sink(),
+    };
     let reporter = Mutex::new(Reporter::new(
         sink.as_mut(),
         &opts,
@@ -213,6 +216,31 @@ fn scan_command(args: &ScanArgs, audit_command: bool) -> Result<Outcome, Command
     } else {
         Outcome::Success
     })
+}
+
+/// `--resume FILE`: JSON Lines appended to FILE, skipping the pairs it already reports.
+fn resumable_sink(
+    args: &ScanArgs,
+    plan: &mut scan::ScanPlan,
+    path: &std::path::Path,
+) -> Result<Box<dyn report::Sink>, CommandError> {
+    let scan = config::scan_identity(args, plan);
+    let resumed = crate::resume::open(path, &scan).map_err(ConfigError::from)?;
+    let mut out = io::BufWriter::with_capacity(64 * 1024, resumed.file);
+    if resumed.fresh {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        crate::resume::write_header(&mut out, &scan, &args).map_err(CommandError::Output)?;
+    } else {
+        crate::escape::say(&format!(
+            "resuming {}: {} pairs already reported are skipped",
+            path.display(),
+            resumed.done.len()
+        ));
+    }
+    if !resumed.done.is_empty() {
+        plan.done = Some(Arc::new(resumed.done));
+    }
+    Ok(Box::new(report::jsonl::JsonlSink::new(out)))
 }
 
 /// Watches for SIGINT/SIGTERM on a thread of its own (the scan's threads run their own loops).

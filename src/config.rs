@@ -22,6 +22,7 @@ use crate::limits::default_concurrency;
 use crate::net::tls::{
     cert_facts, load_key_pair, root_store, self_signed, server_config, NameChoice, TlsClient, TlsSetupError,
 };
+use crate::order::ShardSpec;
 use crate::ping::PingPlan;
 use crate::pipeline::Pipeline;
 use crate::portdb::{default_ports, top_ports};
@@ -72,6 +73,10 @@ pub enum ConfigError {
     Family(#[from] FamilyMismatch),
     #[error("unknown probe '{given}': the database has {known}")]
     UnknownProbe { given: String, known: String },
+    #[error("--shard with --randomize needs --seed N: every shard must walk the same order")]
+    ShardNeedsSeed,
+    #[error(transparent)]
+    Resume(#[from] crate::resume::ResumeError),
 }
 
 /// TLS settings from `--ca-file`, `--sni`, `--no-sni`.
@@ -216,7 +221,13 @@ pub fn scan_plan(
         .concurrency
         .map(|c| c as usize)
         .unwrap_or_else(|| default_concurrency(nofile));
+    if args.shard.is_some() && args.randomize && args.seed.is_none() {
+        return Err(ConfigError::ShardNeedsSeed);
+    }
     let plan = ScanPlan {
+        shard: args.shard.unwrap_or(ShardSpec::WHOLE),
+        seed: args.randomize.then(|| args.seed.unwrap_or_else(random_seed)),
+        done: None,
         ports: Arc::new(ports),
         family: family(args.family),
         timeout: args.timeout.max(Duration::from_millis(1)),
@@ -258,7 +269,7 @@ pub fn scan_plan(
         },
     };
     let report = ReportOptions {
-        format: match (args.json, audit_command) {
+        format: match (args.json || args.resume.is_some(), audit_command) {
             (true, _) => Format::Jsonl,
             (false, true) => Format::AuditText,
             (false, false) => Format::Table,
@@ -269,8 +280,50 @@ pub fn scan_plan(
         versions: !args.no_detect,
         total_ports: total,
         fail_on: args.fail_on,
+        // Randomized, a host's pairs are spread over the whole run: hosts end together at the end.
+        stream: args.randomize,
     };
     Ok((plan, TargetReader::new(sources), report))
+}
+
+/// A seed for `--randomize` without `--seed`: different on every run.
+fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ (u64::from(std::process::id()) << 32)
+}
+
+/// What defines a scan's pairs (targets, ports, shard, order): the first record of a
+/// `--resume` file holds it, and a resume checks it, so a file continues only its own scan.
+pub fn scan_identity(args: &ScanArgs, plan: &ScanPlan) -> serde_json::Value {
+    let mut scan = serde_json::Map::new();
+    scan.insert("targets".into(), args.targets.clone().into());
+    if !args.input_list.is_empty() {
+        let lists: Vec<String> = args.input_list.iter().map(|p| p.display().to_string()).collect();
+        scan.insert("input_lists".into(), lists.into());
+    }
+    scan.insert("ports".into(), plan.ports.ranges().into());
+    let family = match (args.family.ipv4, args.family.ipv6) {
+        (true, _) => Some("ipv4"),
+        (_, true) => Some("ipv6"),
+        _ => None,
+    };
+    if let Some(f) = family {
+        scan.insert("family".into(), f.into());
+    }
+    if plan.shard != ShardSpec::WHOLE {
+        scan.insert("shard".into(), plan.shard.to_string().into());
+    }
+    if args.randomize {
+        // Without --seed every run draws its own order; the pairs are the same all the same.
+        let order = match args.seed {
+            Some(seed) => format!("random seed {seed}"),
+            None => "random".into(),
+        };
+        scan.insert("order".into(), order.into());
+    }
+    serde_json::Value::Object(scan)
 }
 
 /// Builds the ping plan; resolves the host (first address of the allowed family).

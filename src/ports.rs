@@ -77,6 +77,34 @@ impl PortSet {
     }
 }
 
+impl PortSet {
+    /// The set as ranges, `1-1024,3306,8080-8090`: the same text for the same set.
+    pub fn ranges(&self) -> String {
+        let mut out: Vec<String> = Vec::new();
+        let mut run: Option<(u16, u16)> = None;
+        for p in self.iter() {
+            run = match run {
+                Some((lo, hi)) if hi.checked_add(1) == Some(p) => Some((lo, p)),
+                Some(done) => {
+                    out.push(range_text(done));
+                    Some((p, p))
+                }
+                None => Some((p, p)),
+            };
+        }
+        out.extend(run.map(range_text));
+        out.join(",")
+    }
+}
+
+fn range_text((lo, hi): (u16, u16)) -> String {
+    if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}-{hi}")
+    }
+}
+
 impl Default for PortSet {
     fn default() -> Self {
         Self::new()

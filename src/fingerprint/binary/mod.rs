@@ -3,12 +3,12 @@
 //! check every length against the bytes they were given, never panic, and bound what they
 //! produce: at most [`MAX_VALUE`] bytes per value and [`MAX_LIST`] items per list.
 
-pub mod dcerpc;
-pub mod dns;
-pub mod kerberos;
 pub mod amqp;
 pub mod cql;
+pub mod dcerpc;
+pub mod dns;
 pub mod kafka;
+pub mod kerberos;
 pub mod ldap;
 pub mod mongodb;
 pub mod mysql;
