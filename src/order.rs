@@ -38,7 +38,7 @@ impl fmt::Display for ShardSpec {
 
 /// What was wrong with a `--shard` value.
 #[derive(Debug, Error, PartialEq, Eq)]
-#[error("--shard '{0}': expected I/N with 1 <= I <= N (1/4 is the first of four shares)")]
+#[error("expected I/N with 1 <= I <= N (1/4 is the first of four shares), not '{0}'")]
 pub struct ShardError(String);
 
 impl FromStr for ShardSpec {
@@ -312,7 +312,7 @@ mod tests {
             assert_eq!(
                 bad.parse::<ShardSpec>().map_err(|e| e.to_string()),
                 Err(format!(
-                    "--shard '{bad}': expected I/N with 1 <= I <= N (1/4 is the first of four shares)"
+                    "expected I/N with 1 <= I <= N (1/4 is the first of four shares), not '{bad}'"
                 ))
             );
         }

@@ -196,8 +196,13 @@ pub fn describe(scan: &Value) -> String {
     let Some(fields) = scan.as_object() else {
         return scan.to_string();
     };
+    // Targets first, as typed on the command line; then what else defines the pairs.
+    const ORDER: [&str; 6] = ["targets", "input_lists", "ports", "family", "shard", "order"];
+    let rank = |k: &str| ORDER.iter().position(|o| *o == k).unwrap_or(ORDER.len());
+    let mut fields: Vec<(&String, &Value)> = fields.iter().collect();
+    fields.sort_by_key(|(k, _)| rank(k));
     fields
-        .iter()
+        .into_iter()
         .map(|(k, v)| match v {
             Value::String(s) => format!("{k} {s}"),
             Value::Array(items) => format!(
