@@ -231,7 +231,7 @@ fn resumable_sink(
         let args: Vec<String> = std::env::args().skip(1).collect();
         crate::resume::write_header(&mut out, &scan, &args).map_err(CommandError::Output)?;
     } else {
-        crate::escape::say(&format!(
+        crate::escape::say(format!(
             "resuming {}: {} pairs already reported are skipped",
             path.display(),
             resumed.done.len()

@@ -278,7 +278,8 @@ pub fn scan_plan(
         open_only: args.open || audit_command,
         verbose: args.verbose,
         versions: !args.no_detect,
-        total_ports: total,
+        // A shard scans about 1/N of the pairs.
+        total_ports: total.map(|t| t.div_ceil(args.shard.map_or(1, |s| s.of))),
         fail_on: args.fail_on,
         // Randomized, a host's pairs are spread over the whole run: hosts end together at the end.
         stream: args.randomize,

@@ -215,7 +215,7 @@ interrupt() { # NAME DELAY EXTRA...: starts the scan, SIGTERM after DELAY, says 
         };
         assert!(!expected.is_empty() && expected.is_subset(&all));
         let file = dir.join(format!("{name}.jsonl"));
-        assert_eq!(union(&[file.clone()]), expected, "{name}: {context}");
+        assert_eq!(union(std::slice::from_ref(&file)), expected, "{name}: {context}");
         // One first record saying which scan this is, and only one.
         let recs = records(&file);
         let starts: Vec<usize> = recs

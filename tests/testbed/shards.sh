@@ -16,9 +16,13 @@ table inet portprobe_shards {
     }
 }
 NFT
-start_listener 22
-start_listener 80
-socat -u "TCP-LISTEN:8080,bind=127.0.0.21,reuseaddr,fork" OPEN:/dev/null </dev/null >/dev/null 2>&1 &
+# Deep accept queues: with socat's default backlog (5) parallel shards could overflow one and
+# the kernel would drop SYNs (rightly reported filtered), making results depend on timing.
+for port in 22 80; do
+    socat -u "TCP-LISTEN:$port,reuseaddr,fork,backlog=1024" OPEN:/dev/null </dev/null >/dev/null 2>&1 &
+    wait_port "$port"
+done
+socat -u "TCP-LISTEN:8080,bind=127.0.0.21,reuseaddr,fork,backlog=1024" OPEN:/dev/null </dev/null >/dev/null 2>&1 &
 for i in $(seq 1 100); do
     (exec 3<>/dev/tcp/127.0.0.21/8080) 2>/dev/null && break
     sleep 0.05
