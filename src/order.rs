@@ -9,7 +9,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use crate::escape::escape_str;
-use crate::target::Host;
+use crate::target::{Host, OctetRanges};
 
 /// `--shard I/N`, kept 0-based: this process scans the pairs of share `index` out of `of`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,12 +134,51 @@ struct Segment {
     first_pair: u64,
     /// Number of the segment's first host among all hosts (host ids are this + 1 onward).
     first_host: u64,
-    first_ip: u128,
-    v4: bool,
+    block: Block,
     hosts: u64,
     name: Option<String>,
     /// `host:port` targets have one port; others have the scan's port list.
     port: Option<u16>,
+}
+
+/// The addresses of a segment, in the order the sequential scan visits them.
+#[derive(Debug, Clone)]
+enum Block {
+    /// Consecutive addresses from `first` (a CIDR block or one address).
+    Consecutive { first: u128, v4: bool },
+    /// nmap's octet ranges (`10.0-3.*.1`): address `n` is `n` in mixed radix, one digit per octet.
+    Octets(OctetRanges),
+}
+
+impl Block {
+    fn nth(&self, n: u64) -> Option<IpAddr> {
+        match self {
+            Block::Consecutive { first, v4: true } => Some(IpAddr::V4(Ipv4Addr::from(
+                u32::try_from(first + u128::from(n)).ok()?,
+            ))),
+            Block::Consecutive { first, v4: false } => {
+                Some(IpAddr::V6(Ipv6Addr::from(first + u128::from(n))))
+            }
+            Block::Octets(ranges) => {
+                let mut rest = n;
+                let mut octets = [0u8; 4];
+                for (i, list) in ranges.0.iter().enumerate().rev() {
+                    let size: u64 = list.iter().map(|(lo, hi)| u64::from(hi - lo) + 1).sum();
+                    let mut digit = rest % size.max(1);
+                    rest /= size.max(1);
+                    for &(lo, hi) in list {
+                        let len = u64::from(hi - lo) + 1;
+                        if digit < len {
+                            octets[i] = lo + digit as u8;
+                            break;
+                        }
+                        digit -= len;
+                    }
+                }
+                (rest == 0).then(|| IpAddr::V4(Ipv4Addr::from(octets)))
+            }
+        }
+    }
 }
 
 /// Why the pair space could not be built.
@@ -191,7 +230,30 @@ impl PairSpace {
             return Err(too_large());
         }
         let hosts = 1u64 << host_bits;
-        let first_ip = value & !((1u128 << host_bits) - 1);
+        let first = value & !((1u128 << host_bits) - 1);
+        self.push(origin, Block::Consecutive { first, v4 }, hosts, name, port)
+    }
+
+    /// Adds an nmap octet-range block (`192.168.1-3.*`).
+    pub fn add_octets(
+        &mut self,
+        origin: &str,
+        ranges: OctetRanges,
+        port: Option<u16>,
+    ) -> Result<(), SpaceError> {
+        let hosts = ranges.count();
+        self.push(origin, Block::Octets(ranges), hosts, None, port)
+    }
+
+    fn push(
+        &mut self,
+        origin: &str,
+        block: Block,
+        hosts: u64,
+        name: Option<String>,
+        port: Option<u16>,
+    ) -> Result<(), SpaceError> {
+        let too_large = || SpaceError::TooLarge(escape_str(origin));
         let each = if port.is_some() {
             1
         } else {
@@ -206,8 +268,7 @@ impl PairSpace {
         self.segments.push(Segment {
             first_pair: self.total,
             first_host: self.hosts,
-            first_ip,
-            v4,
+            block,
             hosts,
             name,
             port,
@@ -244,12 +305,7 @@ impl PairSpace {
         if host >= seg.hosts {
             return None;
         }
-        let value = seg.first_ip + u128::from(host);
-        let ip = if seg.v4 {
-            IpAddr::V4(Ipv4Addr::from(value as u32))
-        } else {
-            IpAddr::V6(Ipv6Addr::from(value))
-        };
+        let ip = seg.block.nth(host)?;
         Some((
             Host {
                 id: seg.first_host + host + 1,
@@ -388,6 +444,19 @@ mod tests {
             assert_eq!(seen.len(), all.len(), "N={of}");
             assert_eq!(seen.into_iter().collect::<HashSet<_>>(), all, "N={of}");
         }
+    }
+
+    #[test]
+    fn octet_ranges_number_like_the_sequential_walk() {
+        let spec: crate::target::TargetSpec = "10.1-2.0,7.1-3".parse().unwrap();
+        let crate::target::HostSpec::Range(ranges) = spec.host else {
+            panic!("{spec:?}")
+        };
+        let mut space = PairSpace::new([22u16].into_iter().collect());
+        space.add_octets("r", ranges.clone(), None).unwrap();
+        let numbered: Vec<IpAddr> = (0..space.total()).map(|n| space.pair(n).unwrap().0.ip).collect();
+        assert_eq!(numbered, ranges.iter().collect::<Vec<_>>());
+        assert_eq!(numbered.len(), 12);
     }
 
     #[test]

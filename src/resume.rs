@@ -2,7 +2,7 @@
 //! reports, checked against its first record, and reopened to append the rest.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -219,23 +219,10 @@ pub fn describe(scan: &Value) -> String {
         .join(", ")
 }
 
-/// The first record of a resumable file: which scan it is, so a resume can check it.
-pub fn write_header(out: &mut impl Write, scan: &Value, args: &[String]) -> io::Result<()> {
-    let record = serde_json::json!({
-        "type": "start",
-        "portprobe": env!("CARGO_PKG_VERSION"),
-        "command": "scan",
-        "args": args.iter().map(|a| escape_str(a)).collect::<Vec<_>>().join(" "),
-        "scan": scan,
-    });
-    serde_json::to_writer(&mut *out, &record)?;
-    out.write_all(b"\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
+    use std::io::{Read, Write};
     use std::path::PathBuf;
 
     /// A fresh directory for one test (unit tests have no tempfile crate).

@@ -20,7 +20,7 @@ use crate::order::{PairSpace, ShardSpec, SpaceWalk};
 use crate::pipeline::{Pipeline, PortResult, ProbeError, Probed};
 use crate::ports::PortSet;
 use crate::resume::Done;
-use crate::target::{resolve, CidrIter, Family, Host, HostSpec, TargetReader};
+use crate::target::{resolve, CidrIter, Exclusions, Family, Host, HostSpec, TargetReader};
 
 /// What the scheduler tells the report.
 #[derive(Debug)]
@@ -50,6 +50,10 @@ pub struct ScanPlan {
     /// Threads driving connects (each an event loop over its share of the pairs).
     pub workers: usize,
     pub rate: Option<f64>,
+    /// `--host-timeout`: no more of a host's ports are issued after this long.
+    pub host_timeout: Option<Duration>,
+    /// `--exclude`, `--excludefile`: hosts never scanned.
+    pub exclude: Arc<Exclusions>,
     pub resolve_timeout: Duration,
     /// What happens to each port after the connect (detection, audit).
     pub pipeline: Pipeline,
@@ -131,10 +135,20 @@ pub fn run(
         // live on a thread of their own that is not joined after a signal: it may sit in read(2).
         let cancel = cancel.clone();
         let (family, resolve_timeout) = (plan.family, plan.resolve_timeout);
+        let exclude = plan.exclude.clone();
         producer = Some(
             std::thread::Builder::new()
                 .name("targets".into())
-                .spawn(move || produce(workers, targets, family, resolve_timeout, &senders, &cancel))?,
+                .spawn(move || {
+                    produce(
+                        workers,
+                        targets,
+                        (family, &exclude),
+                        resolve_timeout,
+                        &senders,
+                        &cancel,
+                    )
+                })?,
         );
     }
     std::thread::scope(|scope| {
@@ -228,6 +242,8 @@ struct CurrentHost {
     issue: Option<Arc<HostIssue>>,
     /// The ports still need the `--shard` and worker split (hosts from the target thread).
     split: bool,
+    /// `--host-timeout`: when this worker stops issuing the host's ports.
+    deadline: Option<tokio::time::Instant>,
 }
 
 /// Reads every target up front (only the target list is held) and numbers its pairs for a
@@ -263,6 +279,13 @@ fn pair_space(
                     _ => 128,
                 };
                 space.add(&typed, *ip, prefix, None, spec.port)
+            }
+            HostSpec::Range(ranges) => {
+                if let Err(e) = plan.family.check_literal(&ranges.first(), &typed) {
+                    report(Event::InputError(format!("{origin}: {e}")))?;
+                    continue;
+                }
+                space.add_octets(&typed, ranges.clone(), spec.port)
             }
             HostSpec::Name(name) => match resolve(name, plan.family, plan.resolve_timeout) {
                 Ok(ips) => ips.into_iter().try_for_each(|ip| {
@@ -317,6 +340,7 @@ async fn drive(
         while inflight.len() < limit {
             if let (None, Source::Walk(walk)) = (&current, &mut *source) {
                 match walk.next() {
+                    Some((host, _)) if plan.exclude.contains(&host.ip, host.name.as_deref()) => continue,
                     Some((host, port)) => {
                         current = Some(CurrentHost {
                             host: Arc::new(host),
@@ -324,6 +348,7 @@ async fn drive(
                             issued: 0,
                             issue: None,
                             split: false,
+                            deadline: None,
                         })
                     }
                     None => no_more_work = true,
@@ -335,20 +360,32 @@ async fn drive(
                 break;
             }
             let (ip, host_number, split) = (cur.host.ip, cur.host.id.saturating_sub(1), cur.split);
-            let next = cur.ports.by_ref().find(|&(position, port)| {
-                if split {
-                    // This process's share (--shard), then this worker's share of that.
-                    if !plan.shard.takes(host_number, position) {
-                        return false;
+            let next = if cur.deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                // Out of time for this host: skip its other ports, keeping the pair count every
+                // worker shares in step (it counts this process's share only).
+                pair += cur
+                    .ports
+                    .by_ref()
+                    .filter(|&(position, _)| !split || plan.shard.takes(host_number, position))
+                    .count();
+                None
+            } else {
+                cur.ports.by_ref().find(|&(position, port)| {
+                    if split {
+                        // This process's share (--shard), then this worker's share of that.
+                        if !plan.shard.takes(host_number, position) {
+                            return false;
+                        }
+                        pair += 1;
+                        if (pair - 1) % shard.of != shard.index {
+                            return false;
+                        }
                     }
-                    pair += 1;
-                    if (pair - 1) % shard.of != shard.index {
-                        return false;
-                    }
-                }
-                // Reported by the run being resumed: not issued, so the host's count stays right.
-                !plan.done.as_ref().is_some_and(|d| d.contains(ip, port))
-            });
+                    // Reported by the run being resumed: not issued, so the host's count stays
+                    // right.
+                    !plan.done.as_ref().is_some_and(|d| d.contains(ip, port))
+                })
+            };
             let Some((_, port)) = next else {
                 if let Some(done) = current.take() {
                     if let Some(issued) = done.issue.and_then(|issue| issue.done(done.issued)) {
@@ -415,7 +452,8 @@ async fn drive(
                             Box::new((0..list.len()).map(move |i| (i, list[i])))
                         }
                     };
-                    current = Some(CurrentHost { host, ports, issued: 0, issue: Some(issue), split: true });
+                    let deadline = plan.host_timeout.map(|t| tokio::time::Instant::now() + t);
+                    current = Some(CurrentHost { host, ports, issued: 0, issue: Some(issue), split: true, deadline });
                 }
             },
             _ = sleep_until_opt(pacer_wait), if pacer_wait.is_some() => {}
@@ -477,13 +515,16 @@ fn broadcast(txs: &[mpsc::Sender<Work>], work: Work) -> bool {
 fn produce(
     workers: usize,
     targets: TargetReader,
-    family: Family,
+    (family, exclude): (Family, &Exclusions),
     resolve_timeout: Duration,
     txs: &[mpsc::Sender<Work>],
     cancel: &CancellationToken,
 ) {
     let mut next_id = 0u64;
     let mut send_host = |name: Option<String>, ip: IpAddr, port: Option<u16>| -> bool {
+        if exclude.contains(&ip, name.as_deref()) {
+            return !cancel.is_cancelled();
+        }
         next_id += 1;
         let host = Arc::new(Host {
             id: next_id,
@@ -508,6 +549,7 @@ fn produce(
         };
         let literal = match spec.host {
             HostSpec::Addr(ip) | HostSpec::Cidr { network: ip, .. } => Some(ip),
+            HostSpec::Range(ref r) => Some(r.first()),
             HostSpec::Name(_) => None,
         };
         if let Some(Err(e)) = literal.map(|ip| family.check_literal(&ip, &origin_text(&spec))) {
@@ -521,6 +563,7 @@ fn produce(
             HostSpec::Cidr { network, prefix } => {
                 CidrIter::new(network, prefix).all(|ip| send_host(None, ip, spec.port))
             }
+            HostSpec::Range(r) => r.iter().all(|ip| send_host(None, ip, spec.port)),
             HostSpec::Name(name) => match resolve(&name, family, resolve_timeout) {
                 Ok(ips) => ips
                     .into_iter()
@@ -539,6 +582,7 @@ fn origin_text(spec: &crate::target::TargetSpec) -> String {
     let host = match &spec.host {
         HostSpec::Addr(ip) => ip.to_string(),
         HostSpec::Cidr { network, prefix } => format!("{network}/{prefix}"),
+        HostSpec::Range(r) => r.to_string(),
         HostSpec::Name(name) => name.clone(),
     };
     match spec.port {

@@ -27,8 +27,9 @@ if [ -n "${SSHLOGIN:-}" ]; then
     parallel -q --sshlogin "$SSHLOGIN" --results "$out/shard-{}-of-$n.jsonl" \
         "$portprobe" scan --json --shard "{}/$n" "$@" ::: $(seq 1 "$n") >/dev/null || status=$?
 else
+    # The shards' tables (stdout) are dropped: the files hold every port.
     parallel -q -j "${JOBS:-$n}" \
-        "$portprobe" scan --resume "$out/shard-{}-of-$n.jsonl" --shard "{}/$n" "$@" ::: $(seq 1 "$n") || status=$?
+        "$portprobe" scan --resume "$out/shard-{}-of-$n.jsonl" --shard "{}/$n" "$@" ::: $(seq 1 "$n") >/dev/null || status=$?
 fi
 # Merging JSON Lines is concatenation.
 for i in $(seq 1 "$n"); do cat "$out/shard-$i-of-$n.jsonl"; done >"$out/all.jsonl"

@@ -286,7 +286,7 @@ fn json_records_are_pinned_and_shared_by_scan_and_audit() {
         k
     };
     let expected = [
-        "banner", "host", "ip", "port", "proto", "reason", "rtt_ms", "service", "state",
+        "banner", "host", "ip", "port", "proto", "reason", "rtt_ms", "service", "state", "type",
     ];
     assert_eq!(keys(&scan[0]), expected);
     let mut with_findings: Vec<&str> = expected.to_vec();
@@ -294,6 +294,7 @@ fn json_records_are_pinned_and_shared_by_scan_and_audit() {
     with_findings.sort();
     assert_eq!(keys(&audit[0]), with_findings);
     for v in [&scan[0], &audit[0]] {
+        assert_eq!(v["type"], "port");
         assert_eq!(v["host"], "127.0.0.1");
         assert_eq!(v["ip"], "127.0.0.1");
         assert_eq!(v["port"], port);

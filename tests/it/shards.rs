@@ -109,6 +109,10 @@ fn shards_together_equal_one_scan() {
         r#"
 $PORTPROBE scan $SCAN --json > $D/all.jsonl
 $PORTPROBE scan $SCAN --json --randomize --seed 11 > $D/rnd-1-1.jsonl
+# The same hosts as nmap octet ranges, and an exclusion, in random order.
+$PORTPROBE scan ${SCAN/127.0.0.16\/28/127.0.0.16-31} --json --randomize --seed 4 > $D/octets.jsonl
+$PORTPROBE scan $SCAN --json --randomize --seed 4 --exclude 127.0.0.20 --shard 1/2 > $D/ex-1.jsonl
+$PORTPROBE scan $SCAN --json --randomize --seed 4 --exclude 127.0.0.20 --shard 2/2 > $D/ex-2.jsonl
 for n in 2 3 5; do
     for i in $(seq 1 $n); do
         $PORTPROBE scan $SCAN --json --shard $i/$n > $D/seq-$n-$i.jsonl
@@ -122,6 +126,13 @@ done
         union(&[dir.join("rnd-1-1.jsonl")]),
         all,
         "randomized, one process"
+    );
+    assert_eq!(union(&[dir.join("octets.jsonl")]), all, "randomized octet ranges");
+    let without: BTreeSet<Pair> = all.iter().filter(|p| p.0 != "127.0.0.20").cloned().collect();
+    assert_eq!(
+        union(&[dir.join("ex-1.jsonl"), dir.join("ex-2.jsonl")]),
+        without,
+        "randomized shards with --exclude"
     );
     // Randomized, the first results already come from many hosts (in target order, from one).
     let first: BTreeSet<String> = pairs(&dir.join("rnd-1-1.jsonl"))[..50]
@@ -225,6 +236,19 @@ interrupt() { # NAME DELAY EXTRA...: starts the scan, SIGTERM after DELAY, says 
             .map(|(i, _)| i)
             .collect();
         assert_eq!(starts, [0], "{name}: {context}");
+        // One closing summary: those of the interrupted runs were cut when resuming.
+        let summaries: Vec<usize> = recs
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r["type"] == "summary")
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(summaries, [recs.len() - 1], "{name}: {context}");
+        assert_eq!(
+            recs[0]["scan"]["targets"],
+            serde_json::json!(["127.0.0.16/28"]),
+            "{name}"
+        );
         assert!(log.contains(&format!("{name} final rc=0")), "{name}: {context}");
         interrupted += log
             .lines()
@@ -328,9 +352,12 @@ echo "tx $(( $(cat /sys/class/net/lo/statistics/tx_packets) - tx0 ))"
     );
     // What was reported is inside the block, every port an unreachable network.
     let recs = pairs(&dir.join("out.jsonl"));
-    assert!(recs.len() as u64 >= last.1);
+    assert!(recs.len() as u64 + 1 >= last.1);
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
-    for r in records(&dir.join("out.jsonl")) {
+    for r in records(&dir.join("out.jsonl"))
+        .into_iter()
+        .filter(|r| r["type"] == "port")
+    {
         *reasons
             .entry(r["reason"].as_str().unwrap_or("?").to_string())
             .or_default() += 1;
