@@ -18,6 +18,9 @@ pub struct RunInfo {
     /// The ports, compressed to ranges: `1-1024,3306`.
     pub ports: String,
     pub verbose: u8,
+    /// `--resume`: what defines the scan's pairs (targets, ports, shard, order), stated in the
+    /// JSON Lines `start` record so a resume can check it continues the same scan.
+    pub scan: Option<serde_json::Value>,
 }
 
 impl RunInfo {
@@ -33,6 +36,7 @@ impl RunInfo {
             port_count: ports.len(),
             ports: compress(ports),
             verbose,
+            scan: None,
         }
     }
 }
