@@ -230,6 +230,20 @@ pub struct ScanArgs {
     /// Report only findings that are new or changed since this previous `--json` run
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Scan share I of N (1/4 .. 4/4): N runs with shares 1..N scan every host-port pair once
+    #[arg(long, value_name = "I/N", value_parser = |s: &str| s.parse::<crate::order::ShardSpec>())]
+    pub shard: Option<crate::order::ShardSpec>,
+    /// Scan the host-port pairs in a seeded random order, computed as it goes (also spelled
+    /// --randomize-hosts); the table then lists hosts with open ports at the end
+    #[arg(long, alias = "randomize-hosts")]
+    pub randomize: bool,
+    /// Seed of --randomize: the same seed gives the same order (shards need one) [default: random]
+    #[arg(long, value_name = "N", requires = "randomize")]
+    pub seed: Option<u64>,
+    /// Also write JSON Lines to FILE (as -oJ); when FILE holds an interrupted run of the same
+    /// scan, skip the pairs it reports and append the rest
+    #[arg(long, value_name = "FILE")]
+    pub resume: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

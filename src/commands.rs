@@ -197,7 +197,14 @@ fn scan_command(args: &ScanArgs, audit_command: bool) -> Result<Outcome, Command
     if let Some(problem) = crate::limits::descriptors_left_problem(nofile, base) {
         return Err(CommandError::Limit(problem));
     }
-    let mut sink = opts.sink()?;
+    let mut sink = match &args.resume {
+        Some(path) => {
+            let mut sinks = vec![resumable_sink(&opts, &mut plan, path)?];
+            sinks.extend(opts.sinks()?);
+            Box::new(report::FanOut(sinks))
+        }
+        None => opts.sink()?,
+    };
     let reporter = Mutex::new(Reporter::new(
         sink.as_mut(),
         &opts,
@@ -225,6 +232,31 @@ fn scan_command(args: &ScanArgs, audit_command: bool) -> Result<Outcome, Command
     } else {
         Outcome::Success
     })
+}
+
+/// `--resume FILE`: JSON Lines appended to FILE (besides stdout's format and the report
+/// files), skipping the pairs it already reports.
+fn resumable_sink(
+    opts: &report::ReportOptions,
+    plan: &mut scan::ScanPlan,
+    path: &std::path::Path,
+) -> Result<Box<dyn report::Sink>, CommandError> {
+    let scan = opts.run.scan.clone().unwrap_or_default();
+    let resumed = crate::resume::open(path, &scan).map_err(ConfigError::from)?;
+    let out = io::BufWriter::with_capacity(64 * 1024, resumed.file);
+    let mut sink = report::jsonl::JsonlSink::new(out, opts.run.clone(), opts.fail_on);
+    if !resumed.fresh {
+        sink = sink.continuing();
+        crate::escape::say(format!(
+            "resuming {}: {} pairs already reported are skipped",
+            path.display(),
+            resumed.done.len()
+        ));
+    }
+    if !resumed.done.is_empty() {
+        plan.done = Some(Arc::new(resumed.done));
+    }
+    Ok(Box::new(sink))
 }
 
 /// Watches for SIGINT/SIGTERM on a thread of its own (the scan's threads run their own loops).

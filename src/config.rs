@@ -27,6 +27,7 @@ use crate::net::tls::{
 };
 use crate::net::udp::UdpOptions;
 use crate::nmap_args::TIMING;
+use crate::order::ShardSpec;
 use crate::ping::PingPlan;
 use crate::pipeline::Pipeline;
 use crate::portdb::{default_ports, top_ports, top_udp_ports};
@@ -82,6 +83,12 @@ pub enum ConfigError {
     UdpConflict(&'static str),
     #[error("unknown probe '{given}': the database has {known}")]
     UnknownProbe { given: String, known: String },
+    #[error("--randomize orders TCP ports only: scan UDP ports (-u, -sU, -p U:53) in target order")]
+    RandomizeUdp,
+    #[error("--shard with --randomize needs --seed N: every shard must walk the same order")]
+    ShardNeedsSeed,
+    #[error(transparent)]
+    Resume(#[from] crate::resume::ResumeError),
     #[error("invalid port: {0}")]
     Port(PortError),
     #[error("{0} ports given: a session talks to one port; add -z to check each (connect -z HOST 20-25 80)")]
@@ -372,6 +379,13 @@ pub fn scan_plan(
         .or(timing.concurrency)
         .map(|c| c as usize)
         .unwrap_or_else(|| default_concurrency(nofile));
+    if args.shard.is_some() && args.randomize && args.seed.is_none() {
+        return Err(ConfigError::ShardNeedsSeed);
+    }
+    // The pair space of a random order numbers TCP ports; UDP pairs would be left out.
+    if args.randomize && (!udp_ports.is_empty() || target_proto == Proto::Udp) {
+        return Err(ConfigError::RandomizeUdp);
+    }
     if let (Some(min), Some(max)) = (args.min_rate, args.rate) {
         if min > max {
             return Err(ConfigError::Rates { min, max });
@@ -417,6 +431,9 @@ pub fn scan_plan(
         _ => None,
     };
     let plan = ScanPlan {
+        shard: args.shard.unwrap_or(ShardSpec::WHOLE),
+        seed: args.randomize.then(|| args.seed.unwrap_or_else(random_seed)),
+        done: None,
         ports: Arc::new(ports),
         udp_ports: Arc::new(udp_ports),
         target_proto,
@@ -472,18 +489,70 @@ pub fn scan_plan(
         open_only: args.open || audit_command,
         verbose: args.verbose > 0,
         versions: !args.no_detect,
-        total_ports: total,
+        // A shard scans about 1/N of the pairs.
+        total_ports: total.map(|t| t.div_ceil(args.shard.map_or(1, |s| s.of))),
         fail_on: args.fail_on,
+        // Randomized, a host's pairs are spread over the whole run: hosts end together at the end.
+        stream: args.randomize,
         files: output_files(&args.output)?,
         color: use_color(args.output.color),
-        run: Arc::new(RunInfo::new(
-            if audit_command { "audit" } else { "scan" },
-            &plan.ports,
-            &plan.udp_ports,
-            args.verbose,
-        )),
+        run: Arc::new(RunInfo {
+            scan: args.resume.as_ref().map(|_| scan_identity(args, &plan)),
+            ..RunInfo::new(
+                if audit_command { "audit" } else { "scan" },
+                &plan.ports,
+                &plan.udp_ports,
+                args.verbose,
+            )
+        }),
     };
     Ok((plan, TargetReader::new(sources), report))
+}
+
+/// A seed for `--randomize` without `--seed`: different on every run.
+fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ (u64::from(std::process::id()) << 32)
+}
+
+/// What defines a scan's pairs (targets, ports, shard, order): the first record of a
+/// `--resume` file holds it, and a resume checks it, so a file continues only its own scan.
+pub fn scan_identity(args: &ScanArgs, plan: &ScanPlan) -> serde_json::Value {
+    let mut scan = serde_json::Map::new();
+    scan.insert("targets".into(), args.targets.clone().into());
+    if !args.input_list.is_empty() {
+        let lists: Vec<String> = args.input_list.iter().map(|p| p.display().to_string()).collect();
+        scan.insert("input_lists".into(), lists.into());
+    }
+    scan.insert("ports".into(), crate::report::run::compress(&plan.ports).into());
+    if !plan.udp_ports.is_empty() {
+        scan.insert(
+            "udp_ports".into(),
+            crate::report::run::compress(&plan.udp_ports).into(),
+        );
+    }
+    let family = match (args.family.ipv4, args.family.ipv6) {
+        (true, _) => Some("ipv4"),
+        (_, true) => Some("ipv6"),
+        _ => None,
+    };
+    if let Some(f) = family {
+        scan.insert("family".into(), f.into());
+    }
+    if plan.shard != ShardSpec::WHOLE {
+        scan.insert("shard".into(), plan.shard.to_string().into());
+    }
+    if args.randomize {
+        // Without --seed every run draws its own order; the pairs are the same all the same.
+        let order = match args.seed {
+            Some(seed) => format!("random seed {seed}"),
+            None => "random".into(),
+        };
+        scan.insert("order".into(), order.into());
+    }
+    serde_json::Value::Object(scan)
 }
 
 /// Builds the ping plan; resolves the host (first address of the allowed family).

@@ -17,8 +17,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::net::connect::{connect, ConnectOptions, LocalError, PortState};
 use crate::net::udp::{self, UdpAttempt, UdpOptions};
+use crate::order::{PairSpace, ShardSpec, SpaceWalk};
 use crate::pipeline::{Pipeline, PortResult, ProbeError, Probed};
 use crate::ports::{PortSet, Proto};
+use crate::resume::Done;
 use crate::target::{resolve, CidrIter, Exclusions, Family, Host, HostSpec, TargetReader};
 use crate::udp_detect::{for_host, UdpPlan};
 
@@ -34,6 +36,9 @@ pub enum Event {
     },
     /// A target could not be used (bad syntax in a file, a name that does not resolve).
     InputError(String),
+    /// Randomized order: how many hosts the scan covers, told before any port. Hosts get no
+    /// `HostEnd` then (their pairs are spread over the whole run).
+    Hosts(u64),
 }
 
 /// How the scan runs (the semantic part of the command line).
@@ -59,6 +64,12 @@ pub struct ScanPlan {
     pub resolve_timeout: Duration,
     /// What happens to each port after the connect (detection, audit).
     pub pipeline: Pipeline,
+    /// `--shard I/N`: the share of the (host, port) pairs this process scans.
+    pub shard: ShardSpec,
+    /// `--randomize`: the seed of the order of the pairs; `None` scans in target order.
+    pub seed: Option<u64>,
+    /// `--resume`: pairs an earlier run reported, not scanned again.
+    pub done: Option<Arc<Done>>,
 }
 
 #[derive(Clone)]
@@ -108,37 +119,56 @@ pub fn run(
     if workers == 0 {
         return Err(io::Error::other("no worker runtime"));
     }
-    let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers).map(|_| mpsc::channel::<Work>(64)).unzip();
-    // Target reading and name resolution block (a pipe that never ends, /dev/zero), so they
-    // live on a thread of their own that is not joined after a signal: it may sit in read(2).
-    let producer = {
+    let mut sources: Vec<Source> = Vec::with_capacity(workers);
+    let mut producer = None;
+    if let Some(seed) = plan.seed {
+        // A random order needs the whole pair space numbered first: the targets (not their
+        // addresses) are read up front, then each worker walks its positions of the permutation.
+        let space = Arc::new(pair_space(plan, targets, report, cancel)?);
+        report(Event::Hosts(space.hosts()))?;
+        for index in 0..workers {
+            sources.push(Source::Walk(SpaceWalk::new(
+                space.clone(),
+                seed,
+                plan.shard,
+                index,
+                workers,
+            )));
+        }
+    } else {
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers).map(|_| mpsc::channel::<Work>(64)).unzip();
+        sources.extend(receivers.into_iter().map(Source::Targets));
+        // Target reading and name resolution block (a pipe that never ends, /dev/zero), so they
+        // live on a thread of their own that is not joined after a signal: it may sit in read(2).
         let cancel = cancel.clone();
         let (family, resolve_timeout) = (plan.family, plan.resolve_timeout);
         let exclude = plan.exclude.clone();
-        std::thread::Builder::new()
-            .name("targets".into())
-            .spawn(move || {
-                produce(
-                    workers,
-                    targets,
-                    (family, &exclude),
-                    resolve_timeout,
-                    &senders,
-                    &cancel,
-                )
-            })?
-    };
+        producer = Some(
+            std::thread::Builder::new()
+                .name("targets".into())
+                .spawn(move || {
+                    produce(
+                        workers,
+                        targets,
+                        (family, &exclude),
+                        resolve_timeout,
+                        &senders,
+                        &cancel,
+                    )
+                })?,
+        );
+    }
     std::thread::scope(|scope| {
-        let handles: Vec<_> = receivers
+        let handles: Vec<_> = sources
             .into_iter()
             .zip(runtimes)
             .enumerate()
-            .map(|(index, (mut rx, rt))| {
+            .map(|(index, (mut source, rt))| {
                 std::thread::Builder::new()
                     .name(format!("scan-{index}"))
                     .spawn_scoped(scope, move || -> io::Result<()> {
                         let shard = Shard { index, of: workers };
-                        let result = rt.block_on(drive(plan, shard, &mut rx, report, cancel));
+                        let result = rt.block_on(drive(plan, shard, &mut source, report, cancel));
                         if result.is_err() {
                             cancel.cancel(); // an output error ends every worker and the producer
                         }
@@ -164,7 +194,7 @@ pub fn run(
         if cancel.is_cancelled() {
             // Interrupted or failed: the producer stops at its next send; do not wait for it.
             drop(producer);
-        } else {
+        } else if let Some(producer) = producer {
             // The workers saw the end of the work, so the producer is done.
             let _ = producer.join();
         }
@@ -193,23 +223,103 @@ struct Shard {
     of: usize,
 }
 
+/// Where a worker's pairs come from: hosts from the target thread (each worker takes its share
+/// of their ports), or its own walk of the randomized pair space (already split).
+enum Source {
+    Targets(mpsc::Receiver<Work>),
+    Walk(SpaceWalk),
+}
+
+impl Source {
+    /// The next host from the target thread; never, for a walk (it is read synchronously).
+    async fn recv(&mut self) -> Option<Work> {
+        match self {
+            Source::Targets(rx) => rx.recv().await,
+            Source::Walk(_) => std::future::pending().await,
+        }
+    }
+}
+
 struct CurrentHost {
     host: Arc<Host>,
-    ports: Box<dyn Iterator<Item = (Proto, u16)> + Send>,
+    /// (position in the port list, protocol, port).
+    ports: Box<dyn Iterator<Item = (usize, Proto, u16)> + Send>,
     /// The UDP probes with this host's name filled in.
     udp: Arc<UdpPlan>,
     /// This host's UDP retry pacing (its ICMP rate limit), shared by its ports in this worker.
     gate: Rc<udp::RetryGate>,
     issued: usize,
-    issue: Arc<HostIssue>,
+    /// Absent for a randomized pair: its host does not end here.
+    issue: Option<Arc<HostIssue>>,
+    /// The ports still need the `--shard` and worker split (hosts from the target thread).
+    split: bool,
     /// `--host-timeout`: when this worker stops issuing the host's ports.
     deadline: Option<tokio::time::Instant>,
+}
+
+/// Reads every target up front (only the target list is held) and numbers its pairs for a
+/// randomized order; a target that cannot be used is reported and left out.
+fn pair_space(
+    plan: &ScanPlan,
+    targets: TargetReader,
+    report: &ReportFn<'_>,
+    cancel: &CancellationToken,
+) -> io::Result<PairSpace> {
+    let mut space = PairSpace::new(plan.ports.iter().collect());
+    for (origin, spec) in targets {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let spec = match spec {
+            Ok(spec) => spec,
+            Err(msg) => {
+                report(Event::InputError(format!("{origin}: {msg}")))?;
+                continue;
+            }
+        };
+        let typed = origin_text(&spec);
+        let added = match &spec.host {
+            HostSpec::Addr(ip) | HostSpec::Cidr { network: ip, .. } => {
+                if let Err(e) = plan.family.check_literal(ip, &typed) {
+                    report(Event::InputError(format!("{origin}: {e}")))?;
+                    continue;
+                }
+                let prefix = match spec.host {
+                    HostSpec::Cidr { prefix, .. } => prefix,
+                    _ if ip.is_ipv4() => 32,
+                    _ => 128,
+                };
+                space.add(&typed, *ip, prefix, None, spec.port)
+            }
+            HostSpec::Range(ranges) => {
+                if let Err(e) = plan.family.check_literal(&ranges.first(), &typed) {
+                    report(Event::InputError(format!("{origin}: {e}")))?;
+                    continue;
+                }
+                space.add_octets(&typed, ranges.clone(), spec.port)
+            }
+            HostSpec::Name(name) => match resolve(name, plan.family, plan.resolve_timeout) {
+                Ok(ips) => ips.into_iter().try_for_each(|ip| {
+                    let bits = if ip.is_ipv4() { 32 } else { 128 };
+                    space.add(&typed, ip, bits, Some(name.clone()), spec.port)
+                }),
+                Err(e) => {
+                    report(Event::InputError(format!("{origin}: {e}")))?;
+                    continue;
+                }
+            },
+        };
+        if let Err(e) = added {
+            report(Event::InputError(format!("{origin}: {e}")))?;
+        }
+    }
+    Ok(space)
 }
 
 async fn drive(
     plan: &ScanPlan,
     shard: Shard,
-    work_rx: &mut mpsc::Receiver<Work>,
+    source: &mut Source,
     report: &ReportFn<'_>,
     cancel: &CancellationToken,
 ) -> io::Result<()> {
@@ -249,30 +359,67 @@ async fn drive(
         }
         let mut pacer_wait = None;
         while inflight.len() < limit {
+            if let (None, Source::Walk(walk)) = (&current, &mut *source) {
+                match walk.next() {
+                    Some((host, _)) if plan.exclude.contains(&host.ip, host.name.as_deref()) => continue,
+                    Some((host, port)) => {
+                        current = Some(CurrentHost {
+                            host: Arc::new(host),
+                            ports: Box::new(std::iter::once((0, Proto::Tcp, port))),
+                            udp: no_udp.clone(),
+                            gate: Rc::new(udp::RetryGate::default()),
+                            issued: 0,
+                            issue: None,
+                            split: false,
+                            deadline: None,
+                        })
+                    }
+                    None => no_more_work = true,
+                }
+            }
             let Some(cur) = current.as_mut() else { break };
             if let Some(at) = pacer.as_mut().and_then(Pacer::must_wait) {
                 pacer_wait = Some(at);
                 break;
             }
+            let (ip, host_number, split) = (cur.host.ip, cur.host.id.saturating_sub(1), cur.split);
             let next = if cur.deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
                 // Out of time for this host: skip its other ports, keeping the pair count every
-                // worker shares in step.
-                pair += cur.ports.by_ref().count();
+                // worker shares in step (it counts this process's share only).
+                pair += cur
+                    .ports
+                    .by_ref()
+                    .filter(|&(position, _, _)| !split || plan.shard.takes(host_number, position))
+                    .count();
                 None
             } else {
-                cur.ports.by_ref().find(|_| {
-                    pair += 1;
-                    (pair - 1) % shard.of == shard.index
+                cur.ports.by_ref().find(|&(position, proto, port)| {
+                    if split {
+                        // This process's share (--shard), then this worker's share of that.
+                        if !plan.shard.takes(host_number, position) {
+                            return false;
+                        }
+                        pair += 1;
+                        if (pair - 1) % shard.of != shard.index {
+                            return false;
+                        }
+                    }
+                    // Reported by the run being resumed: not issued, so the host's count stays
+                    // right. The resume file's pairs are TCP ones: UDP ports are scanned again.
+                    !(proto == Proto::Tcp && plan.done.as_ref().is_some_and(|d| d.contains(ip, port)))
                 })
             };
-            let Some((proto, port)) = next else {
+            let Some((_, proto, port)) = next else {
                 if let Some(done) = current.take() {
-                    if let Some(issued) = done.issue.done(done.issued) {
+                    if let Some(issued) = done.issue.and_then(|issue| issue.done(done.issued)) {
                         report(Event::HostEnd {
                             host: done.host,
                             issued,
                         })?;
                     }
+                }
+                if matches!(source, Source::Walk(_)) {
+                    continue; // the next pair of the walk
                 }
                 break;
             };
@@ -327,17 +474,17 @@ async fn drive(
                     report(Event::Port(r))?;
                 }
             }
-            work = work_rx.recv(), if want_work => match work {
+            work = source.recv(), if want_work && matches!(source, Source::Targets(_)) => match work {
                 None => no_more_work = true,
                 // Every worker sees every item; one of them reports input errors.
                 Some(Work::Error(msg)) if shard.index == 0 => report(Event::InputError(msg))?,
                 Some(Work::Error(_)) => {}
                 Some(Work::Host { host, port, issue }) => {
-                    let ports: Box<dyn Iterator<Item = (Proto, u16)> + Send> = match port {
-                        Some(p) => Box::new(std::iter::once((plan.target_proto, p))),
+                    let ports: Box<dyn Iterator<Item = (usize, Proto, u16)> + Send> = match port {
+                        Some(p) => Box::new(std::iter::once((0, plan.target_proto, p))),
                         None => {
                             let list = port_list.clone();
-                            Box::new((0..list.len()).map(move |i| list[i]))
+                            Box::new((0..list.len()).map(move |i| (i, list[i].0, list[i].1)))
                         }
                     };
                     let udp = match &plan.pipeline.udp {
@@ -346,7 +493,16 @@ async fn drive(
                     };
                     let gate = Rc::new(udp::RetryGate::default());
                     let deadline = plan.host_timeout.map(|t| tokio::time::Instant::now() + t);
-                    current = Some(CurrentHost { host, ports, udp, gate, issued: 0, issue, deadline });
+                    current = Some(CurrentHost {
+                        host,
+                        ports,
+                        udp,
+                        gate,
+                        issued: 0,
+                        issue: Some(issue),
+                        split: true,
+                        deadline,
+                    });
                 }
             },
             _ = sleep_until_opt(pacer_wait), if pacer_wait.is_some() => {}

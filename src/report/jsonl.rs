@@ -41,6 +41,12 @@ impl<W: Write> JsonlSink<W> {
         }
     }
 
+    /// Appends to a file that already has its `start` record (`--resume`): none is written.
+    pub fn continuing(mut self) -> Self {
+        self.started = true;
+        self
+    }
+
     fn record(&mut self, value: &impl Serialize) -> io::Result<()> {
         if !self.started {
             self.started = true;
@@ -52,6 +58,7 @@ impl<W: Write> JsonlSink<W> {
                 args: escape_str(&self.run.args),
                 started: epoch(self.run.started),
                 ports: self.run.port_count + self.run.udp_port_count,
+                scan: self.run.scan.as_ref(),
             };
             serde_json::to_writer(&mut self.out, &start)?;
             self.out.write_all(b"\n")?;
@@ -74,6 +81,9 @@ struct StartRecord<'a> {
     started: u64,
     /// Ports asked for each host.
     ports: usize,
+    /// `--resume` files: what defines the scan's pairs, checked when the file is resumed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scan: Option<&'a serde_json::Value>,
 }
 
 /// A host once its ports are all known (or the run was cut short).

@@ -93,6 +93,9 @@ pub struct ReportOptions {
     pub total_ports: Option<u64>,
     /// `--fail-on`: a finding at or above this level makes the run fail (exit 3).
     pub fail_on: Option<Severity>,
+    /// Ports arrive in random order (`--randomize`): every port streams to the format, per-host
+    /// state is kept only for hosts with an open port to list, and those end together at the end.
+    pub stream: bool,
     /// Files to write besides stdout (-oN, -oX, -oG, -oJ, -oA, --csv, --sarif).
     pub files: Vec<OutputFile>,
     /// Colour the table on stdout (`--color`, decided with NO_COLOR and the terminal).
@@ -113,6 +116,15 @@ impl ReportOptions {
     /// Every format asked for, fanned out: stdout's (the table, JSON Lines or the audit text,
     /// unless a file format was sent to `-`) and one sink per file, all fed the same events.
     pub fn sink(&self) -> Result<Box<dyn Sink>, OutputError> {
+        let mut sinks = self.sinks()?;
+        Ok(match sinks.len() {
+            1 => sinks.remove(0),
+            _ => Box::new(FanOut(sinks)),
+        })
+    }
+
+    /// Stdout's sink and the files', one by one (`--resume` adds its own to them).
+    pub fn sinks(&self) -> Result<Vec<Box<dyn Sink>>, OutputError> {
         let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
         let stdout_taken = self.files.iter().any(|f| f.path == Path::new("-"));
         if !stdout_taken {
@@ -149,10 +161,7 @@ impl ReportOptions {
                 FileFormat::Sarif => Box::new(sarif::SarifSink::new(out, run)),
             });
         }
-        Ok(match sinks.len() {
-            1 => sinks.remove(0),
-            _ => Box::new(FanOut(sinks)),
-        })
+        Ok(sinks)
     }
 }
 
@@ -244,6 +253,8 @@ pub struct HostReport {
     received: usize,
     /// Known once the scheduler has issued all the host's ports.
     issued: Option<usize>,
+    /// Randomized order: only the open ports were kept for this host (flat memory).
+    pub only_open: bool,
 }
 
 impl HostReport {
@@ -258,6 +269,7 @@ impl HostReport {
             pseudo: None,
             received: 0,
             issued: None,
+            only_open: false,
         }
     }
 
@@ -267,6 +279,10 @@ impl HostReport {
 
     /// `1 open, 65533 closed, 2 filtered (stealth: 1 no-response, 1 host-unreach)`.
     pub fn summary_line(&self) -> String {
+        if self.only_open {
+            let open = self.count(PortState::Open);
+            return format!("{open} open (random order: other states are counted in the totals only)");
+        }
         let mut parts = Vec::new();
         for state in [
             PortState::Open,
@@ -426,6 +442,9 @@ pub struct Reporter<'a> {
     hosts: HashMap<u64, HostReport>,
     summary: ScanSummary,
     started: Instant,
+    stream: bool,
+    /// Hosts in the scan, when the scheduler knows them up front (randomized order).
+    space_hosts: Option<u64>,
 }
 
 impl<'a> Reporter<'a> {
@@ -438,6 +457,8 @@ impl<'a> Reporter<'a> {
             hosts: HashMap::new(),
             summary: ScanSummary::default(),
             started: Instant::now(),
+            stream: opts.stream,
+            space_hosts: None,
         }
     }
 
@@ -451,6 +472,9 @@ impl<'a> Reporter<'a> {
 
     fn finish_host(&mut self, mut host: HostReport, cut: bool) -> io::Result<()> {
         self.summary.hosts += 1;
+        if host.received == 0 && !cut {
+            return Ok(()); // none of its pairs were this run's (another shard's, or resumed)
+        }
         host.pseudo = host.find_pseudo_service();
         if self.open_only && !host.by_state.contains_key(&PortState::Open) {
             return Ok(()); // nothing to list
@@ -462,9 +486,11 @@ impl<'a> Reporter<'a> {
     }
 
     fn host(&mut self, host: &Arc<Host>) -> &mut HostReport {
-        self.hosts
-            .entry(host.id)
-            .or_insert_with(|| HostReport::new(host.clone()))
+        let only_open = self.stream;
+        self.hosts.entry(host.id).or_insert_with(|| HostReport {
+            only_open,
+            ..HostReport::new(host.clone())
+        })
     }
 
     pub fn handle(&mut self, event: Event) -> io::Result<()> {
@@ -475,6 +501,7 @@ impl<'a> Reporter<'a> {
                 self.quiet(|| warn(&msg));
             }
             Event::Port(result) => self.port(result)?,
+            Event::Hosts(n) => self.space_hosts = Some(n),
             Event::HostEnd { host, issued } => {
                 let entry = self.host(&host);
                 entry.issued = Some(issued);
@@ -521,6 +548,9 @@ impl<'a> Reporter<'a> {
                 None => self.sink.port(&result)?,
             }
         }
+        if self.stream && !(listed && state.is_some_and(|(s, _)| s == PortState::Open)) {
+            return Ok(()); // streamed; no host state for hosts without an open port
+        }
         let entry = self.host(&result.host);
         entry.received += 1;
         match state {
@@ -545,8 +575,13 @@ impl<'a> Reporter<'a> {
     pub fn finish(mut self, interrupted: bool) -> io::Result<ScanSummary> {
         let mut left: Vec<HostReport> = std::mem::take(&mut self.hosts).into_values().collect();
         left.sort_by_key(|t| t.host.id);
+        // Randomized, hosts end here and are whole unless the run was cut.
+        let cut = !self.stream || interrupted;
         for host in left {
-            self.finish_host(host, true)?;
+            self.finish_host(host, cut)?;
+        }
+        if let Some(n) = self.space_hosts {
+            self.summary.hosts = usize::try_from(n).unwrap_or(usize::MAX);
         }
         if let Some(bar) = &self.progress {
             bar.finish_and_clear();

@@ -21,6 +21,9 @@ pub struct RunInfo {
     pub udp_port_count: usize,
     pub udp_ports: String,
     pub verbose: u8,
+    /// `--resume`: what defines the scan's pairs (targets, ports, shard, order), stated in the
+    /// JSON Lines `start` record so a resume can check it continues the same scan.
+    pub scan: Option<serde_json::Value>,
 }
 
 impl RunInfo {
@@ -38,6 +41,7 @@ impl RunInfo {
             udp_port_count: udp_ports.len(),
             udp_ports: compress(udp_ports),
             verbose,
+            scan: None,
         }
     }
 }

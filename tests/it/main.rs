@@ -16,6 +16,7 @@ mod properties;
 mod resource_limits;
 mod seed_scenario;
 mod session;
+mod shards;
 mod testbed_binary;
 mod testbed_daemons;
 mod testbed_datastores;

@@ -349,6 +349,27 @@ fn udp_usage_errors_name_the_problem() {
             && first.contains("the shipped list has"),
         "{first}"
     );
+    for (args, line) in [
+        (
+            &["scan", "127.0.0.1", "-p", "U:53", "--randomize"][..],
+            "portprobe: --randomize orders TCP ports only: scan UDP ports (-u, -sU, -p U:53) in target order",
+        ),
+        (
+            &["connect", "-u", "-x", "127.0.0.1:1080", "127.0.0.1", "53"][..],
+            "portprobe: --udp cannot be combined with -x: it needs a stream (TCP)",
+        ),
+        (
+            &["listen", "-u", "-U", "/tmp/portprobe-udp-unix"][..],
+            "portprobe: --udp cannot be combined with -U: it needs a stream (TCP)",
+        ),
+        (
+            &["ping", "127.0.0.1", "-p", "U:53"][..],
+            "portprobe: invalid --ports: 'U:53': only TCP ports are accepted here (no U: prefix)",
+        ),
+    ] {
+        let out = portprobe_expect(args, 2);
+        assert_eq!(stderr(&out).trim_end(), line, "{args:?}");
+    }
 }
 
 #[test]
