@@ -434,7 +434,7 @@ fn sarif_has_one_result_per_finding_and_follows_sarif_2_1_0() {
     let p = port.to_string();
     let args = ["audit", "127.0.0.1", "-p", &p, "--sarif", sarif.to_str().unwrap()];
     portprobe_expect(&args, 0);
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/sarif-2.1.0-subset.schema.json");
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/sarif-schema-2.1.0.json");
     let out = python(VALIDATE_SARIF, &[&schema, &sarif]);
     assert_eq!(stdout(&out), "0 errors\n", "{}{}", stderr(&out), read(&sarif));
     let log: serde_json::Value = serde_json::from_str(&read(&sarif)).unwrap();
@@ -616,7 +616,7 @@ fn tls_and_findings_fit_the_xml_dtd_the_json_schema_and_sarif() {
     for want in ["25 starttls", "443 tunnel", "993 tunnel", "4443 tunnel"] {
         assert!(tls.contains(&want.to_string()), "{tls:?}");
     }
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/sarif-2.1.0-subset.schema.json");
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/sarif-schema-2.1.0.json");
     let out = python(VALIDATE_SARIF, &[&schema, &dir.join("t.sarif")]);
     assert_eq!(stdout(&out), "0 errors\n", "{}", stderr(&out));
     std::fs::remove_dir_all(&dir).ok();
