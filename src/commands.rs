@@ -208,7 +208,7 @@ fn scan_command(args: &ScanArgs, audit_command: bool) -> Result<Outcome, Command
     let reporter = Mutex::new(Reporter::new(
         sink.as_mut(),
         &opts,
-        report::progress_bar(opts.total_ports),
+        report::progress_bar(opts.total_ports, plan.issued.clone()),
     ));
     let report = |event| match reporter.lock() {
         Ok(mut r) => r.handle(event),

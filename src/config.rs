@@ -478,6 +478,7 @@ pub fn scan_plan(
                 None
             },
         },
+        issued: Arc::default(),
     };
     let report = ReportOptions {
         format: match (args.json, audit_command) {

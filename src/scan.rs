@@ -6,7 +6,7 @@ use std::cell::Cell;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -70,6 +70,8 @@ pub struct ScanPlan {
     pub seed: Option<u64>,
     /// `--resume`: pairs an earlier run reported, not scanned again.
     pub done: Option<Arc<Done>>,
+    /// Pairs issued so far, for the progress bar (results received are the report's count).
+    pub issued: Arc<AtomicU64>,
 }
 
 #[derive(Clone)]
@@ -427,6 +429,7 @@ async fn drive(
                 p.advance();
             }
             cur.issued += 1;
+            plan.issued.fetch_add(1, Ordering::Relaxed);
             let host = cur.host.clone();
             let udp_plan = cur.udp.clone();
             let gate = cur.gate.clone();

@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 
 use crate::escape::TerminalSafe;
 use crate::fingerprint::{Confidence, Severity};
@@ -417,8 +419,10 @@ fn warn(msg: &str) {
     crate::escape::say(msg);
 }
 
-/// A progress bar on stderr for long scans, only when stderr is a terminal.
-pub fn progress_bar(total_ports: Option<u64>) -> Option<ProgressBar> {
+/// A progress bar on stderr for long scans, only when stderr is a terminal: ports answered of
+/// the total, the rate as a whole number, and how many are in flight — the figure that moves
+/// when every port is still waiting for its answer. `issued` is the scheduler's count.
+pub fn progress_bar(total_ports: Option<u64>, issued: Arc<AtomicU64>) -> Option<ProgressBar> {
     if !io::stderr().is_terminal() || total_ports.is_some_and(|n| n < 1000) {
         return None;
     }
@@ -426,7 +430,30 @@ pub fn progress_bar(total_ports: Option<u64>) -> Option<ProgressBar> {
         Some(n) => ProgressBar::new(n),
         None => ProgressBar::no_length(),
     };
-    let style = ProgressStyle::with_template("{spinner} {pos}/{len} ports  {per_sec}  eta {eta}  {msg}")
+    let template = "{spinner} {pos}/{len} ports answered, {inflight} in flight  {rate}  eta {left}  {msg}";
+    let style = ProgressStyle::with_template(template)
+        .map(|s| {
+            s.with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} ports/s", state.per_sec());
+            })
+            .with_key("left", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                // Before the first answer there is no rate to estimate from.
+                let _ = match state.pos() {
+                    0 => write!(w, "?"),
+                    _ => write!(w, "{}s", state.eta().as_secs()),
+                };
+            })
+            .with_key(
+                "inflight",
+                move |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(
+                        w,
+                        "{}",
+                        issued.load(Ordering::Relaxed).saturating_sub(state.pos())
+                    );
+                },
+            )
+        })
         .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar.enable_steady_tick(Duration::from_millis(200));

@@ -501,7 +501,7 @@ fn sarif_has_one_result_per_finding_and_follows_sarif_2_1_0() {
     let p = port.to_string();
     let args = ["audit", "127.0.0.1", "-p", &p, "--sarif", sarif.to_str().unwrap()];
     portprobe_expect(&args, 0);
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/sarif-2.1.0-subset.schema.json");
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/sarif-schema-2.1.0.json");
     let out = python(VALIDATE_SARIF, &[&schema, &sarif]);
     assert_eq!(stdout(&out), "0 errors\n", "{}{}", stderr(&out), read(&sarif));
     let log: serde_json::Value = serde_json::from_str(&read(&sarif)).unwrap();
@@ -683,7 +683,7 @@ fn tls_and_findings_fit_the_xml_dtd_the_json_schema_and_sarif() {
     for want in ["25 starttls", "443 tunnel", "993 tunnel", "4443 tunnel"] {
         assert!(tls.contains(&want.to_string()), "{tls:?}");
     }
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/sarif-2.1.0-subset.schema.json");
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/sarif-schema-2.1.0.json");
     let out = python(VALIDATE_SARIF, &[&schema, &dir.join("t.sarif")]);
     assert_eq!(stdout(&out), "0 errors\n", "{}", stderr(&out));
     std::fs::remove_dir_all(&dir).ok();
@@ -695,4 +695,41 @@ fn json_lines_of(text: &str) -> Vec<serde_json::Value> {
         .into_iter()
         .filter(|r| r["type"] == "port")
         .collect()
+}
+
+/// The progress bar, seen through a pseudo-terminal (`script`): while every port waits for its
+/// answer (2,000 dropped ports, all in flight at once) it says so, with a whole-number rate and
+/// no made-up estimate; at the end it is cleared and the table follows.
+#[test]
+fn progress_bar_under_a_pseudo_terminal() {
+    if !require_namespaces("progress_bar") {
+        return;
+    }
+    let snippet = r#"
+        nft add table ip f
+        nft 'add chain ip f out { type filter hook output priority 0; }'
+        nft add rule ip f out ip daddr 127.0.0.2 tcp dport 1-2000 drop
+        script -qfec "$PORTPROBE scan 127.0.0.2 -p 1-2000 -z --timeout 1s --retries 0" /dev/null"#;
+    let out = shell_in("netns.sh", snippet);
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
+    // Frames look like "⠉ 0/2000 ports answered, 2000 in flight  0 ports/s  eta ?" after the
+    // spinner and the terminal's erase-line sequence.
+    let frames: Vec<String> = text
+        .lines()
+        .filter_map(|l| {
+            l.find("0/2000 ports answered")
+                .map(|at| l[at..].trim_end().to_string())
+        })
+        .collect();
+    assert!(
+        frames
+            .iter()
+            .any(|f| f == "0/2000 ports answered, 2000 in flight  0 ports/s  eta ?"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l == "Ports: 0 open, 0 closed, 2000 filtered (stealth: 2000 no-response)"),
+        "{text}"
+    );
 }
