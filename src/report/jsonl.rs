@@ -105,6 +105,19 @@ struct HostRecord {
     pseudo_service: Option<PseudoRecord>,
 }
 
+/// One disclosure finding, with the port it was found on (also inside the port record).
+#[derive(Serialize)]
+struct FindingRecord<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    host: &'a str,
+    ip: &'a str,
+    port: u16,
+    proto: &'a str,
+    #[serde(flatten)]
+    finding: &'a Finding,
+}
+
 /// The evidence that a host accepts every port.
 #[derive(Serialize)]
 struct PseudoRecord {
@@ -214,6 +227,17 @@ impl<W: Write + Send> Sink for JsonlSink<W> {
             findings: result.findings.as_deref(),
         };
         self.record(&record)?;
+        // Each finding also as a record of its own, for consumers that filter by type.
+        for finding in result.findings.iter().flatten() {
+            self.record(&FindingRecord {
+                kind: "finding",
+                host: &record.host,
+                ip: &record.ip,
+                port: record.port,
+                proto: record.proto,
+                finding,
+            })?;
+        }
         // Stream without a syscall per line: flush at most every 100 ms, and at host ends.
         if self.last_flush.elapsed().as_millis() >= 100 {
             self.out.flush()?;

@@ -401,3 +401,29 @@ serve(("0.0.0.0", 7777), b"TARPIT\r\n")' &
         "look-alike ports are not listed: {text}"
     );
 }
+
+/// A SPICE server (written here from spice-protocol's link stage) answers only a SpiceLinkMess:
+/// found on a port no probe lists, among the probes sent in parallel to a silent port.
+#[test]
+fn a_spice_server_is_found_by_its_link_reply() {
+    let port = serve(|mut conn| {
+        let mut buf = [0u8; 64];
+        let n = std::io::Read::read(&mut conn, &mut buf).unwrap_or(0);
+        if buf[..n].starts_with(b"REDQ\x02\x00\x00\x00\x02\x00\x00\x00") {
+            let mut reply = b"REDQ\x02\x00\x00\x00\x02\x00\x00\x00\xba\x00\x00\x00\x00\x00\x00\x00".to_vec();
+            reply.extend_from_slice(
+                b"\x30\x81\x9f\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01\x05\x00",
+            );
+            reply.resize(18 + 4 + 162 + 12, 0);
+            let _ = conn.write_all(&reply);
+        }
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    let v = scan_json(port, &[]);
+    let s = &v["service"];
+    assert_eq!(
+        (s["name"].as_str(), s["product"].as_str(), s["probe"].as_str()),
+        (Some("spice"), Some("SPICE server"), Some("spice-link")),
+        "{v}"
+    );
+}
