@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 
-const BED_PORTS: &str = "7,9,13,19,37,53,69,123,161,1194,3478,5060,7777,7778,11211";
+const BED_PORTS: &str = "7,9,13,19,37,53,69,123,137,161,1194,3478,5060,7777,7778,11211";
 const NTPSEC_CACHE: &str = "/var/cache/portprobe-debs";
 
 /// Why the UDP bed cannot run here, if it cannot.
@@ -136,7 +136,7 @@ fn every_state_and_daemon_of_the_udp_bed() {
         expect(&mut m, &ports, port, "state", Some(state));
         expect(&mut m, &ports, port, "reason", Some(reason));
     }
-    for port in [7, 13, 19, 37, 53, 69, 123, 161, 1194, 3478, 5060, 11211] {
+    for port in [7, 13, 19, 37, 53, 69, 123, 137, 161, 1194, 3478, 5060, 11211] {
         expect(&mut m, &ports, port, "state", Some("open"));
         expect(&mut m, &ports, port, "reason", Some("udp-response"));
     }
@@ -146,9 +146,12 @@ fn every_state_and_daemon_of_the_udp_bed() {
         (19, "chargen"),
         (37, "time"),
         (69, "tftp"),
+        (137, "netbios-ns"),
     ] {
         expect(&mut m, &ports, port, "name", Some(name));
     }
+    // nmbd's node status names the host (netbios name = PPBED in the bed's smb.conf).
+    expect(&mut m, &ports, 137, "hostname", Some("PPBED"));
     let ntpsec = deb_file_version(&ntpsec_deb().expect("checked above"));
     let (unbound, _) = deb_version("unbound");
     let (memcached, _) = deb_version("memcached");

@@ -4,10 +4,11 @@
 # Usage: unshare -n tests/testbed/udp.sh COMMAND [ARGS...]
 #   dns 53 (unbound; BIND 9 on 127.0.0.2, dnsmasq on 127.0.0.3), ntp 123 (ntpsec), snmp 161 (snmpd),
 #   tftp 69 (tftpd-hpa), stun 3478 (coturn), sip 5060 (kamailio), openvpn 1194, memcached 11211,
-#   echo 7, daytime 13, chargen 19, time 37 (inetutils-inetd);
+#   echo 7, daytime 13, chargen 19, time 37 (inetutils-inetd), netbios-ns 137 (nmbd);
 #   9 closed, 7777 dropped (open|filtered), 7778 rejected with ICMP admin-prohibited (filtered).
 # ntpsec would replace systemd-timesyncd, so it is unpacked from its .deb, not installed.
-# Samba's nmbd is not here: it refuses to run without a non-loopback interface.
+# Samba's nmbd refuses to run without a broadcast interface: a veth pair inside the namespace
+# gives it one (10.99.0.1/24; nothing is connected to it, no packet leaves the namespace).
 set -euo pipefail
 here=$(dirname "$0")
 . "$here/lib.sh"
@@ -142,6 +143,27 @@ openvpn --dev null --tls-server --proto udp4 --local 127.0.0.1 --lport 1194 \
 # memcached 11211 with UDP on.
 memcached -u memcache -l 127.0.0.1 -p 11211 -U 11211 >"$d/memcached.log" 2>&1 &
 
+# nmbd 137 (NetBIOS name service): node status names the host and its workgroup.
+ip link add pp0 type veth peer name pp1
+ip addr add 10.99.0.1/24 dev pp0
+ip link set pp0 up
+ip link set pp1 up
+mkdir -p "$d/nmbd/lock" "$d/nmbd/state" "$d/nmbd/cache" "$d/nmbd/pid" "$d/nmbd/priv"
+cat >"$d/nmbd/smb.conf" <<CONF
+[global]
+  workgroup = PPTEST
+  netbios name = PPBED
+  interfaces = 10.99.0.1/24
+  bind interfaces only = no
+  lock directory = $d/nmbd/lock
+  state directory = $d/nmbd/state
+  cache directory = $d/nmbd/cache
+  pid directory = $d/nmbd/pid
+  private dir = $d/nmbd/priv
+  log file = $d/nmbd/log
+CONF
+nmbd -F --no-process-group -s "$d/nmbd/smb.conf" >"$d/nmbd/out" 2>&1 &
+
 # inetd's internal UDP services.
 cat >"$d/inetd.conf" <<'CONF'
 echo dgram udp wait root internal
@@ -152,7 +174,7 @@ CONF
 inetutils-inetd -d "$d/inetd.conf" >"$d/inetd.log" 2>&1 &
 
 # Waits until each daemon has bound its UDP port.
-for port in 53 123 161 69 3478 5060 1194 11211 7 13 19 37; do
+for port in 53 123 161 69 3478 5060 1194 11211 7 13 19 37 137; do
     for _ in $(seq 1 100); do
         ss -Hlun "sport = :$port" | grep -q . && break
         sleep 0.1
