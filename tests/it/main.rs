@@ -15,6 +15,7 @@ mod seed_scenario;
 mod session;
 mod testbed_binary;
 mod testbed_daemons;
-mod testbed_enterprise;
 mod testbed_datastores;
+mod testbed_enterprise;
+mod testbed_industrial;
 mod tls;

@@ -3,18 +3,23 @@
 //! check every length against the bytes they were given, never panic, and bound what they
 //! produce: at most [`MAX_VALUE`] bytes per value and [`MAX_LIST`] items per list.
 
-pub mod dcerpc;
-pub mod dns;
-pub mod kerberos;
 pub mod amqp;
 pub mod cql;
+pub mod dcerpc;
+pub mod dns;
+pub mod enip;
 pub mod kafka;
+pub mod kerberos;
 pub mod ldap;
+pub mod modbus;
 pub mod mongodb;
 pub mod mysql;
 pub mod ntlm;
+pub mod openwire;
 pub mod rdp;
 pub mod rfb;
+pub mod rpc;
+pub mod s7;
 pub mod smb;
 pub mod tds;
 pub mod tns;
