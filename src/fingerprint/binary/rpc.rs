@@ -32,8 +32,10 @@ fn record(b: &[u8]) -> Option<Vec<u8>> {
     loop {
         let mark = r.u32_be()?;
         let len = usize::try_from(mark & 0x7fff_ffff).ok()?;
-        // A reply is at least xid, REPLY, MSG_ACCEPTED/DENIED and a status.
-        if out.is_empty() && len < 16 {
+        // A reply is at least xid, REPLY, MSG_ACCEPTED/DENIED and a status; a fragment of
+        // more than 1 MiB is no port mapper's (and rules out other length-prefixed formats,
+        // whose next bytes would make the mark huge).
+        if (out.is_empty() && len < 16) || len > 1 << 20 {
             return None;
         }
         let frag = r.take(len.min(r.rest().len()))?;
@@ -124,10 +126,7 @@ pub fn decode(b: &[u8]) -> Option<Fields> {
     let mut versions: Vec<u32> = maps.iter().filter(|m| m.0 == PORTMAPPER).map(|m| m.1).collect();
     versions.sort_unstable();
     versions.dedup();
-    fields.push((
-        "rpc.portmapper_versions",
-        joined(versions.iter().map(|v| num(v)), b' '),
-    ));
+    fields.push(("rpc.portmapper_versions", joined(versions.iter().map(num), b' ')));
     let mut numbers: Vec<u32> = maps.iter().map(|m| m.0).collect();
     numbers.sort_unstable();
     numbers.dedup();

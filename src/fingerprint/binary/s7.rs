@@ -154,16 +154,12 @@ fn szl(params: &[u8], data: &[u8], fields: &mut Fields) -> Option<()> {
         let index = u16::from_be_bytes([rec[0], rec[1]]);
         let body = &rec[2..];
         match (id & 0x00ff, index) {
-            (0x11, 1) => {
-                if body.len() >= 26 {
-                    push_once(fields, "s7.order_number", text(&body[..20]));
-                    push_once(fields, "s7.module_version", version(&body[22..26]));
-                }
+            (0x11, 1) if body.len() >= 26 => {
+                push_once(fields, "s7.order_number", text(&body[..20]));
+                push_once(fields, "s7.module_version", version(&body[22..26]));
             }
-            (0x11, 7) => {
-                if body.len() >= 26 {
-                    push_once(fields, "s7.firmware", version(&body[22..26]));
-                }
+            (0x11, 7) if body.len() >= 26 => {
+                push_once(fields, "s7.firmware", version(&body[22..26]));
             }
             (0x1c, i) => {
                 let name = match i {
