@@ -56,6 +56,12 @@ pub enum Protocol {
     S7,
     /// EtherNet/IP encapsulation: ListIdentity reply.
     Enip,
+    /// DNP3 data link frame.
+    Dnp3,
+    /// Java Debug Wire Protocol handshake and reply.
+    Jdwp,
+    /// Java RMI (JRMP) ProtocolAck.
+    Jrmi,
     /// Nothing recognised: rules read raw bytes.
     Raw,
 }
@@ -86,12 +92,15 @@ impl Protocol {
             Protocol::Modbus => "modbus",
             Protocol::S7 => "s7",
             Protocol::Enip => "enip",
+            Protocol::Dnp3 => "dnp3",
+            Protocol::Jdwp => "jdwp",
+            Protocol::Jrmi => "jrmi",
             Protocol::Raw => "raw",
         }
     }
 
     /// Every grammar, `Raw` first.
-    pub const ALL: [Protocol; 24] = [
+    pub const ALL: [Protocol; 27] = [
         Protocol::Raw,
         Protocol::Http,
         Protocol::Ssh,
@@ -116,6 +125,9 @@ impl Protocol {
         Protocol::Modbus,
         Protocol::S7,
         Protocol::Enip,
+        Protocol::Dnp3,
+        Protocol::Jdwp,
+        Protocol::Jrmi,
     ];
 
     /// This grammar's position in [`Protocol::ALL`].
@@ -309,6 +321,21 @@ pub const FIELDS: &[&str] = &[
     "enip.product_name",
     "enip.status",
     "enip.address",
+    // DNP3 (binary::dnp3)
+    "dnp3.function",
+    "dnp3.direction",
+    "dnp3.source",
+    "dnp3.destination",
+    // JDWP (binary::jdwp)
+    "jdwp.handshake",
+    "jdwp.error",
+    "jdwp.description",
+    "jdwp.version",
+    "jdwp.vm_version",
+    "jdwp.vm_name",
+    // Java RMI (binary::jrmi)
+    "rmi.client_host",
+    "rmi.client_port",
 ];
 
 /// The prefix of per-header fields.
@@ -473,7 +500,7 @@ pub fn decode(response: &[u8]) -> Decoded<'_> {
 /// which probe was sent). Stricter checks first.
 fn binary(response: &[u8]) -> Option<(Protocol, Fields)> {
     type Decoder = fn(&[u8]) -> Option<Fields>;
-    const DECODERS: [(Protocol, Decoder); 20] = [
+    const DECODERS: [(Protocol, Decoder); 23] = [
         (Protocol::Rfb, super::binary::rfb::decode),
         // Before RDP: both answer a COTP connection request with a connection confirm.
         (Protocol::S7, super::binary::s7::decode),
@@ -494,6 +521,9 @@ fn binary(response: &[u8]) -> Option<(Protocol, Fields)> {
         (Protocol::Enip, super::binary::enip::decode),
         (Protocol::Modbus, super::binary::modbus::decode),
         (Protocol::Rpc, super::binary::rpc::decode),
+        (Protocol::Dnp3, super::binary::dnp3::decode),
+        (Protocol::Jdwp, super::binary::jdwp::decode),
+        (Protocol::Jrmi, super::binary::jrmi::decode),
         // Last: a DNS header has no magic, only its length and flags.
         (Protocol::Dns, super::binary::dns::decode),
     ];
@@ -867,7 +897,7 @@ mod tests {
                 include_bytes!("binary/testdata/xrdp-0.9.21-connection-confirm.bin"),
                 Protocol::Rdp,
             ),
-            (b"\x05\x64\x05\x0b\x00\x00\x01\x00\xba\xf0", Protocol::Raw),
+            (b"\x05\x64\x05\x0b\x00\x00\x01\x00\xba\xf0", Protocol::Dnp3),
         ];
         for (bytes, want) in cases {
             assert_eq!(decode(bytes).protocol, want, "{}", String::from_utf8_lossy(bytes));

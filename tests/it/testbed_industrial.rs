@@ -553,7 +553,7 @@ fn industrial_protocols_are_recognised_on_any_port() {
         want(enip, "info", "serial 0x60a1b2c3"),
         want(dnp3, "name", "dnp3"),
         want(dnp3, "confidence", "soft"),
-        want(dnp3, "info", "DNP3 link layer"),
+        want(dnp3, "info", "DNP3 link layer, address 1"),
         want(dnp3, "probe", "dnp3-link-status"),
     ];
     let bad = mismatches(&got, &wants);

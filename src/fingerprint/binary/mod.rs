@@ -6,8 +6,11 @@
 pub mod amqp;
 pub mod cql;
 pub mod dcerpc;
+pub mod dnp3;
 pub mod dns;
 pub mod enip;
+pub mod jdwp;
+pub mod jrmi;
 pub mod kafka;
 pub mod kerberos;
 pub mod ldap;
