@@ -234,18 +234,20 @@ const S7_NAMES: [(u8, &str); 4] = [
     (7, "CPU 315-2 PN/DP"),
 ];
 
-/// One answer of an S7-300 as public S7comm descriptions give it: a COTP connection request
-/// naming a called TSAP is confirmed; setup communication (job 0xF0) is acknowledged with a
+/// One answer of an S7 CPU in `slot` of rack 0 as public S7comm descriptions give it: a COTP
+/// connection request to a called TSAP in that slot is confirmed, one to another slot gets a
+/// disconnect request; setup communication (job 0xF0) is acknowledged with a
 /// PDU size of 240; user data "read SZL" of lists 0x0011 and 0x001C is answered with the
 /// records, any other list with return code 0x0A (object does not exist).
-fn s7_answer(tpdu: &[u8]) -> Option<Vec<u8>> {
+fn s7_answer(tpdu: &[u8], slot: u8) -> Option<Vec<u8>> {
     let li = usize::from(*tpdu.first()?);
     let header = tpdu.get(1..=li)?;
     match header.first()? & 0xf0 {
         0xe0 => {
             let params = header.get(6..)?;
-            if !params.windows(2).any(|w| w == [0xc2, 0x02]) {
-                return None;
+            let called = params.windows(4).find(|w| w[..2] == [0xc2, 0x02])?;
+            if called[3] & 0x1f != slot {
+                return Some(tpkt(&[6, 0x80, header[3], header[4], 0, 1, 0]));
             }
             // CC: the caller's reference as destination, ours as source, its parameters.
             let mut cc = vec![0xd0, header[3], header[4], 0x00, 0x01, 0x00];
@@ -337,7 +339,17 @@ fn s7_answer(tpdu: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-fn s7_server(mut s: TcpStream) {
+/// An S7-300 CPU in slot 2 (PG connections to TSAP 0x0102).
+fn s7_server(s: TcpStream) {
+    s7_serve(s, 2);
+}
+
+/// A CPU in slot 0 (TSAP 0x0200 reaches it).
+fn s7_server_slot0(s: TcpStream) {
+    s7_serve(s, 0);
+}
+
+fn s7_serve(mut s: TcpStream, slot: u8) {
     while let Some(head) = read_n(&mut s, 4) {
         let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
         if head[..2] != [3, 0] || !(7..=2048).contains(&len) {
@@ -346,7 +358,9 @@ fn s7_server(mut s: TcpStream) {
         let Some(tpdu) = read_n(&mut s, len - 4) else {
             return;
         };
-        let Some(reply) = s7_answer(&tpdu) else { return };
+        let Some(reply) = s7_answer(&tpdu, slot) else {
+            return;
+        };
         if s.write_all(&reply).is_err() {
             return;
         }
@@ -471,7 +485,7 @@ fn spec_servers_answer_as_the_specifications_say() {
     };
     let mut all = Vec::new();
     for req in [cr.to_vec(), setup.to_vec(), szl(0x11), szl(0x1c)] {
-        all.extend(s7_answer(&req).unwrap());
+        all.extend(s7_answer(&req, 2).unwrap());
     }
     let f = s7::decode(&all).unwrap();
     assert!(
@@ -483,9 +497,18 @@ fn spec_servers_answer_as_the_specifications_say() {
         "{f:?}"
     );
     assert_eq!(
-        s7_answer(b"\x06\xe0\x00\x00\x00\x01\x00"),
+        s7_answer(b"\x06\xe0\x00\x00\x00\x01\x00", 2),
         None,
         "a CR without a called TSAP"
+    );
+    let refused = s7_answer(
+        b"\x11\xe0\x00\x00\x00\x01\x00\xc0\x01\x0a\xc1\x02\x01\x00\xc2\x02\x02\x00",
+        2,
+    );
+    assert_eq!(
+        refused.as_deref(),
+        Some(&b"\x03\x00\x00\x0b\x06\x80\x00\x01\x00\x01\x00"[..]),
+        "a CR to another slot"
     );
 
     let reply =
@@ -515,9 +538,10 @@ fn spec_servers_answer_as_the_specifications_say() {
 fn industrial_protocols_are_recognised_on_any_port() {
     let modbus = serve(modbus_server);
     let s7 = serve(s7_server);
+    let s7_slot0 = serve(s7_server_slot0);
     let enip = serve(enip_server);
     let dnp3 = serve(dnp3_server);
-    let ports = format!("{modbus},{s7},{enip},{dnp3}");
+    let ports = format!("{modbus},{s7},{s7_slot0},{enip},{dnp3}");
     let args = [
         "scan",
         "127.0.0.1",
@@ -530,6 +554,7 @@ fn industrial_protocols_are_recognised_on_any_port() {
     let out = portprobe_expect(&args, 0);
     let got = by_port(&out);
     let (modbus, s7, enip, dnp3) = (u64::from(modbus), u64::from(s7), u64::from(enip), u64::from(dnp3));
+    let s7_slot0 = u64::from(s7_slot0);
     let wants = [
         want(modbus, "name", "modbus"),
         want(modbus, "vendor", "Testbed Automation"),
@@ -546,6 +571,9 @@ fn industrial_protocols_are_recognised_on_any_port() {
             "order number 6ES7 315-2EH14-0AB0; serial S C-H6U123452012",
         ),
         want(s7, "probe", "s7comm"),
+        want(s7_slot0, "product", "Siemens S7 PLC CPU 315-2 PN/DP"),
+        want(s7_slot0, "version", "3.2.6"),
+        want(s7_slot0, "probe", "s7comm-tsap0200"),
         want(enip, "name", "enip"),
         want(enip, "vendor", "Rockwell Automation/Allen-Bradley"),
         want(enip, "product", "1756-L61/B LOGIX5561"),
