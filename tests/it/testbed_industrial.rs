@@ -83,7 +83,7 @@ fn rpc_and_java_daemons_are_named() {
     if !require_industrial_bed("testbed_industrial") {
         return;
     }
-    let snippet = "\"$PORTPROBE\" scan 127.0.0.1 -p 111,1099,5005,8009,61616 --json && echo --- && \"$PORTPROBE\" scan 127.0.0.1 -p 111,5005";
+    let snippet = "\"$PORTPROBE\" scan 127.0.0.1 -p 111,1099,5005,8009,8080,61616 --json && echo --- && \"$PORTPROBE\" scan 127.0.0.1 -p 111,5005";
     let out = shell_in_testbed("industrial.sh", snippet);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}\nstderr: {}", stderr(&out));
@@ -114,6 +114,9 @@ fn rpc_and_java_daemons_are_named() {
         want(8009, "name", "ajp13"),
         want(8009, "confidence", "soft"),
         want(8009, "info", "AJP13 CPong"),
+        want(8080, "name", "http"),
+        want(8080, "product", "Apache Tomcat"),
+        want(8080, "info", "Debian tomcat10 default page"),
         want(61616, "name", "activemq"),
         want(61616, "product", "Apache ActiveMQ"),
         want(61616, "version", plain(upstream("activemq"))),

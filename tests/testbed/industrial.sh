@@ -4,7 +4,7 @@
 # Usage: unshare -n tests/testbed/industrial.sh COMMAND [ARGS...]
 #   rpcbind 111 (with mountd and nfs registrations made as NFS does, by PMAPPROC_SET),
 #   java-rmi 1099 (rmiregistry) with JDWP 5005 in the same JVM, ajp13 8009 and http 8080
-#   (tomcat10), openwire 61616 (activemq)
+#   (tomcat10, with Debian's default ROOT application), openwire 61616 (activemq)
 # The Java daemons take ~10 s to listen (more on a loaded machine: the waits allow 90 s).
 # Industrial protocols (Modbus/TCP, S7comm, EtherNet/IP, DNP3) have no Debian daemons: their
 # servers are written from the specifications in tests/it/testbed_industrial.rs.
@@ -55,9 +55,9 @@ start_rmiregistry() {
 # (Debian ships it commented out), in a CATALINA_BASE of its own.
 start_tomcat() {
     local d="$TESTBED_DIR/tomcat10"
-    mkdir -p "$d/logs" "$d/temp" "$d/work" "$d/webapps/ROOT"
+    mkdir -p "$d/logs" "$d/temp" "$d/work" "$d/webapps"
     cp -r /etc/tomcat10 "$d/conf"
-    echo '<html><body>testbed</body></html>' >"$d/webapps/ROOT/index.html"
+    cp -r /var/lib/tomcat10/webapps/ROOT "$d/webapps/ROOT"
     sed -i 's|<Connector port="8080" protocol="HTTP/1.1"|<Connector protocol="AJP/1.3" address="127.0.0.1" port="8009" secretRequired="false" />\n    <Connector port="8080" address="127.0.0.1" protocol="HTTP/1.1"|' \
         "$d/conf/server.xml"
     CATALINA_HOME=/usr/share/tomcat10 CATALINA_BASE=$d CATALINA_TMPDIR=$d/temp \
