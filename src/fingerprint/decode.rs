@@ -94,7 +94,7 @@ impl Protocol {
             Protocol::Enip => "enip",
             Protocol::Dnp3 => "dnp3",
             Protocol::Jdwp => "jdwp",
-            Protocol::Jrmi => "jrmi",
+            Protocol::Jrmi => "rmi",
             Protocol::Raw => "raw",
         }
     }
