@@ -2,12 +2,21 @@
 # Service detection benchmark on the daemon test bed (tests/testbed/daemons.sh), side by side
 # with `nmap -sV` on the same ports in the same run. Needs root and the test-bed packages plus
 # nmap (apt-get install -y nmap time). Touches only the namespace's loopback.
+# BED=services.sh runs it on the services test bed (tests/testbed/services.sh, 40 daemons) instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PORTS=${PORTS:-21,22,25,80,110,143,3306,5432,6379,11211}
+BED=${BED:-daemons.sh}
+if [ "$BED" = services.sh ]; then
+    # Every port of the bed's SERVICES list.
+    default=$(sed -n '/^SERVICES="/,/"$/p' tests/testbed/services.sh | tr -d '"' | sed 's/SERVICES=//' |
+        tr ' ' '\n' | grep . | cut -d: -f1 | sort -n | paste -sd,)
+else
+    default=21,22,25,80,110,143,3306,5432,6379,11211
+fi
+PORTS=${PORTS:-$default}
 if [ "${INSIDE_BENCH_NS:-}" != 1 ]; then
     cargo build --release -q
-    exec env INSIDE_BENCH_NS=1 PORTS="$PORTS" unshare -n tests/testbed/daemons.sh "$0" "$@"
+    exec env INSIDE_BENCH_NS=1 PORTS="$PORTS" unshare -n "tests/testbed/$BED" "$0" "$@"
 fi
 out=$(mktemp -d)
 echo "machine: $(nproc) cores, $(uname -r), nmap $(nmap --version | awk 'NR==1{print $3}'), ports $PORTS"

@@ -180,6 +180,11 @@ impl Baseline {
                 reason,
             };
             let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+            // Records other than ports (start, host, summary) carry no findings; older runs
+            // have no `type` at all and are all ports.
+            if v["type"].as_str().is_some_and(|t| t != "port") {
+                continue;
+            }
             let (Some(ip), Some(port)) = (v["ip"].as_str(), v["port"].as_u64()) else {
                 return Err(bad("missing ip or port".into()));
             };

@@ -1,6 +1,5 @@
 //! The command line as typed: clap definitions and value parsers. `config` turns it into plans.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -38,6 +37,24 @@ pub enum Command {
     Fingerprints(FingerprintsCommand),
     /// What a port usually is, what exposing it means and how to secure it (no network)
     Port(PortArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout, or write every page into a directory
+    Manpage(ManpageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManpageArgs {
+    /// Write portprobe.1 and a page per command (portprobe-scan.1 …) into DIR
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -107,8 +124,11 @@ pub struct FamilyArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "TARGETS: 192.0.2.1, 2001:db8::1, 10.0.0.0/30, host.example, host.example:8080, \
-[2001:db8::1]:22, or - to read targets from stdin (one or more per line, # comments)."
+    after_help = "TARGETS: 192.0.2.1, 2001:db8::1, 10.0.0.0/30, 192.0.2.1-20, 10.0.0-3.*, host.example, \
+host.example:8080, [2001:db8::1]:22, or - to read targets from stdin (one or more per line, # comments).\n\n\
+NMAP SPELLINGS: -sT, -sV, -Pn, -n and --reason are accepted (portprobe does that anyway); -T0..-T5, -F, \
+-vv, -iL FILE, -oN/-oX/-oG/-oJ FILE and -oA BASE are too. -sU is not supported yet; -sS, -O, -sC, \
+--script and -A are refused with what to use instead."
 )]
 pub struct ScanArgs {
     // Help as an attribute: rustdoc would read `[v6]` in a doc comment as a link.
@@ -125,18 +145,38 @@ pub struct ScanArgs {
     pub input_list: Vec<PathBuf>,
     #[command(flatten)]
     pub family: FamilyArgs,
-    /// Connect timeout per attempt (500ms, 2s, 1.5s)
-    #[arg(long, value_name = "DURATION", default_value = "1.5s", value_parser = parse_duration)]
-    pub timeout: Duration,
-    /// Extra attempts for a port that gave no answer before it is reported filtered
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub retries: u32,
+    /// Connect timeout per attempt (500ms, 2s, 1.5s) [default: 1.5s, or the -T template's]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Extra attempts for a port that gave no answer before it is reported filtered [default: 1]
+    #[arg(long, visible_alias = "max-retries", value_name = "N")]
+    pub retries: Option<u32>,
     /// Connects in flight at once [default: from the open-file limit, at most 4096]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65535))]
     pub concurrency: Option<u32>,
-    /// At most N connects per second
-    #[arg(long, value_name = "N", value_parser = parse_rate)]
+    /// At most N connects per second (nmap: --max-rate)
+    #[arg(long, visible_alias = "max-rate", value_name = "N", value_parser = parse_rate)]
     pub rate: Option<f64>,
+    /// At least N connects per second: raises --concurrency to N x timeout so the rate holds
+    /// even when every connect waits its whole timeout
+    #[arg(long, value_name = "N", value_parser = parse_rate)]
+    pub min_rate: Option<f64>,
+    /// Wait this long between connects (nmap's --scan-delay; for the whole scan, not per host)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub scan_delay: Option<Duration>,
+    /// Stop issuing a host's ports after this long (ports in flight still finish)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub host_timeout: Option<Duration>,
+    /// Timing template, -T0 to -T5 (paranoid, sneaky, polite, normal, aggressive, insane): presets
+    /// of timeout, retries, concurrency and rate; flags given explicitly win
+    #[arg(long, value_name = "LEVEL", value_parser = crate::nmap_args::parse_timing)]
+    pub timing: Option<u8>,
+    /// Do not scan these targets: comma-separated addresses, CIDR blocks, ranges or names
+    #[arg(long, value_name = "LIST")]
+    pub exclude: Vec<String>,
+    /// Do not scan the targets listed in FILE (one or more per line, # comments)
+    #[arg(long, value_name = "FILE")]
+    pub excludefile: Vec<PathBuf>,
     /// Time allowed to resolve each host name
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub resolve_timeout: Duration,
@@ -146,12 +186,22 @@ pub struct ScanArgs {
     /// Show only open ports
     #[arg(long)]
     pub open: bool,
-    /// List every port, not only the interesting ones; show banners and rule skeletons
-    #[arg(short, long)]
-    pub verbose: bool,
+    /// List every port, not only the interesting ones; show banners and rule skeletons (-vv: the same)
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// Connect only: no banner reading or service detection
     #[arg(short = 'z', long = "no-detect")]
     pub no_detect: bool,
+    /// Probe budget of detection, 0 to 9: the port's own probes, then at most this many others
+    /// (9: all) [default: all]
+    #[arg(long, value_name = "0-9", value_parser = clap::value_parser!(u8).range(0..=9))]
+    pub version_intensity: Option<u8>,
+    /// Light detection: --version-intensity 2
+    #[arg(long, conflicts_with_all = ["version_intensity", "version_all"])]
+    pub version_light: bool,
+    /// Every probe: --version-intensity 9
+    #[arg(long, conflicts_with = "version_intensity")]
+    pub version_all: bool,
     /// Time allowed for detecting the service of one open port
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub detect_timeout: Duration,
@@ -174,14 +224,87 @@ pub struct ScanArgs {
     /// Report only findings that are new or changed since this previous `--json` run
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Scan share I of N (1/4 .. 4/4): N runs with shares 1..N scan every host-port pair once
+    #[arg(long, value_name = "I/N", value_parser = |s: &str| s.parse::<crate::order::ShardSpec>())]
+    pub shard: Option<crate::order::ShardSpec>,
+    /// Scan the host-port pairs in a seeded random order, computed as it goes (also spelled
+    /// --randomize-hosts); the table then lists hosts with open ports at the end
+    #[arg(long, alias = "randomize-hosts")]
+    pub randomize: bool,
+    /// Seed of --randomize: the same seed gives the same order (shards need one) [default: random]
+    #[arg(long, value_name = "N", requires = "randomize")]
+    pub seed: Option<u64>,
+    /// Also write JSON Lines to FILE (as -oJ); when FILE holds an interrupted run of the same
+    /// scan, skip the pairs it reports and append the rest
+    #[arg(long, value_name = "FILE")]
+    pub resume: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Report files written besides the terminal's table (nmap's -oN/-oX/-oG/-oA, plus JSON Lines,
+/// CSV and SARIF); `-` writes that format to stdout instead of the table.
+#[derive(Debug, Args, Clone, Default)]
+pub struct OutputArgs {
+    /// Write the table to FILE (nmap: -oN)
+    #[arg(long, value_name = "FILE")]
+    pub output_normal: Option<PathBuf>,
+    /// Write nmap XML to FILE, for ndiff, python-libnmap and importers (nmap: -oX)
+    #[arg(long, value_name = "FILE")]
+    pub output_xml: Option<PathBuf>,
+    /// Write nmap's greppable format to FILE (nmap: -oG)
+    #[arg(long, value_name = "FILE")]
+    pub output_grepable: Option<PathBuf>,
+    /// Write JSON Lines to FILE (-oJ)
+    #[arg(long, value_name = "FILE")]
+    pub output_json: Option<PathBuf>,
+    /// Write BASE.nmap, BASE.xml, BASE.gnmap and BASE.jsonl (nmap: -oA)
+    #[arg(long, value_name = "BASE")]
+    pub output_all: Option<PathBuf>,
+    /// Write CSV to FILE, one row per port
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Write the findings as SARIF 2.1.0 to FILE (for code-scanning dashboards)
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+    /// Colour the table: auto (when stdout is a terminal and NO_COLOR is unset), always, never
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = |s: &str| s.parse::<ColorChoice>())]
+    pub color: ColorChoice,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl std::str::FromStr for ColorChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(ColorChoice::Auto),
+            "always" => Ok(ColorChoice::Always),
+            "never" => Ok(ColorChoice::Never),
+            _ => Err(format!(
+                "invalid --color '{}': use auto, always or never",
+                crate::escape::escape_str(s)
+            )),
+        }
+    }
 }
 
 /// TLS options shared by scan and connect.
 #[derive(Debug, Args, Clone)]
 pub struct TlsArgs {
-    /// Also trust the CA certificates in this PEM file
-    #[arg(long, value_name = "FILE")]
+    /// Also trust the CA certificates in this PEM file (a self-signed server certificate too)
+    #[arg(long, alias = "ssl-trustfile", value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
+    /// Roots to trust: system (the system store, /etc/ssl/certs), bundled (Mozilla's, built in) or both
+    #[arg(long, value_name = "STORE", default_value = "both", value_parser = |s: &str| s.parse::<crate::net::tls::Trust>())]
+    pub trust: crate::net::tls::Trust,
     /// Server name to send (SNI) and verify the certificate against, also for IP targets
     #[arg(long, value_name = "NAME", conflicts_with = "no_sni")]
     pub sni: Option<String>,
@@ -231,28 +354,41 @@ pub struct SessionArgs {
     /// Send CRLF for each LF read from stdin
     #[arg(short = 'C', long)]
     pub crlf: bool,
-    /// Exit when nothing was sent or received for this long
+    /// Exit when nothing was sent or received for this long (ncat's -i)
     #[arg(short = 'i', long = "idle-timeout", value_name = "DURATION", value_parser = parse_duration)]
     pub idle_timeout: Option<Duration>,
+    /// Wait this long between lines sent (OpenBSD nc's -i)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub delay: Option<Duration>,
     /// Show non-printable received bytes as \xNN instead of passing them to the terminal
     #[arg(long)]
     pub escape: bool,
-    /// Say what happens on stderr (connection, TLS facts, the service's identity)
-    #[arg(short, long)]
-    pub verbose: bool,
+    /// Write everything sent and received to FILE (ncat's -o)
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write a hex dump of everything sent and received to FILE (ncat's -x)
+    #[arg(long, value_name = "FILE")]
+    pub hex_dump: Option<PathBuf>,
+    /// Say what happens on stderr (connection, TLS facts, the service's identity); -vv is the same
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
     /// Host to connect to (IP or name)
-    pub host: String,
-    /// Port to connect to
-    #[arg(value_parser = clap::value_parser!(u16).range(1..))]
-    pub port: u16,
-    /// Connect timeout
-    #[arg(short = 'w', long = "wait", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    pub wait: Duration,
-    /// Connect only: report whether the port is open, then exit (0 open, 1 not)
+    #[arg(required_unless_present = "unix")]
+    pub host: Option<String>,
+    /// Port(s) to connect to: 80, 20-25, 22,80; several only with -z
+    #[arg(value_name = "PORT", required_unless_present = "unix")]
+    pub ports: Vec<String>,
+    /// Connect to this Unix-domain stream socket instead of HOST PORT
+    #[arg(short = 'U', long = "unix", value_name = "PATH", conflicts_with_all = ["host", "zero", "proxy_nc", "proxy_ncat"])]
+    pub unix: Option<PathBuf>,
+    /// Connect timeout; also ends the session after this long idle, as in OpenBSD nc [default: 10s, connect only]
+    #[arg(short = 'w', long = "wait", value_name = "DURATION", value_parser = parse_duration)]
+    pub wait: Option<Duration>,
+    /// Connect only: report whether each port is open, then exit (0 if any is open, 1 if none)
     #[arg(short = 'z', long = "zero")]
     pub zero: bool,
     /// Local address to connect from
@@ -265,8 +401,20 @@ pub struct ConnectArgs {
     pub family: FamilyArgs,
     #[command(flatten)]
     pub session: SessionArgs,
+    /// Connect through the proxy at ADDR or ADDR:PORT (port 1080 or 3128 by type), SOCKS5 unless -X says otherwise (OpenBSD nc)
+    #[arg(short = 'x', value_name = "ADDR[:PORT]", conflicts_with = "proxy_ncat")]
+    pub proxy_nc: Option<String>,
+    /// Connect through the proxy at ADDR or ADDR:PORT (port 3128 or 1080 by type), HTTP CONNECT unless --proxy-type says otherwise (ncat)
+    #[arg(long = "proxy", value_name = "ADDR[:PORT]")]
+    pub proxy_ncat: Option<String>,
+    /// Proxy protocol: socks4, socks5 or http (nc's -X 4, 5, connect)
+    #[arg(short = 'X', long = "proxy-type", value_name = "TYPE", value_parser = |s: &str| s.parse::<crate::net::proxy::ProxyKind>())]
+    pub proxy_type: Option<crate::net::proxy::ProxyKind>,
+    /// Proxy credentials USER:PASS (SOCKS5 user/password, HTTP Basic; SOCKS4 sends USER)
+    #[arg(long, value_name = "USER:PASS")]
+    pub proxy_auth: Option<String>,
     /// Speak TLS
-    #[arg(long)]
+    #[arg(long, alias = "ssl")]
     pub tls: bool,
     /// Upgrade with STARTTLS first: smtp, imap, pop3, ftp or postgres (implies TLS)
     #[arg(long, value_name = "PROTO", value_parser = |s: &str| s.parse::<crate::net::starttls::StartTls>())]
@@ -274,58 +422,73 @@ pub struct ConnectArgs {
     #[command(flatten)]
     pub tls_args: TlsArgs,
     /// ALPN protocols to offer, comma-separated (h2,http/1.1); implies --tls
-    #[arg(long, value_name = "LIST")]
+    #[arg(long, alias = "ssl-alpn", value_name = "LIST")]
     pub alpn: Option<String>,
     /// Refuse the connection unless the certificate is valid for the name (implies --tls)
-    #[arg(long, conflicts_with = "insecure")]
+    #[arg(long, alias = "ssl-verify", conflicts_with = "insecure")]
     pub tls_verify: bool,
     /// Do not warn about an untrusted certificate (implies --tls)
     #[arg(long)]
     pub insecure: bool,
-    /// Speak telnet: answer option negotiation, strip it from the output; raw terminal with
-    /// Ctrl-] to quit when stdin is a terminal
+    /// Speak telnet: answer option negotiation (terminal type, window size, user), strip it
+    /// from the output; with a terminal, local line editing or character mode as the server
+    /// asks, and Ctrl-] for a telnet> prompt
     #[arg(long)]
     pub telnet: bool,
+    /// With --telnet: the escape key, as a character (^] or ]) or "none"
+    #[arg(short = 'e', value_name = "CHAR")]
+    pub escape_char: Option<String>,
+    /// With --telnet: the user name to send when the server asks (NEW-ENVIRON USER)
+    #[arg(short = 'l', value_name = "USER")]
+    pub login: Option<String>,
     #[command(flatten)]
     pub db: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ListenArgs {
-    #[arg(help = "Where to listen: PORT (all addresses), ADDR:PORT or [V6]:PORT")]
-    pub address: String,
+    #[arg(
+        help = "Where to listen: PORT (all addresses), ADDR:PORT or [V6]:PORT",
+        required_unless_present = "unix"
+    )]
+    pub address: Option<String>,
+    /// Listen on this Unix-domain stream socket (created, and removed at exit)
+    #[arg(short = 'U', long = "unix", value_name = "PATH", conflicts_with = "address")]
+    pub unix: Option<PathBuf>,
+    /// Accepted and ignored, so `listen -l 9000` works as `nc -l 9000` does
+    #[arg(short = 'l', hide = true)]
+    pub listen_flag: bool,
     /// Keep listening after the first connection; stdin goes to every connection
     #[arg(short = 'k', long = "keep-open")]
     pub keep_open: bool,
     /// Most connections at once with -k (more are closed on arrival)
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_conns: u32,
+    /// Accept only these peers: addresses or CIDR blocks, comma-separated or repeated
+    #[arg(long, value_name = "ADDRS", value_delimiter = ',')]
+    pub allow: Vec<String>,
+    /// Refuse these peers: addresses or CIDR blocks, comma-separated or repeated
+    #[arg(long, value_name = "ADDRS", value_delimiter = ',')]
+    pub deny: Vec<String>,
+    /// Accept only the peers listed in FILE (one address or CIDR a line, # comments)
+    #[arg(long, value_name = "FILE")]
+    pub allowfile: Option<PathBuf>,
+    /// Refuse the peers listed in FILE (one address or CIDR a line, # comments)
+    #[arg(long, value_name = "FILE")]
+    pub denyfile: Option<PathBuf>,
     #[command(flatten)]
     pub family: FamilyArgs,
     #[command(flatten)]
     pub session: SessionArgs,
     /// Speak TLS (with --cert/--key, or a generated self-signed certificate)
-    #[arg(long)]
+    #[arg(long, alias = "ssl")]
     pub tls: bool,
     /// PEM certificate chain (implies --tls)
-    #[arg(long, value_name = "FILE", requires = "key")]
+    #[arg(long, alias = "ssl-cert", value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
     /// PEM private key (implies --tls)
-    #[arg(long, value_name = "FILE", requires = "cert")]
+    #[arg(long, alias = "ssl-key", value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
-}
-
-/// Rewrites nmap's two-letter `-iL` into `--input-list` so clap can parse it.
-pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
-    args.into_iter()
-        .map(|a| {
-            if a == "-iL" {
-                OsString::from("--input-list")
-            } else {
-                a
-            }
-        })
-        .collect()
 }
 
 /// Parses `500ms`, `2s`, `1.5s`, `1m` or a bare number of seconds.
@@ -407,11 +570,5 @@ mod tests {
         assert_eq!(parse_size("1M"), Ok(1 << 20));
         assert!(parse_size("1g").is_err());
         assert!(parse_size("0").is_err());
-    }
-
-    #[test]
-    fn il_is_rewritten() {
-        let args = normalize_args(["portprobe", "scan", "-iL", "f"].map(OsString::from));
-        assert_eq!(args[2], "--input-list");
     }
 }

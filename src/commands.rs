@@ -16,7 +16,7 @@ use crate::endpoint::{self, EndpointError};
 use crate::escape::TerminalSafe;
 use crate::limits::raise_nofile_limit;
 use crate::report::{self, Reporter};
-use crate::session::{RawTerminal, SessionEnd};
+use crate::session::SessionEnd;
 use crate::{offline, ping, scan};
 
 /// How a command ended.
@@ -59,6 +59,8 @@ pub enum CommandError {
     Limit(String),
     #[error("cannot write output: {0}")]
     Output(io::Error),
+    #[error(transparent)]
+    Report(#[from] report::OutputError),
     #[error("cannot read {what}: {source}")]
     Input { what: String, source: io::Error },
     #[error(transparent)]
@@ -72,7 +74,8 @@ impl CommandError {
             CommandError::Runtime(_)
             | CommandError::Thread(_)
             | CommandError::Limit(_)
-            | CommandError::Output(_) => 1,
+            | CommandError::Output(_)
+            | CommandError::Report(_) => 1,
         }
     }
 }
@@ -89,6 +92,15 @@ pub fn run(cli: Cli) -> Result<Outcome, CommandError> {
         Command::Listen(args) => listen_command(&args),
         Command::Match(args) => match_command(&args),
         Command::Fingerprints(FingerprintsCommand::Check(args)) => check_command(&args),
+        Command::Completions(args) => {
+            // Generated from the same clap definitions that parse the command line.
+            let mut out = io::stdout().lock();
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut cmd, "portprobe", &mut out);
+            out.flush().map_err(CommandError::Output)?;
+            Ok(Outcome::Success)
+        }
+        Command::Manpage(args) => manpage_command(args.dir.as_deref()),
         Command::Port(args) => port_command(&args),
     }
 }
@@ -185,7 +197,14 @@ fn scan_command(args: &ScanArgs, audit_command: bool) -> Result<Outcome, Command
     if let Some(problem) = crate::limits::descriptors_left_problem(nofile, base) {
         return Err(CommandError::Limit(problem));
     }
-    let mut sink = opts.sink();
+    let mut sink = match &args.resume {
+        Some(path) => {
+            let mut sinks = vec![resumable_sink(&opts, &mut plan, path)?];
+            sinks.extend(opts.sinks()?);
+            Box::new(report::FanOut(sinks))
+        }
+        None => opts.sink()?,
+    };
     let reporter = Mutex::new(Reporter::new(
         sink.as_mut(),
         &opts,
@@ -213,6 +232,31 @@ fn scan_command(args: &ScanArgs, audit_command: bool) -> Result<Outcome, Command
     } else {
         Outcome::Success
     })
+}
+
+/// `--resume FILE`: JSON Lines appended to FILE (besides stdout's format and the report
+/// files), skipping the pairs it already reports.
+fn resumable_sink(
+    opts: &report::ReportOptions,
+    plan: &mut scan::ScanPlan,
+    path: &std::path::Path,
+) -> Result<Box<dyn report::Sink>, CommandError> {
+    let scan = opts.run.scan.clone().unwrap_or_default();
+    let resumed = crate::resume::open(path, &scan).map_err(ConfigError::from)?;
+    let out = io::BufWriter::with_capacity(64 * 1024, resumed.file);
+    let mut sink = report::jsonl::JsonlSink::new(out, opts.run.clone(), opts.fail_on);
+    if !resumed.fresh {
+        sink = sink.continuing();
+        crate::escape::say(format!(
+            "resuming {}: {} pairs already reported are skipped",
+            path.display(),
+            resumed.done.len()
+        ));
+    }
+    if !resumed.done.is_empty() {
+        plan.done = Some(Arc::new(resumed.done));
+    }
+    Ok(Box::new(sink))
 }
 
 /// Watches for SIGINT/SIGTERM on a thread of its own (the scan's threads run their own loops).
@@ -342,6 +386,7 @@ fn session_outcome(end: Result<SessionEnd, EndpointError>, signal: &AtomicI32) -
             crate::escape::say(format!("cannot write output: {why}"));
             Outcome::Negative
         }
+        Ok(SessionEnd::NoneOpen) => Outcome::Negative,
         Ok(SessionEnd::SendFailed) => {
             eprintln!("portprobe: the connection failed while sending (reset by the peer?)");
             Outcome::Negative
@@ -357,13 +402,8 @@ fn connect_command(args: &ConnectArgs) -> Result<Outcome, CommandError> {
     let rt = current_thread_runtime()?;
     let cancel = CancellationToken::new();
     let signal = watch_signals(&rt, cancel.clone());
-    // Restored when this guard drops, whatever way the session ends.
-    let raw = if interactive { RawTerminal::enable() } else { None };
-    if raw.is_some() {
-        eprint!("portprobe: connected to {}; escape key is Ctrl-]\r\n", plan.addr);
-    }
+    // The terminal goes raw once connected, and is restored when the session ends, however.
     let end = rt.block_on(endpoint::connect_and_run(&plan, &cancel));
-    drop(raw);
     let outcome = session_outcome(end, &signal);
     rt.shutdown_background();
     Ok(outcome)
@@ -378,4 +418,43 @@ fn listen_command(args: &ListenArgs) -> Result<Outcome, CommandError> {
     let outcome = session_outcome(end, &signal);
     rt.shutdown_background();
     Ok(outcome)
+}
+
+/// The man pages, generated from the clap definitions: `portprobe.1` on stdout, or it and one
+/// page per command (`portprobe-scan.1` …) written into `dir`.
+fn manpage_command(dir: Option<&std::path::Path>) -> Result<Outcome, CommandError> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let Some(dir) = dir else {
+        let mut out = io::stdout().lock();
+        clap_mangen::Man::new(cmd)
+            .render(&mut out)
+            .and_then(|_| out.flush())
+            .map_err(CommandError::Output)?;
+        return Ok(Outcome::Success);
+    };
+    let mut pages = vec![(String::from("portprobe"), cmd.clone())];
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let name = format!("portprobe-{}", sub.get_name());
+        pages.push((
+            name.clone(),
+            sub.clone()
+                .name(name)
+                .display_name(format!("portprobe {}", sub.get_name())),
+        ));
+    }
+    for (name, page) in pages {
+        let path = dir.join(format!("{name}.1"));
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(page)
+            .render(&mut buf)
+            .and_then(|_| std::fs::write(&path, &buf))
+            .map_err(|e| {
+                CommandError::Output(io::Error::new(
+                    e.kind(),
+                    format!("{}: {e}", crate::escape::escape_str(&path.display().to_string())),
+                ))
+            })?;
+        println!("{}", crate::escape::escape_str(&path.display().to_string()));
+    }
+    Ok(Outcome::Success)
 }

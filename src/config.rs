@@ -2,7 +2,7 @@
 //! with a message that names the bad value and what is allowed.
 
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io::{self, BufReader, IsTerminal};
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -12,26 +12,33 @@ use thiserror::Error;
 
 use crate::audit::{AuditPlan, Baseline, BaselineError};
 use crate::cli::{
-    ConnectArgs, DatabaseArgs, FamilyArgs, ListenArgs, PingArgs, ScanArgs, SessionArgs, TlsArgs,
+    ColorChoice, ConnectArgs, DatabaseArgs, FamilyArgs, ListenArgs, OutputArgs, PingArgs, ScanArgs,
+    SessionArgs, TlsArgs,
 };
 use crate::detect::{DetectLimits, DetectPlan, TlsSettings};
-use crate::endpoint::{listen_address, ConnectPlan, ListenPlan, TlsPlan};
+use crate::endpoint::{listen_address, ConnectPlan, ListenOn, ListenPlan, ProxyPlan, TlsPlan};
 use crate::escape::escape_str;
 use crate::fingerprint::{Database, DatabaseError, Matcher, Problem};
 use crate::limits::default_concurrency;
+use crate::net::access::AccessList;
+use crate::net::proxy::{ProxyAuth, ProxyKind};
 use crate::net::tls::{
-    cert_facts, load_key_pair, root_store, self_signed, server_config, NameChoice, TlsClient, TlsSetupError,
+    cert_facts, load_key_pair, self_signed, server_config, trust_store, NameChoice, TlsClient, TlsSetupError,
 };
+use crate::nmap_args::TIMING;
+use crate::order::ShardSpec;
 use crate::ping::PingPlan;
 use crate::pipeline::Pipeline;
 use crate::portdb::{default_ports, top_ports};
 use crate::ports::{PortError, PortSet};
-use crate::report::{Format, ReportOptions};
+use crate::report::run::RunInfo;
+use crate::report::{FileFormat, Format, OutputFile, ReportOptions};
 use crate::scan::ScanPlan;
 use crate::session::{EofMode, SessionOptions};
+use crate::session_log::SessionLog;
 use crate::target::{
-    resolve, CidrIter, Family, FamilyMismatch, HostSpec, ResolveError, Source, TargetError, TargetReader,
-    TargetSpec,
+    resolve, CidrIter, Exclusions, Family, FamilyMismatch, HostSpec, ResolveError, Source, TargetError,
+    TargetReader, TargetSpec,
 };
 use std::net::SocketAddr;
 
@@ -72,6 +79,128 @@ pub enum ConfigError {
     Family(#[from] FamilyMismatch),
     #[error("unknown probe '{given}': the database has {known}")]
     UnknownProbe { given: String, known: String },
+    #[error("--shard with --randomize needs --seed N: every shard must walk the same order")]
+    ShardNeedsSeed,
+    #[error(transparent)]
+    Resume(#[from] crate::resume::ResumeError),
+    #[error("invalid port: {0}")]
+    Port(PortError),
+    #[error("{0} ports given: a session talks to one port; add -z to check each (connect -z HOST 20-25 80)")]
+    SeveralPorts(usize),
+    #[error("{0}")]
+    Proxy(String),
+    #[error(transparent)]
+    Access(#[from] crate::net::access::AccessError),
+    #[error(transparent)]
+    Log(#[from] crate::session_log::LogError),
+    #[error("-e {0}: without --telnet, -e would run a program as in nc, and portprobe never hands a program to the network; with --telnet, -e CHAR sets the escape key")]
+    ExecRefused(String),
+    #[error("invalid escape key '{0}': give one character (]), a control key (^]) or none")]
+    BadEscapeKey(String),
+    #[error("-l USER is the telnet login name: it needs --telnet (to listen, use portprobe listen)")]
+    LoginNeedsTelnet,
+    #[error("-oA needs a base name for its files (BASE.nmap, BASE.xml …), not -")]
+    OutputAllStdout,
+    #[error("only one output format can go to stdout (-): give the others file names")]
+    StdoutTwice,
+    #[error("--min-rate {min} is above --max-rate {max}: the scan cannot be both")]
+    Rates { min: f64, max: f64 },
+    #[error("{origin}: invalid exclusion: {source}")]
+    Exclude { origin: String, source: TargetError },
+    #[error("cannot read --excludefile '{path}': {source}")]
+    ExcludeFile { path: String, source: io::Error },
+}
+
+/// The report files asked for; `-oA BASE` is one of each nmap format plus JSON Lines.
+fn output_files(args: &OutputArgs) -> Result<Vec<OutputFile>, ConfigError> {
+    let mut files = Vec::new();
+    for (format, path) in [
+        (FileFormat::Normal, &args.output_normal),
+        (FileFormat::Xml, &args.output_xml),
+        (FileFormat::Grepable, &args.output_grepable),
+        (FileFormat::Jsonl, &args.output_json),
+        (FileFormat::Csv, &args.csv),
+        (FileFormat::Sarif, &args.sarif),
+    ] {
+        if let Some(path) = path {
+            files.push(OutputFile {
+                format,
+                path: path.clone(),
+            });
+        }
+    }
+    if let Some(base) = &args.output_all {
+        if base == Path::new("-") {
+            return Err(ConfigError::OutputAllStdout);
+        }
+        for format in [
+            FileFormat::Normal,
+            FileFormat::Xml,
+            FileFormat::Grepable,
+            FileFormat::Jsonl,
+        ] {
+            let mut name = base.as_os_str().to_owned();
+            name.push(".");
+            name.push(format.extension());
+            files.push(OutputFile {
+                format,
+                path: name.into(),
+            });
+        }
+    }
+    if files.iter().filter(|f| f.path == Path::new("-")).count() > 1 {
+        return Err(ConfigError::StdoutTwice);
+    }
+    Ok(files)
+}
+
+/// `--color`: `auto` colours only a terminal, and never when NO_COLOR is set (no-color.org).
+pub fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// `--exclude LIST` and `--excludefile FILE`: blocks and addresses as written; names also by
+/// the addresses they resolve to now.
+fn exclusions(args: &ScanArgs) -> Result<Exclusions, ConfigError> {
+    let mut words: Vec<(String, String)> = Vec::new();
+    for list in &args.exclude {
+        words.extend(
+            list.split(',')
+                .filter(|w| !w.trim().is_empty())
+                .map(|w| (w.trim().to_string(), "--exclude".to_string())),
+        );
+    }
+    for path in &args.excludefile {
+        let shown = escape_str(&path.display().to_string());
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ExcludeFile {
+            path: shown.clone(),
+            source,
+        })?;
+        for (no, line) in text.lines().enumerate() {
+            for word in line.split('#').next().unwrap_or("").split_whitespace() {
+                words.push((word.to_string(), format!("{shown}:{}", no + 1)));
+            }
+        }
+    }
+    let mut blocks = Vec::new();
+    for (word, origin) in words {
+        let spec: TargetSpec = word
+            .parse()
+            .map_err(|source| ConfigError::Exclude { origin, source })?;
+        if let HostSpec::Name(name) = &spec.host {
+            if let Ok(ips) = resolve(name, family(args.family), args.resolve_timeout) {
+                blocks.extend(ips.into_iter().map(HostSpec::Addr));
+            }
+        }
+        blocks.push(spec.host);
+    }
+    Ok(Exclusions { blocks })
 }
 
 /// TLS settings from `--ca-file`, `--sni`, `--no-sni`.
@@ -84,7 +213,7 @@ pub fn tls_settings(args: &TlsArgs) -> Result<TlsSettings, ConfigError> {
         }
     }
     Ok(TlsSettings {
-        client: TlsClient::new(root_store(args.ca_file.as_deref())?, Vec::new()),
+        client: TlsClient::with_trust(trust_store(args.ca_file.as_deref(), args.trust)?, Vec::new()),
         sni: args.sni.clone(),
         no_sni: args.no_sni,
     })
@@ -152,7 +281,12 @@ pub fn scan_plan(
     if args.targets.is_empty() && args.input_list.is_empty() {
         return Err(ConfigError::NoTargets);
     }
-    let auditing = audit_command || args.audit || args.fail_on.is_some() || args.baseline.is_some();
+    // SARIF carries findings: asking for it asks for the audit.
+    let auditing = audit_command
+        || args.audit
+        || args.fail_on.is_some()
+        || args.baseline.is_some()
+        || args.output.sarif.is_some();
     if auditing && args.no_detect {
         return Err(ConfigError::AuditNeedsDetection);
     }
@@ -190,14 +324,20 @@ pub fn scan_plan(
             text: escape_str(text),
             source,
         })?;
-        if let HostSpec::Addr(ip) | HostSpec::Cidr { network: ip, .. } = spec.host {
+        let literal = match &spec.host {
+            HostSpec::Addr(ip) | HostSpec::Cidr { network: ip, .. } => Some(*ip),
+            HostSpec::Range(r) => Some(r.first()),
+            HostSpec::Name(_) => None,
+        };
+        if let Some(ip) = literal {
             family(args.family).check_literal(&ip, text)?;
         }
-        let hosts = match spec.host {
+        let hosts = match &spec.host {
             HostSpec::Cidr { network, prefix } => {
                 let bits = if network.is_ipv4() { 32 } else { 128 };
                 1u64.checked_shl(u32::from(bits - prefix)).unwrap_or(u64::MAX)
             }
+            HostSpec::Range(r) => r.count(),
             _ => 1,
         };
         let ports_each = if spec.port.is_some() {
@@ -212,15 +352,49 @@ pub fn scan_plan(
         sources.push(open_list(path)?);
         total = None;
     }
-    let concurrency = args
+    let timing = TIMING[usize::from(args.timing.unwrap_or(3).min(5))];
+    let timeout = args
+        .timeout
+        .unwrap_or(timing.timeout)
+        .max(Duration::from_millis(1));
+    let mut concurrency = args
         .concurrency
+        .or(timing.concurrency)
         .map(|c| c as usize)
         .unwrap_or_else(|| default_concurrency(nofile));
+    if args.shard.is_some() && args.randomize && args.seed.is_none() {
+        return Err(ConfigError::ShardNeedsSeed);
+    }
+    if let (Some(min), Some(max)) = (args.min_rate, args.rate) {
+        if min > max {
+            return Err(ConfigError::Rates { min, max });
+        }
+    }
+    if let Some(min) = args.min_rate {
+        // N connects a second, each waiting up to the timeout, need N x timeout in flight.
+        let needed = (min * timeout.as_secs_f64()).ceil() as usize;
+        concurrency = concurrency.max(needed.min(default_concurrency(nofile).max(concurrency)));
+    }
+    // The pause between connects is a rate; the stricter of it and --rate wins.
+    let delay = args.scan_delay.or(timing.delay).filter(|d| !d.is_zero());
+    let rate = match (args.rate, delay.map(|d| 1.0 / d.as_secs_f64())) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let other_probes = match (args.version_intensity, args.version_light, args.version_all) {
+        (_, _, true) | (Some(9), _, _) => None,
+        (_, true, _) => Some(2),
+        (Some(n), _, _) => Some(usize::from(n)),
+        (None, false, false) => None,
+    };
     let plan = ScanPlan {
+        shard: args.shard.unwrap_or(ShardSpec::WHOLE),
+        seed: args.randomize.then(|| args.seed.unwrap_or_else(random_seed)),
+        done: None,
         ports: Arc::new(ports),
         family: family(args.family),
-        timeout: args.timeout.max(Duration::from_millis(1)),
-        retries: args.retries,
+        timeout,
+        retries: args.retries.unwrap_or(timing.retries),
         concurrency,
         // Never more workers than connections allowed: --concurrency is a global bound.
         workers: crate::limits::scan_workers(
@@ -228,7 +402,9 @@ pub fn scan_plan(
             nofile,
         )
         .min(concurrency),
-        rate: args.rate,
+        rate,
+        host_timeout: args.host_timeout.filter(|d| !d.is_zero()),
+        exclude: Arc::new(exclusions(args)?),
         resolve_timeout: args.resolve_timeout,
         pipeline: Pipeline {
             detect: if args.no_detect {
@@ -239,6 +415,7 @@ pub fn scan_plan(
                     limits: DetectLimits {
                         deadline: args.detect_timeout.max(Duration::from_millis(10)),
                         read_cap: args.read_cap,
+                        other_probes,
                         ..DetectLimits::default()
                     },
                     tls: if args.no_tls {
@@ -265,12 +442,65 @@ pub fn scan_plan(
         },
         // The audit lists services: open ports only.
         open_only: args.open || audit_command,
-        verbose: args.verbose,
+        verbose: args.verbose > 0,
         versions: !args.no_detect,
-        total_ports: total,
+        // A shard scans about 1/N of the pairs.
+        total_ports: total.map(|t| t.div_ceil(args.shard.map_or(1, |s| s.of))),
         fail_on: args.fail_on,
+        // Randomized, a host's pairs are spread over the whole run: hosts end together at the end.
+        stream: args.randomize,
+        files: output_files(&args.output)?,
+        color: use_color(args.output.color),
+        run: Arc::new(RunInfo {
+            scan: args.resume.as_ref().map(|_| scan_identity(args, &plan)),
+            ..RunInfo::new(
+                if audit_command { "audit" } else { "scan" },
+                &plan.ports,
+                args.verbose,
+            )
+        }),
     };
     Ok((plan, TargetReader::new(sources), report))
+}
+
+/// A seed for `--randomize` without `--seed`: different on every run.
+fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ (u64::from(std::process::id()) << 32)
+}
+
+/// What defines a scan's pairs (targets, ports, shard, order): the first record of a
+/// `--resume` file holds it, and a resume checks it, so a file continues only its own scan.
+pub fn scan_identity(args: &ScanArgs, plan: &ScanPlan) -> serde_json::Value {
+    let mut scan = serde_json::Map::new();
+    scan.insert("targets".into(), args.targets.clone().into());
+    if !args.input_list.is_empty() {
+        let lists: Vec<String> = args.input_list.iter().map(|p| p.display().to_string()).collect();
+        scan.insert("input_lists".into(), lists.into());
+    }
+    scan.insert("ports".into(), crate::report::run::compress(&plan.ports).into());
+    let family = match (args.family.ipv4, args.family.ipv6) {
+        (true, _) => Some("ipv4"),
+        (_, true) => Some("ipv6"),
+        _ => None,
+    };
+    if let Some(f) = family {
+        scan.insert("family".into(), f.into());
+    }
+    if plan.shard != ShardSpec::WHOLE {
+        scan.insert("shard".into(), plan.shard.to_string().into());
+    }
+    if args.randomize {
+        // Without --seed every run draws its own order; the pairs are the same all the same.
+        let order = match args.seed {
+            Some(seed) => format!("random seed {seed}"),
+            None => "random".into(),
+        };
+        scan.insert("order".into(), order.into());
+    }
+    serde_json::Value::Object(scan)
 }
 
 /// Builds the ping plan; resolves the host (first address of the allowed family).
@@ -309,6 +539,13 @@ pub fn ping_plan(args: &PingArgs) -> Result<PingPlan, ConfigError> {
             })?;
             others = ips[1..].to_vec();
             (name, first)
+        }
+        HostSpec::Range(r) if r.count() == 1 => (r.first().to_string(), r.first()),
+        HostSpec::Range(_) => {
+            return Err(ConfigError::OneHost {
+                command: "ping",
+                block: escape_str(&args.host),
+            })
         }
         HostSpec::Cidr { network, prefix } => {
             if prefix == if network.is_ipv4() { 32 } else { 128 } {
@@ -354,32 +591,174 @@ pub fn session_options(
         telnet,
         interactive,
         end_when_peer_closes: false,
-        identify: if args.verbose {
+        identify: if args.verbose > 0 {
             Some(Arc::new(load_matcher(&DatabaseArgs {
                 fingerprints: Vec::new(),
             })?))
         } else {
             None
         },
+        delay: args.delay.filter(|d| !d.is_zero()),
+        log: SessionLog::open(args.output.as_deref(), args.hex_dump.as_deref())?,
+        escape_key: Some(crate::session::ESCAPE_KEY),
+        login: None,
+        term: None,
     })
+}
+
+/// `-e CHAR` of telnet: `^]`, `]`, or `none`.
+fn escape_key(text: &str) -> Result<Option<u8>, ConfigError> {
+    let bad = || ConfigError::BadEscapeKey(escape_str(text));
+    match text.as_bytes() {
+        b"none" => Ok(None),
+        [b'^', b'?'] => Ok(Some(0x7f)),
+        [b'^', c] if (b'@'..=b'_').contains(&c.to_ascii_uppercase()) => {
+            Ok(Some(c.to_ascii_uppercase() - b'@'))
+        }
+        [c] if c.is_ascii() => Ok(Some(*c)),
+        _ => Err(bad()),
+    }
+}
+
+/// `-x`/`--proxy ADDR[:PORT]` with the protocol's default port; the proxy's name is resolved here.
+fn proxy_plan(args: &ConnectArgs, family_of: Family) -> Result<Option<ProxyPlan>, ConfigError> {
+    let (text, default_kind) = match (&args.proxy_nc, &args.proxy_ncat) {
+        (Some(t), _) => (t, ProxyKind::Socks5),
+        (_, Some(t)) => (t, ProxyKind::Http),
+        (None, None) => {
+            if args.proxy_type.is_some() || args.proxy_auth.is_some() {
+                return Err(ConfigError::Proxy(
+                    "--proxy-type and --proxy-auth need a proxy: give -x ADDR[:PORT] or --proxy ADDR[:PORT]"
+                        .into(),
+                ));
+            }
+            return Ok(None);
+        }
+    };
+    let kind = args.proxy_type.unwrap_or(default_kind);
+    let bad = || {
+        ConfigError::Proxy(format!(
+            "invalid proxy '{}': give ADDR, ADDR:PORT, NAME:PORT or [V6ADDR]:PORT",
+            escape_str(text)
+        ))
+    };
+    // ADDR, [V6]:PORT, V4:PORT, NAME:PORT, or a bare IPv6 address.
+    let (host, port) = if let Ok(sa) = text.parse::<SocketAddr>() {
+        (sa.ip().to_string(), sa.port())
+    } else if let Ok(ip) = text.parse::<IpAddr>() {
+        (ip.to_string(), kind.default_port())
+    } else {
+        match text.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), crate::ports::parse_port(p).map_err(|_| bad())?),
+            None => (text.clone(), kind.default_port()),
+        }
+    };
+    if host.is_empty() {
+        return Err(bad());
+    }
+    let ips = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => match host.parse::<TargetSpec>().map(|s| s.host) {
+            Ok(HostSpec::Name(name)) => resolve(&name, family_of, Duration::from_secs(10))?,
+            _ => return Err(bad()),
+        },
+    };
+    let auth = args
+        .proxy_auth
+        .as_deref()
+        .map(|a| a.parse::<ProxyAuth>().map_err(ConfigError::Proxy))
+        .transpose()?;
+    Ok(Some(ProxyPlan {
+        addrs: ips.into_iter().map(|ip| SocketAddr::new(ip, port)).collect(),
+        kind,
+        auth,
+        // SOCKS4 carries no names: the name is resolved here, as nc -X 4 does.
+        remote_names: kind != ProxyKind::Socks4,
+    }))
 }
 
 /// Resolves the host and builds everything `connect` needs.
 pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan, ConfigError> {
-    let spec: TargetSpec = args.host.parse().map_err(|source| ConfigError::Target {
-        text: escape_str(&args.host),
+    if let Some(e) = &args.escape_char {
+        if !args.telnet {
+            return Err(ConfigError::ExecRefused(escape_str(e)));
+        }
+    }
+    if args.login.is_some() && !args.telnet {
+        return Err(ConfigError::LoginNeedsTelnet);
+    }
+    let mut session = session_options(&args.session, args.telnet, interactive)?;
+    if let Some(e) = &args.escape_char {
+        session.escape_key = escape_key(e)?;
+    }
+    session.login = args.login.clone();
+    session.term = std::env::var("TERM").ok().filter(|t| !t.is_empty());
+    // OpenBSD nc: -w also ends a connection idle that long.
+    if let Some(w) = args.wait.filter(|w| !w.is_zero()) {
+        session.idle_timeout = Some(session.idle_timeout.map_or(w, |i| i.min(w)));
+    }
+    if args.session.verbose > 0 && !args.db.fingerprints.is_empty() {
+        session.identify = Some(Arc::new(load_matcher(&args.db)?));
+    }
+    let timeout = args
+        .wait
+        .unwrap_or(Duration::from_secs(10))
+        .max(Duration::from_millis(1));
+    if let Some(path) = &args.unix {
+        if !args.ports.is_empty() {
+            return Err(ConfigError::Proxy(
+                "-U PATH takes no host or port: connect -U /run/app.sock".into(),
+            ));
+        }
+        return Ok(ConnectPlan {
+            ips: Vec::new(),
+            ports: Vec::new(),
+            host: path.display().to_string(),
+            unix: Some(path.clone()),
+            proxy: None,
+            timeout,
+            bind: None,
+            zero: false,
+            verbose: args.session.verbose > 0,
+            tls: None,
+            session,
+        });
+    }
+    let host = args.host.clone().unwrap_or_default();
+    let mut ports = Vec::new();
+    for spec in &args.ports {
+        let set: PortSet = spec.parse().map_err(ConfigError::Port)?;
+        ports.extend(set.iter().filter(|p| !ports.contains(p)).collect::<Vec<_>>());
+    }
+    if ports.is_empty() {
+        return Err(ConfigError::Port(PortError::Empty));
+    }
+    if ports.len() > 1 && !args.zero {
+        return Err(ConfigError::SeveralPorts(ports.len()));
+    }
+    let proxy = proxy_plan(args, family(args.family))?;
+    let spec: TargetSpec = host.parse().map_err(|source| ConfigError::Target {
+        text: escape_str(&host),
         source,
     })?;
     let mut ips = match spec.host {
         HostSpec::Addr(ip) => {
-            family(args.family).check_literal(&ip, &args.host)?;
+            family(args.family).check_literal(&ip, &host)?;
             vec![ip]
         }
-        HostSpec::Name(name) => resolve(&name, family(args.family), Duration::from_secs(10))?,
-        HostSpec::Cidr { .. } => {
+        // A proxy that resolves names gets the name: this host may not know it at all.
+        HostSpec::Name(_) if proxy.as_ref().is_some_and(|p| p.remote_names) => Vec::new(),
+        HostSpec::Name(name) => {
+            let mut ips = resolve(&name, family(args.family), Duration::from_secs(10))?;
+            if proxy.is_some() {
+                ips.retain(|ip| ip.is_ipv4());
+            }
+            ips
+        }
+        HostSpec::Cidr { .. } | HostSpec::Range(_) => {
             return Err(ConfigError::OneHost {
                 command: "connect",
-                block: escape_str(&args.host),
+                block: escape_str(&host),
             })
         }
     };
@@ -391,17 +770,29 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
                 return Err(ConfigError::NotLocal(src));
             }
         }
-        ips.retain(|ip| ip.is_ipv4() == src.is_ipv4());
+        if proxy.is_none() {
+            ips.retain(|ip| ip.is_ipv4() == src.is_ipv4());
+        }
     }
-    let ip = *ips.first().ok_or_else(|| ResolveError::NoAddress {
-        name: escape_str(&args.host),
-        family: if args.source.is_some_and(|s| s.is_ipv4()) {
-            "IPv4"
-        } else {
-            "IPv6"
-        },
-    })?;
-    if args.source.is_none() && args.source_port.is_some() {
+    let first_family = match &proxy {
+        Some(p) => p.addrs.first().map(|a| a.ip()),
+        None => ips.first().copied(),
+    };
+    let ip = match first_family {
+        Some(ip) => ip,
+        None => {
+            return Err(ResolveError::NoAddress {
+                name: escape_str(&host),
+                family: if args.source.is_some_and(|s| s.is_ipv4()) || proxy.is_some() {
+                    "IPv4"
+                } else {
+                    "IPv6"
+                },
+            }
+            .into())
+        }
+    };
+    if args.source.is_none() && args.source_port.is_some() && proxy.is_none() {
         // A bare source port binds the unspecified address of the first address's family.
         ips.retain(|i| i.is_ipv4() == ip.is_ipv4());
     }
@@ -416,10 +807,6 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
             Some(SocketAddr::new(src.unwrap_or(unspecified), port.unwrap_or(0)))
         }
     };
-    let mut session = session_options(&args.session, args.telnet, interactive)?;
-    if args.session.verbose && !args.db.fingerprints.is_empty() {
-        session.identify = Some(Arc::new(load_matcher(&args.db)?));
-    }
     // Any TLS option implies TLS (as ncat's --ssl-verify does): a security option must never
     // leave the session in plaintext without a word.
     let t = &args.tls_args;
@@ -444,7 +831,7 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
             .unwrap_or_default();
         Some(TlsPlan {
             client,
-            names: NameChoice::for_target(&args.host, args.tls_args.sni.as_deref(), args.tls_args.no_sni),
+            names: NameChoice::for_target(&host, args.tls_args.sni.as_deref(), args.tls_args.no_sni),
             starttls: args.starttls,
             verify: args.tls_verify,
             insecure: args.insecure,
@@ -453,13 +840,15 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
         None
     };
     Ok(ConnectPlan {
-        addr: SocketAddr::new(ip, args.port),
-        addrs: ips.iter().map(|&ip| SocketAddr::new(ip, args.port)).collect(),
-        host: args.host.clone(),
-        timeout: args.wait.max(Duration::from_millis(1)),
+        ips,
+        ports,
+        host,
+        unix: None,
+        proxy,
+        timeout,
         bind,
         zero: args.zero,
-        verbose: args.session.verbose,
+        verbose: args.session.verbose > 0,
         tls,
         session,
     })
@@ -467,9 +856,27 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
 
 /// Builds everything `listen` needs (the TLS certificate is loaded or made here).
 pub fn listen_plan(args: &ListenArgs) -> Result<ListenPlan, ConfigError> {
-    let addr =
-        listen_address(&args.address, args.family.ipv6).map_err(|e| ConfigError::Listen(e.to_string()))?;
-    family(args.family).check_literal(&addr.ip(), &args.address)?;
+    let on = match (&args.unix, &args.address) {
+        (Some(path), _) => ListenOn::Unix(path.clone()),
+        (None, Some(text)) => {
+            let addr =
+                listen_address(text, args.family.ipv6).map_err(|e| ConfigError::Listen(e.to_string()))?;
+            family(args.family).check_literal(&addr.ip(), text)?;
+            ListenOn::Tcp(addr)
+        }
+        (None, None) => return Err(ConfigError::Listen("give PORT, ADDR:PORT or -U PATH".into())),
+    };
+    let mut access = AccessList::default();
+    if !args.allow.is_empty() {
+        access.add(true, &args.allow)?;
+    }
+    access.add(false, &args.deny)?;
+    if let Some(f) = &args.allowfile {
+        access.add_file(true, f)?;
+    }
+    if let Some(f) = &args.denyfile {
+        access.add_file(false, f)?;
+    }
     // --cert/--key imply --tls: serving plaintext with a certificate given would be a silent
     // downgrade.
     let tls = if args.tls || args.cert.is_some() || args.key.is_some() {
@@ -477,8 +884,10 @@ pub fn listen_plan(args: &ListenArgs) -> Result<ListenPlan, ConfigError> {
             (Some(cert), Some(key)) => load_key_pair(cert, key)?,
             _ => {
                 let mut names = vec!["localhost".to_string()];
-                if !addr.ip().is_unspecified() {
-                    names.push(addr.ip().to_string());
+                if let ListenOn::Tcp(addr) = &on {
+                    if !addr.ip().is_unspecified() {
+                        names.push(addr.ip().to_string());
+                    }
                 }
                 let (chain, key) = self_signed(&names, 30)?;
                 if let Some(facts) = chain.first().and_then(|c| cert_facts(c)) {
@@ -496,10 +905,11 @@ pub fn listen_plan(args: &ListenArgs) -> Result<ListenPlan, ConfigError> {
         None
     };
     Ok(ListenPlan {
-        addr,
+        on,
         keep_open: args.keep_open,
         max_conns: args.max_conns as usize,
-        verbose: args.session.verbose,
+        verbose: args.session.verbose > 0,
+        access,
         tls,
         session: SessionOptions {
             // Each -k connection ends when its client leaves; stdin goes on for the others.

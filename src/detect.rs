@@ -17,7 +17,7 @@ use tokio::time::{timeout_at, Instant};
 use crate::fingerprint::{Confidence, Identity, Matcher, Probe};
 use crate::net::connect::{connect, ConnectOptions, PortState};
 use crate::net::starttls::{self, StartTls, StartTlsError};
-use crate::net::tls::{NameChoice, TlsClient, TlsFacts};
+use crate::net::tls::{HandshakeError, NameChoice, TlsClient, TlsFacts};
 use crate::net::tls_diag;
 
 /// Limits of detection, owned here rather than sprinkled through helpers.
@@ -33,6 +33,9 @@ pub struct DetectLimits {
     pub connect_timeout: Duration,
     /// Deadline of one TLS handshake (or STARTTLS dialogue plus handshake).
     pub tls_timeout: Duration,
+    /// `--version-intensity`: after the probes that list the port, at most this many others
+    /// (`None`: all of them).
+    pub other_probes: Option<usize>,
 }
 
 impl Default for DetectLimits {
@@ -43,6 +46,7 @@ impl Default for DetectLimits {
             idle_gap: Duration::from_millis(250),
             connect_timeout: Duration::from_secs(2),
             tls_timeout: Duration::from_secs(3),
+            other_probes: None,
         }
     }
 }
@@ -161,6 +165,13 @@ impl Detection {
 pub fn probe_order(probes: &[Probe], port: u16) -> Vec<&Probe> {
     let (likely, rest): (Vec<&Probe>, Vec<&Probe>) = probes.iter().partition(|p| p.ports.contains(&port));
     likely.into_iter().chain(rest).collect()
+}
+
+/// Keeps the probes that list the port (they come first in `order`) and at most `others` more.
+fn within_budget(order: Vec<&Probe>, own: impl Fn(&Probe) -> bool, others: Option<usize>) -> Vec<&Probe> {
+    let Some(others) = others else { return order };
+    let mine = order.iter().take_while(|p| own(p)).count();
+    order.into_iter().take(mine.saturating_add(others)).collect()
 }
 
 /// Probes inside a TLS tunnel: those listing the port in `tls_ports` first; no TLS hello.
@@ -376,11 +387,14 @@ impl Found {
 
 /// How many probes of one port may run at once, each on its own connection: a port that stays
 /// silent then costs about the longest probe wait, not their sum.
-const PARALLEL_PROBES: usize = 16;
+const PARALLEL_PROBES: usize = 24;
 
 /// Silence on the first probe for this long starts the others in parallel. Services that greet
 /// do so well within it, so they never see the extra connections.
 const SILENCE_GRACE: Duration = Duration::from_millis(400);
+
+/// How long a TLS-first port's guessed handshake waits before the plain probes take over.
+const TLS_GUESS_WAIT: Duration = Duration::from_millis(1000);
 
 /// Probes meant for other ports wait at most this long for an answer.
 const RARE_PROBE_WAIT: Duration = Duration::from_millis(1000);
@@ -559,7 +573,11 @@ async fn detect_in_tls(
     cx: &Ctx<'_>,
 ) -> Option<Detection> {
     let port = cx.addr.port();
-    let order = tls_probe_order(&cx.matcher.db.probes, port);
+    let order = within_budget(
+        tls_probe_order(&cx.matcher.db.probes, port),
+        |p| p.tls_ports.contains(&port),
+        cx.limits.other_probes,
+    );
     let mut client = tls.client.clone();
     // Offer HTTP/1.1 by ALPN only where HTTP is expected, so other services are not put off.
     client.alpn = match order.first() {
@@ -567,11 +585,18 @@ async fn detect_in_tls(
         _ => Vec::new(),
     };
     let names = cx.names.clone()?;
+    // On the scan's own connection TLS is only the port's guess: a short wait, and a port that
+    // stays silent goes on to the plain probes (whose TLS hello brings us back here if needed).
+    let wait = if first.is_some() {
+        cx.limits.tls_timeout.min(TLS_GUESS_WAIT)
+    } else {
+        cx.limits.tls_timeout
+    };
     let tcp = match first {
         Some(s) => s,
         None => Box::new(cx.tcp().await?),
     };
-    let until = cx.deadline.min(Instant::now() + cx.limits.tls_timeout);
+    let until = cx.deadline.min(Instant::now() + wait);
     match client.handshake(tcp, &names, until).await {
         Ok((stream, facts)) => {
             let dial = Dial::Tls(&client, names);
@@ -586,9 +611,13 @@ async fn detect_in_tls(
             });
             Some(d)
         }
+        // Silence to a ClientHello: not a TLS service (a TLS server answers at once); the plain
+        // probes get the rest of the deadline.
+        Err(HandshakeError::Timeout) => None,
         Err(e) => {
             let sni = names.send_sni.then_some(names.name.as_str());
-            let why = tls_diag::diagnose(cx.addr, sni, cx.deadline).await;
+            let until = cx.deadline.min(Instant::now() + cx.limits.tls_timeout);
+            let why = tls_diag::diagnose(cx.addr, sni, until).await;
             if !why.speaks_tls() {
                 return None;
             }
@@ -641,7 +670,12 @@ pub async fn detect(first: BoxConn, port: &PortFacts, plan: &DetectPlan) -> Dete
         deadline: Instant::now() + plan.limits.deadline,
     };
     let port_name = port.port_name;
-    let order = probe_order(&cx.matcher.db.probes, port.addr.port());
+    let number = port.addr.port();
+    let order = within_budget(
+        probe_order(&cx.matcher.db.probes, number),
+        |p| p.ports.contains(&number),
+        cx.limits.other_probes,
+    );
     let mut first = Some(first);
     if let Some(tls) = tls {
         // A TLS-first port (443, 993 …): handshake on the scan's own connection.
@@ -681,6 +715,27 @@ mod tests {
             after_silence: false,
             location: String::new(),
         }
+    }
+
+    #[test]
+    fn version_intensity_keeps_the_ports_own_probes_and_n_others() {
+        let probes = [
+            probe("null", &[], b""),
+            probe("http-get", &[80], b"GET"),
+            probe("a", &[], b"a"),
+            probe("b", &[80], b"b"),
+            probe("c", &[], b"c"),
+        ];
+        let names = |others: Option<usize>| -> Vec<String> {
+            within_budget(probe_order(&probes, 80), |p| p.ports.contains(&80), others)
+                .iter()
+                .map(|p| p.name.clone())
+                .collect()
+        };
+        assert_eq!(names(None), ["http-get", "b", "null", "a", "c"]);
+        assert_eq!(names(Some(0)), ["http-get", "b"]);
+        assert_eq!(names(Some(2)), ["http-get", "b", "null", "a"]);
+        assert_eq!(names(Some(9)).len(), 5);
     }
 
     #[test]

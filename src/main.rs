@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use portprobe::cli::{normalize_args, Cli};
+use portprobe::cli::Cli;
+use portprobe::nmap_args::normalize_args;
 
 fn main() -> ExitCode {
     // Die quietly on a closed pipe (`portprobe scan … | head -1`), as Unix tools do.
@@ -12,7 +13,16 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = match Cli::try_parse_from(normalize_args(std::env::args_os())) {
+    // nmap's spellings (-sT, -T4, -oX) become long options; the flags portprobe cannot honour
+    // get one line saying what to use instead (never clap's bare "unexpected argument").
+    let args = match normalize_args(std::env::args_os()) {
+        Ok(args) => args,
+        Err(e) => {
+            portprobe::escape::say(&e);
+            return ExitCode::from(2);
+        }
+    };
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version write to stdout: a failed write is an error, not success.

@@ -67,6 +67,17 @@ pub fn service_name(port: u16) -> Option<&'static str> {
     names().get(&port).map(String::as_str)
 }
 
+/// The ports the table names `name` (`ssh` → 22), for `-p ssh,http`; ascending.
+pub fn ports_named(name: &str) -> Vec<u16> {
+    let mut ports: Vec<u16> = names()
+        .iter()
+        .filter(|(_, n)| n.eq_ignore_ascii_case(name))
+        .map(|(p, _)| *p)
+        .collect();
+    ports.sort_unstable();
+    ports
+}
+
 /// The ranked list of common TCP ports shipped with portprobe.
 pub fn top_ports() -> &'static [u16] {
     static TOP: OnceLock<Vec<u16>> = OnceLock::new();

@@ -24,6 +24,10 @@ pub enum PortError {
     Backwards(String, u16, u16),
     #[error("'{0}' is not a port: {HELP}")]
     NotAPort(String),
+    #[error("'{0}' is neither a port nor a service name the port table knows: use a port (22), a name (ssh, http), a range (20-25), a list or - for all ports")]
+    UnknownName(String),
+    #[error("{}", crate::nmap_args::UDP_NOT_YET)]
+    Udp,
 }
 
 /// A set of TCP ports, stored as a 65,536-bit map (8 KiB) so any spec costs the same.
@@ -111,7 +115,21 @@ impl FromStr for PortSet {
         }
         let mut set = PortSet::new();
         for item in spec.split(',') {
-            let item = item.trim();
+            let mut item = item.trim();
+            // nmap's protocol prefixes: T: (TCP) applies to what follows; U: asks for UDP.
+            if let Some(rest) = item.strip_prefix("T:") {
+                item = rest;
+            } else if item.starts_with("U:") || item.starts_with("S:") {
+                return Err(PortError::Udp);
+            }
+            if item.bytes().any(|b| b.is_ascii_alphabetic()) {
+                let ports = crate::portdb::ports_named(item);
+                if ports.is_empty() {
+                    return Err(PortError::UnknownName(escape_str(item)));
+                }
+                ports.into_iter().for_each(|p| set.insert(p));
+                continue;
+            }
             if item == "-" {
                 set.insert_range(1, 65535);
                 continue;
@@ -162,10 +180,22 @@ mod tests {
         assert!(err("0").contains("port 0 is out of range"));
         assert!(err("70000").contains("port 70000 is out of range"));
         assert!(err("22-").contains("'22-' has no end"));
-        assert!(err("abc").contains("'abc' is not a port"));
+        assert!(err("abc").contains("'abc' is neither a port nor a service name"));
         assert!(err("25-20").contains("runs backwards"));
         assert!(err("22,,80").contains("'' is not a port"));
         assert!(err("").contains("empty port list"));
         assert!(err("-5").contains("has no start"));
+        assert_eq!(err("T:22,U:53"), crate::nmap_args::UDP_NOT_YET);
+    }
+
+    #[test]
+    fn service_names_and_tcp_prefix() {
+        assert_eq!(ports("ssh,T:80,443"), vec![22, 80, 443]);
+        assert_eq!(ports("T:20-21,smtp"), vec![20, 21, 25]);
+        assert!(ports("http").contains(&80));
+        assert_eq!(
+            "nosuchservice".parse::<PortSet>().unwrap_err().to_string(),
+            "'nosuchservice' is neither a port nor a service name the port table knows: use a port (22), a name (ssh, http), a range (20-25), a list or - for all ports"
+        );
     }
 }

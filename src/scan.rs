@@ -16,9 +16,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::net::connect::{connect, ConnectOptions, LocalError, PortState};
+use crate::order::{PairSpace, ShardSpec, SpaceWalk};
 use crate::pipeline::{Pipeline, PortResult, ProbeError, Probed};
 use crate::ports::PortSet;
-use crate::target::{resolve, CidrIter, Family, Host, HostSpec, TargetReader};
+use crate::resume::Done;
+use crate::target::{resolve, CidrIter, Exclusions, Family, Host, HostSpec, TargetReader};
 
 /// What the scheduler tells the report.
 #[derive(Debug)]
@@ -32,6 +34,9 @@ pub enum Event {
     },
     /// A target could not be used (bad syntax in a file, a name that does not resolve).
     InputError(String),
+    /// Randomized order: how many hosts the scan covers, told before any port. Hosts get no
+    /// `HostEnd` then (their pairs are spread over the whole run).
+    Hosts(u64),
 }
 
 /// How the scan runs (the semantic part of the command line).
@@ -45,9 +50,19 @@ pub struct ScanPlan {
     /// Threads driving connects (each an event loop over its share of the pairs).
     pub workers: usize,
     pub rate: Option<f64>,
+    /// `--host-timeout`: no more of a host's ports are issued after this long.
+    pub host_timeout: Option<Duration>,
+    /// `--exclude`, `--excludefile`: hosts never scanned.
+    pub exclude: Arc<Exclusions>,
     pub resolve_timeout: Duration,
     /// What happens to each port after the connect (detection, audit).
     pub pipeline: Pipeline,
+    /// `--shard I/N`: the share of the (host, port) pairs this process scans.
+    pub shard: ShardSpec,
+    /// `--randomize`: the seed of the order of the pairs; `None` scans in target order.
+    pub seed: Option<u64>,
+    /// `--resume`: pairs an earlier run reported, not scanned again.
+    pub done: Option<Arc<Done>>,
 }
 
 #[derive(Clone)]
@@ -97,27 +112,56 @@ pub fn run(
     if workers == 0 {
         return Err(io::Error::other("no worker runtime"));
     }
-    let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers).map(|_| mpsc::channel::<Work>(64)).unzip();
-    // Target reading and name resolution block (a pipe that never ends, /dev/zero), so they
-    // live on a thread of their own that is not joined after a signal: it may sit in read(2).
-    let producer = {
+    let mut sources: Vec<Source> = Vec::with_capacity(workers);
+    let mut producer = None;
+    if let Some(seed) = plan.seed {
+        // A random order needs the whole pair space numbered first: the targets (not their
+        // addresses) are read up front, then each worker walks its positions of the permutation.
+        let space = Arc::new(pair_space(plan, targets, report, cancel)?);
+        report(Event::Hosts(space.hosts()))?;
+        for index in 0..workers {
+            sources.push(Source::Walk(SpaceWalk::new(
+                space.clone(),
+                seed,
+                plan.shard,
+                index,
+                workers,
+            )));
+        }
+    } else {
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers).map(|_| mpsc::channel::<Work>(64)).unzip();
+        sources.extend(receivers.into_iter().map(Source::Targets));
+        // Target reading and name resolution block (a pipe that never ends, /dev/zero), so they
+        // live on a thread of their own that is not joined after a signal: it may sit in read(2).
         let cancel = cancel.clone();
         let (family, resolve_timeout) = (plan.family, plan.resolve_timeout);
-        std::thread::Builder::new()
-            .name("targets".into())
-            .spawn(move || produce(workers, targets, family, resolve_timeout, &senders, &cancel))?
-    };
+        let exclude = plan.exclude.clone();
+        producer = Some(
+            std::thread::Builder::new()
+                .name("targets".into())
+                .spawn(move || {
+                    produce(
+                        workers,
+                        targets,
+                        (family, &exclude),
+                        resolve_timeout,
+                        &senders,
+                        &cancel,
+                    )
+                })?,
+        );
+    }
     std::thread::scope(|scope| {
-        let handles: Vec<_> = receivers
+        let handles: Vec<_> = sources
             .into_iter()
             .zip(runtimes)
             .enumerate()
-            .map(|(index, (mut rx, rt))| {
+            .map(|(index, (mut source, rt))| {
                 std::thread::Builder::new()
                     .name(format!("scan-{index}"))
                     .spawn_scoped(scope, move || -> io::Result<()> {
                         let shard = Shard { index, of: workers };
-                        let result = rt.block_on(drive(plan, shard, &mut rx, report, cancel));
+                        let result = rt.block_on(drive(plan, shard, &mut source, report, cancel));
                         if result.is_err() {
                             cancel.cancel(); // an output error ends every worker and the producer
                         }
@@ -143,7 +187,7 @@ pub fn run(
         if cancel.is_cancelled() {
             // Interrupted or failed: the producer stops at its next send; do not wait for it.
             drop(producer);
-        } else {
+        } else if let Some(producer) = producer {
             // The workers saw the end of the work, so the producer is done.
             let _ = producer.join();
         }
@@ -172,17 +216,99 @@ struct Shard {
     of: usize,
 }
 
+/// Where a worker's pairs come from: hosts from the target thread (each worker takes its share
+/// of their ports), or its own walk of the randomized pair space (already split).
+enum Source {
+    Targets(mpsc::Receiver<Work>),
+    Walk(SpaceWalk),
+}
+
+impl Source {
+    /// The next host from the target thread; never, for a walk (it is read synchronously).
+    async fn recv(&mut self) -> Option<Work> {
+        match self {
+            Source::Targets(rx) => rx.recv().await,
+            Source::Walk(_) => std::future::pending().await,
+        }
+    }
+}
+
 struct CurrentHost {
     host: Arc<Host>,
-    ports: Box<dyn Iterator<Item = u16> + Send>,
+    /// (position in the port list, port).
+    ports: Box<dyn Iterator<Item = (usize, u16)> + Send>,
     issued: usize,
-    issue: Arc<HostIssue>,
+    /// Absent for a randomized pair: its host does not end here.
+    issue: Option<Arc<HostIssue>>,
+    /// The ports still need the `--shard` and worker split (hosts from the target thread).
+    split: bool,
+    /// `--host-timeout`: when this worker stops issuing the host's ports.
+    deadline: Option<tokio::time::Instant>,
+}
+
+/// Reads every target up front (only the target list is held) and numbers its pairs for a
+/// randomized order; a target that cannot be used is reported and left out.
+fn pair_space(
+    plan: &ScanPlan,
+    targets: TargetReader,
+    report: &ReportFn<'_>,
+    cancel: &CancellationToken,
+) -> io::Result<PairSpace> {
+    let mut space = PairSpace::new(plan.ports.iter().collect());
+    for (origin, spec) in targets {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let spec = match spec {
+            Ok(spec) => spec,
+            Err(msg) => {
+                report(Event::InputError(format!("{origin}: {msg}")))?;
+                continue;
+            }
+        };
+        let typed = origin_text(&spec);
+        let added = match &spec.host {
+            HostSpec::Addr(ip) | HostSpec::Cidr { network: ip, .. } => {
+                if let Err(e) = plan.family.check_literal(ip, &typed) {
+                    report(Event::InputError(format!("{origin}: {e}")))?;
+                    continue;
+                }
+                let prefix = match spec.host {
+                    HostSpec::Cidr { prefix, .. } => prefix,
+                    _ if ip.is_ipv4() => 32,
+                    _ => 128,
+                };
+                space.add(&typed, *ip, prefix, None, spec.port)
+            }
+            HostSpec::Range(ranges) => {
+                if let Err(e) = plan.family.check_literal(&ranges.first(), &typed) {
+                    report(Event::InputError(format!("{origin}: {e}")))?;
+                    continue;
+                }
+                space.add_octets(&typed, ranges.clone(), spec.port)
+            }
+            HostSpec::Name(name) => match resolve(name, plan.family, plan.resolve_timeout) {
+                Ok(ips) => ips.into_iter().try_for_each(|ip| {
+                    let bits = if ip.is_ipv4() { 32 } else { 128 };
+                    space.add(&typed, ip, bits, Some(name.clone()), spec.port)
+                }),
+                Err(e) => {
+                    report(Event::InputError(format!("{origin}: {e}")))?;
+                    continue;
+                }
+            },
+        };
+        if let Err(e) = added {
+            report(Event::InputError(format!("{origin}: {e}")))?;
+        }
+    }
+    Ok(space)
 }
 
 async fn drive(
     plan: &ScanPlan,
     shard: Shard,
-    work_rx: &mut mpsc::Receiver<Work>,
+    source: &mut Source,
     report: &ReportFn<'_>,
     cancel: &CancellationToken,
 ) -> io::Result<()> {
@@ -212,23 +338,65 @@ async fn drive(
         }
         let mut pacer_wait = None;
         while inflight.len() < limit {
+            if let (None, Source::Walk(walk)) = (&current, &mut *source) {
+                match walk.next() {
+                    Some((host, _)) if plan.exclude.contains(&host.ip, host.name.as_deref()) => continue,
+                    Some((host, port)) => {
+                        current = Some(CurrentHost {
+                            host: Arc::new(host),
+                            ports: Box::new(std::iter::once((0, port))),
+                            issued: 0,
+                            issue: None,
+                            split: false,
+                            deadline: None,
+                        })
+                    }
+                    None => no_more_work = true,
+                }
+            }
             let Some(cur) = current.as_mut() else { break };
             if let Some(at) = pacer.as_mut().and_then(Pacer::must_wait) {
                 pacer_wait = Some(at);
                 break;
             }
-            let next = cur.ports.by_ref().find(|_| {
-                pair += 1;
-                (pair - 1) % shard.of == shard.index
-            });
-            let Some(port) = next else {
+            let (ip, host_number, split) = (cur.host.ip, cur.host.id.saturating_sub(1), cur.split);
+            let next = if cur.deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                // Out of time for this host: skip its other ports, keeping the pair count every
+                // worker shares in step (it counts this process's share only).
+                pair += cur
+                    .ports
+                    .by_ref()
+                    .filter(|&(position, _)| !split || plan.shard.takes(host_number, position))
+                    .count();
+                None
+            } else {
+                cur.ports.by_ref().find(|&(position, port)| {
+                    if split {
+                        // This process's share (--shard), then this worker's share of that.
+                        if !plan.shard.takes(host_number, position) {
+                            return false;
+                        }
+                        pair += 1;
+                        if (pair - 1) % shard.of != shard.index {
+                            return false;
+                        }
+                    }
+                    // Reported by the run being resumed: not issued, so the host's count stays
+                    // right.
+                    !plan.done.as_ref().is_some_and(|d| d.contains(ip, port))
+                })
+            };
+            let Some((_, port)) = next else {
                 if let Some(done) = current.take() {
-                    if let Some(issued) = done.issue.done(done.issued) {
+                    if let Some(issued) = done.issue.and_then(|issue| issue.done(done.issued)) {
                         report(Event::HostEnd {
                             host: done.host,
                             issued,
                         })?;
                     }
+                }
+                if matches!(source, Source::Walk(_)) {
+                    continue; // the next pair of the walk
                 }
                 break;
             };
@@ -271,20 +439,21 @@ async fn drive(
                     report(Event::Port(r))?;
                 }
             }
-            work = work_rx.recv(), if want_work => match work {
+            work = source.recv(), if want_work && matches!(source, Source::Targets(_)) => match work {
                 None => no_more_work = true,
                 // Every worker sees every item; one of them reports input errors.
                 Some(Work::Error(msg)) if shard.index == 0 => report(Event::InputError(msg))?,
                 Some(Work::Error(_)) => {}
                 Some(Work::Host { host, port, issue }) => {
-                    let ports: Box<dyn Iterator<Item = u16> + Send> = match port {
-                        Some(p) => Box::new(std::iter::once(p)),
+                    let ports: Box<dyn Iterator<Item = (usize, u16)> + Send> = match port {
+                        Some(p) => Box::new(std::iter::once((0, p))),
                         None => {
                             let list = port_list.clone();
-                            Box::new((0..list.len()).map(move |i| list[i]))
+                            Box::new((0..list.len()).map(move |i| (i, list[i])))
                         }
                     };
-                    current = Some(CurrentHost { host, ports, issued: 0, issue });
+                    let deadline = plan.host_timeout.map(|t| tokio::time::Instant::now() + t);
+                    current = Some(CurrentHost { host, ports, issued: 0, issue: Some(issue), split: true, deadline });
                 }
             },
             _ = sleep_until_opt(pacer_wait), if pacer_wait.is_some() => {}
@@ -346,13 +515,16 @@ fn broadcast(txs: &[mpsc::Sender<Work>], work: Work) -> bool {
 fn produce(
     workers: usize,
     targets: TargetReader,
-    family: Family,
+    (family, exclude): (Family, &Exclusions),
     resolve_timeout: Duration,
     txs: &[mpsc::Sender<Work>],
     cancel: &CancellationToken,
 ) {
     let mut next_id = 0u64;
     let mut send_host = |name: Option<String>, ip: IpAddr, port: Option<u16>| -> bool {
+        if exclude.contains(&ip, name.as_deref()) {
+            return !cancel.is_cancelled();
+        }
         next_id += 1;
         let host = Arc::new(Host {
             id: next_id,
@@ -377,6 +549,7 @@ fn produce(
         };
         let literal = match spec.host {
             HostSpec::Addr(ip) | HostSpec::Cidr { network: ip, .. } => Some(ip),
+            HostSpec::Range(ref r) => Some(r.first()),
             HostSpec::Name(_) => None,
         };
         if let Some(Err(e)) = literal.map(|ip| family.check_literal(&ip, &origin_text(&spec))) {
@@ -390,6 +563,7 @@ fn produce(
             HostSpec::Cidr { network, prefix } => {
                 CidrIter::new(network, prefix).all(|ip| send_host(None, ip, spec.port))
             }
+            HostSpec::Range(r) => r.iter().all(|ip| send_host(None, ip, spec.port)),
             HostSpec::Name(name) => match resolve(&name, family, resolve_timeout) {
                 Ok(ips) => ips
                     .into_iter()
@@ -408,6 +582,7 @@ fn origin_text(spec: &crate::target::TargetSpec) -> String {
     let host = match &spec.host {
         HostSpec::Addr(ip) => ip.to_string(),
         HostSpec::Cidr { network, prefix } => format!("{network}/{prefix}"),
+        HostSpec::Range(r) => r.to_string(),
         HostSpec::Name(name) => name.clone(),
     };
     match spec.port {

@@ -6,7 +6,7 @@
 //! the network side); the connection's writes go through one writer task, so reading from the
 //! server never waits on writing to it.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -18,7 +18,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::fingerprint::Matcher;
-use crate::net::telnet::Telnet;
+use crate::net::telnet::{Telnet, TelnetConfig};
+use crate::session_log::{Direction, SessionLog};
+use crate::telnet_keys::TelnetKeys;
 
 /// Chunk size of every read: large enough for loopback gigabytes, small enough to stay light.
 pub const CHUNK: usize = 128 * 1024;
@@ -52,6 +54,16 @@ pub struct SessionOptions {
     pub identify: Option<Arc<Matcher>>,
     /// `listen -k`: the session ends when the peer closes (stdin is shared and goes on).
     pub end_when_peer_closes: bool,
+    /// `--delay`: wait this long after each line sent (OpenBSD nc's `-i`).
+    pub delay: Option<Duration>,
+    /// `--output` / `--hex-dump`: where what is sent and received is recorded.
+    pub log: Option<SessionLog>,
+    /// The key that ends (or, with telnet, pauses) an interactive session.
+    pub escape_key: Option<u8>,
+    /// Telnet `-l USER`: sent when the server asks for NEW-ENVIRON USER.
+    pub login: Option<String>,
+    /// `$TERM`, the terminal type telnet sends when asked (interactive only).
+    pub term: Option<String>,
 }
 
 impl Default for SessionOptions {
@@ -67,6 +79,11 @@ impl Default for SessionOptions {
             interactive: false,
             identify: None,
             end_when_peer_closes: false,
+            delay: None,
+            log: None,
+            escape_key: Some(ESCAPE_KEY),
+            login: None,
+            term: None,
         }
     }
 }
@@ -90,13 +107,24 @@ pub enum SessionEnd {
     SendFailed,
     /// Writing received data to stdout failed (the OS error code, when known): data was lost.
     OutputFailed(Option<i32>),
+    /// `connect -z` with several ports: none was open.
+    NoneOpen,
 }
 
 /// The escape key of interactive sessions, as in telnet.
 pub const ESCAPE_KEY: u8 = 0x1d; // Ctrl-]
 
+/// `^]` for Ctrl-], `^?` for DEL, the character itself otherwise.
+pub fn key_name(key: u8) -> String {
+    match key {
+        0..=0x1f => format!("Ctrl-{}", (key + 0x40) as char),
+        0x7f => "Ctrl-?".into(),
+        k => crate::escape::escape_bytes(&[k]),
+    }
+}
+
 /// Bytes to send: data, or the half-close (acknowledged once everything before it is written).
-enum Out {
+pub(crate) enum Out {
     Data(Vec<u8>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -249,17 +277,23 @@ where
     let (failed_tx, failed_rx) = oneshot::channel::<()>();
     let writer = tokio::spawn(connection_writer(wr, out_rx, failed_tx));
     let activity = Rc::new(Cell::new(Instant::now()));
-    let remote_echo = Rc::new(Cell::new(false));
+    let telnet = opts.telnet.then(|| {
+        Rc::new(RefCell::new(Telnet::with_config(TelnetConfig {
+            interactive: opts.interactive,
+            term: opts.term.clone().filter(|_| opts.interactive),
+            window: if opts.interactive { window_size() } else { None },
+            user: opts.login.clone(),
+        })))
+    });
 
     // Server → stdout (telnet replies → server).
     let down = {
         let out_tx = out_tx.clone();
         let stdout_tx = stdout_tx.clone();
         let activity = activity.clone();
-        let remote_echo = remote_echo.clone();
+        let telnet = telnet.clone();
         let opts = opts.clone();
         async move {
-            let mut telnet = opts.telnet.then(|| Telnet::new(opts.interactive));
             let mut identified = opts.identify.is_none();
             loop {
                 // A fresh buffer per read: it travels to the stdout thread without a copy.
@@ -270,17 +304,22 @@ where
                 }
                 activity.set(Instant::now());
                 let received = &buf[..];
+                if let Some(log) = &opts.log {
+                    log.record(Direction::Received, received);
+                }
                 if !identified {
                     identified = true;
                     if let Some(m) = &opts.identify {
                         announce(m, received);
                     }
                 }
-                let data = match telnet.as_mut() {
+                let data = match telnet.as_ref() {
                     Some(t) => {
                         let (mut data, mut reply) = (Vec::new(), Vec::new());
-                        t.receive(received, &mut data, &mut reply);
-                        remote_echo.set(t.remote_echo());
+                        t.borrow_mut().receive(received, &mut data, &mut reply);
+                        if let Some(log) = opts.log.as_ref().filter(|_| !reply.is_empty()) {
+                            log.record(Direction::Sent, &reply);
+                        }
                         if !reply.is_empty() && out_tx.send(Out::Data(reply)).await.is_err() {
                             return SessionEnd::SendFailed;
                         }
@@ -310,17 +349,21 @@ where
         let stdout_tx = stdout_tx.clone();
         let activity = activity.clone();
         let opts = opts.clone();
+        let telnet = telnet.clone();
         async move {
             let Some(mut stdin) = stdin else {
                 return std::future::pending::<(SessionEnd, Option<oneshot::Receiver<()>>)>().await;
             };
+            if let (true, Some(t)) = (opts.interactive, &telnet) {
+                let keys = TelnetKeys::new(t.clone(), &opts);
+                return keys.run(stdin, &out_tx, &stdout_tx, &activity).await;
+            }
             let mut last_cr = false;
             while let Some(chunk) = stdin.recv().await {
                 activity.set(Instant::now());
-                let escape_at = if opts.interactive {
-                    chunk.iter().position(|&b| b == ESCAPE_KEY)
-                } else {
-                    None
+                let escape_at = match opts.escape_key {
+                    Some(key) if opts.interactive => chunk.iter().position(|&b| b == key),
+                    _ => None,
                 };
                 let (chunk, escaped) = match escape_at {
                     Some(i) => (chunk[..i].to_vec(), true),
@@ -345,7 +388,7 @@ where
                 } else {
                     chunk
                 };
-                if opts.interactive && !remote_echo.get() {
+                if opts.interactive {
                     let echo: Vec<u8> = data
                         .iter()
                         .filter(|&&b| b != 0)
@@ -358,8 +401,27 @@ where
                     Telnet::escape_outgoing(&data, &mut escaped_data);
                     data = escaped_data;
                 }
-                if !data.is_empty() && out_tx.send(Out::Data(data)).await.is_err() {
-                    return (SessionEnd::SendFailed, None);
+                if let Some(delay) = opts.delay {
+                    // nc -i: one line, then the pause; the pause counts as activity.
+                    for line in data.split_inclusive(|&b| b == b'\n') {
+                        if let Some(log) = &opts.log {
+                            log.record(Direction::Sent, line);
+                        }
+                        if out_tx.send(Out::Data(line.to_vec())).await.is_err() {
+                            return (SessionEnd::SendFailed, None);
+                        }
+                        if line.ends_with(b"\n") {
+                            tokio::time::sleep(delay).await;
+                            activity.set(Instant::now());
+                        }
+                    }
+                } else {
+                    if let Some(log) = &opts.log {
+                        log.record(Direction::Sent, &data);
+                    }
+                    if !data.is_empty() && out_tx.send(Out::Data(data)).await.is_err() {
+                        return (SessionEnd::SendFailed, None);
+                    }
                 }
                 if escaped {
                     return (SessionEnd::EscapeKey, None);
@@ -369,6 +431,32 @@ where
             let (ack_tx, ack_rx) = oneshot::channel();
             let _ = out_tx.send(Out::Shutdown(ack_tx)).await;
             (SessionEnd::StdinClosed, Some(ack_rx))
+        }
+    };
+    // SIGWINCH: the new window size goes to the server (NAWS), when it asked for it.
+    let winch = {
+        let out_tx = out_tx.clone();
+        let telnet = telnet.clone().filter(|_| opts.interactive);
+        async move {
+            let Some(telnet) = telnet else {
+                return std::future::pending::<()>().await;
+            };
+            let Ok(mut sig) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
+            else {
+                return std::future::pending::<()>().await;
+            };
+            while sig.recv().await.is_some() {
+                let Some((cols, rows)) = window_size() else {
+                    continue;
+                };
+                let report = telnet.borrow_mut().window_changed(cols, rows);
+                if let Some(report) = report {
+                    if out_tx.send(Out::Data(report)).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            std::future::pending::<()>().await
         }
     };
     drop(out_tx);
@@ -382,7 +470,7 @@ where
     };
     // The pumps live in this block, so everything they hold is gone before stdout is joined.
     let end = {
-        tokio::pin!(down, up, failed);
+        tokio::pin!(down, up, failed, winch);
         let mut stdin_done = opts.recv_only;
         let mut server_done = false;
         let mut quit_at: Option<Instant> = None;
@@ -392,6 +480,7 @@ where
                 biased;
                 _ = cancel.cancelled() => break SessionEnd::Interrupted,
                 _ = &mut failed => break SessionEnd::SendFailed,
+                _ = &mut winch => {}
                 // Timers before the pumps: an endless stream keeps `down` busy for the whole
                 // co-operative budget, and a timer polled after it would never fire.
                 _ = sleep_until(quit_at), if quit_at.is_some() => break SessionEnd::QuitTimer,
@@ -414,6 +503,10 @@ where
                 (end, ack) = &mut up, if !stdin_done => {
                     stdin_done = true;
                     if end != SessionEnd::StdinClosed {
+                        if let Some(ack) = ack {
+                            // What was typed before `quit` reaches the server first.
+                            let _ = tokio::time::timeout(Duration::from_secs(2), ack).await;
+                        }
                         break end;
                     }
                     let close_now = matches!(opts.eof, EofMode::Close) || opts.send_only || server_done;
@@ -452,6 +545,14 @@ fn announce(matcher: &Matcher, first: &[u8]) {
         };
         crate::escape::say(format!("server identifies as {what}"));
     }
+}
+
+/// The terminal's size as (columns, rows), if stdout or stdin is a terminal that knows it.
+pub fn window_size() -> Option<(u16, u16)> {
+    let size = rustix::termios::tcgetwinsize(std::io::stdout())
+        .or_else(|_| rustix::termios::tcgetwinsize(std::io::stdin()))
+        .ok()?;
+    (size.ws_col > 0 && size.ws_row > 0).then_some((size.ws_col, size.ws_row))
 }
 
 /// Puts a terminal in raw mode and always puts it back (drop, including on panic unwinding).

@@ -62,14 +62,133 @@ pub enum TargetError {
     Ipv6NeedsBrackets(String),
     #[error("'{0}' is not an IP address, CIDR block or host name")]
     Invalid(String),
+    #[error("invalid range '{spec}': {why} (each octet is N, N-M, N,M or *, from 0 to 255)")]
+    Range { spec: String, why: String },
 }
 
 /// The host part of a target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostSpec {
     Addr(IpAddr),
-    Cidr { network: IpAddr, prefix: u8 },
+    Cidr {
+        network: IpAddr,
+        prefix: u8,
+    },
+    /// nmap's octet ranges: `192.168.1.1-20`, `10.0.0-3.*`, `10.1.*.1`.
+    Range(OctetRanges),
     Name(String),
+}
+
+/// An IPv4 block written octet by octet; each octet is a list of inclusive ranges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OctetRanges(pub [Vec<(u8, u8)>; 4]);
+
+impl OctetRanges {
+    /// Parses `10.0.0-3.*`; `None` when the text is not four octet specs with one range in it
+    /// (a plain address or a name is not a range).
+    fn parse(text: &str) -> Option<Result<OctetRanges, TargetError>> {
+        let parts: Vec<&str> = text.split('.').collect();
+        let octet_chars = |p: &str| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'*' | b','))
+        };
+        if parts.len() != 4
+            || !parts.iter().all(|p| octet_chars(p))
+            || parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return None;
+        }
+        Some(Self::octets(text, &parts))
+    }
+
+    fn octets(text: &str, parts: &[&str]) -> Result<OctetRanges, TargetError> {
+        let bad = |why: String| TargetError::Range {
+            spec: escape_str(text),
+            why,
+        };
+        let number = |n: &str| -> Result<u8, TargetError> {
+            n.parse::<u8>()
+                .map_err(|_| bad(format!("'{}' is not an octet", escape_str(n))))
+        };
+        let mut octets: [Vec<(u8, u8)>; 4] = Default::default();
+        for (slot, part) in octets.iter_mut().zip(parts) {
+            for item in part.split(',') {
+                let range = match item {
+                    "*" => (0, 255),
+                    _ => match item.split_once('-') {
+                        // nmap: an open end means to 255, an open start from 0.
+                        Some((lo, hi)) => (
+                            if lo.is_empty() { 0 } else { number(lo)? },
+                            if hi.is_empty() { 255 } else { number(hi)? },
+                        ),
+                        None => {
+                            let n = number(item)?;
+                            (n, n)
+                        }
+                    },
+                };
+                if range.0 > range.1 {
+                    return Err(bad(format!("'{}' runs backwards", escape_str(item))));
+                }
+                slot.push(range);
+            }
+        }
+        Ok(OctetRanges(octets))
+    }
+
+    /// How many addresses the block holds.
+    pub fn count(&self) -> u64 {
+        self.0
+            .iter()
+            .map(|o| o.iter().map(|(lo, hi)| u64::from(hi - lo) + 1).sum::<u64>())
+            .product()
+    }
+
+    /// The first address (for family checks and messages).
+    pub fn first(&self) -> IpAddr {
+        let o = |i: usize| self.0[i].first().map_or(0, |r| r.0);
+        IpAddr::V4(Ipv4Addr::new(o(0), o(1), o(2), o(3)))
+    }
+
+    /// Every address, in order, computed one at a time.
+    pub fn iter(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        let octet = |i: usize| self.0[i].iter().flat_map(|&(lo, hi)| lo..=hi);
+        octet(0).flat_map(move |a| {
+            octet(1).flat_map(move |b| {
+                octet(2).flat_map(move |c| octet(3).map(move |d| IpAddr::V4(Ipv4Addr::new(a, b, c, d))))
+            })
+        })
+    }
+
+    /// Whether `ip` is in the block.
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        let IpAddr::V4(v4) = ip else { return false };
+        v4.octets()
+            .iter()
+            .zip(&self.0)
+            .all(|(o, ranges)| ranges.iter().any(|(lo, hi)| (lo..=hi).contains(&o)))
+    }
+}
+
+impl fmt::Display for OctetRanges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|o| {
+                o.iter()
+                    .map(|(lo, hi)| match (lo, hi) {
+                        (0, 255) => "*".to_string(),
+                        (lo, hi) if lo == hi => lo.to_string(),
+                        (lo, hi) => format!("{lo}-{hi}"),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect();
+        f.write_str(&parts.join("."))
+    }
 }
 
 /// One target as the user wrote it: a host part and an optional port that overrides `-p`.
@@ -143,6 +262,9 @@ impl FromStr for TargetSpec {
 }
 
 fn parse_host(host: &str, whole: &str) -> Result<HostSpec, TargetError> {
+    if let Some(range) = OctetRanges::parse(host) {
+        return range.map(HostSpec::Range);
+    }
     if let Some((base, prefix)) = host.split_once('/') {
         let network: IpAddr = base.parse().map_err(|_| TargetError::CidrBase {
             spec: escape_str(whole),
@@ -185,6 +307,44 @@ fn parse_host(host: &str, whole: &str) -> Result<HostSpec, TargetError> {
     } else {
         Err(TargetError::Invalid(escape_str(whole)))
     }
+}
+
+/// Targets not to scan (`--exclude`, `--excludefile`): blocks, addresses, and names (which
+/// also exclude the addresses they resolved to when the plan was made).
+#[derive(Debug, Clone, Default)]
+pub struct Exclusions {
+    pub blocks: Vec<HostSpec>,
+}
+
+impl Exclusions {
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
+    }
+
+    /// Whether a host (its address, and the name it was found by) is excluded.
+    pub fn contains(&self, ip: &IpAddr, name: Option<&str>) -> bool {
+        self.blocks.iter().any(|spec| match spec {
+            HostSpec::Addr(a) => a == ip,
+            HostSpec::Cidr { network, prefix } => in_cidr(ip, network, *prefix),
+            HostSpec::Range(r) => r.contains(ip),
+            HostSpec::Name(n) => name == Some(n.as_str()),
+        })
+    }
+}
+
+fn in_cidr(ip: &IpAddr, network: &IpAddr, prefix: u8) -> bool {
+    let (a, b, bits) = match (ip, network) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => (u32::from(*a) as u128, u32::from(*b) as u128, 32u32),
+        (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(*a), u128::from(*b), 128),
+        _ => return false,
+    };
+    let host_bits = bits - u32::from(prefix).min(bits);
+    let mask = if host_bits >= 128 {
+        0
+    } else {
+        u128::MAX << host_bits
+    };
+    a & mask == b & mask
 }
 
 /// Addresses of a CIDR block, first to last, computed one at a time.
@@ -514,6 +674,77 @@ mod tests {
         assert!(err("bad host!").contains("not an IP address, CIDR block or host name"));
         assert!(err("1.2.3.4.5").contains("not an IP address"));
         assert!(err("a\x1b[31m").contains("\\x1b"), "control bytes are escaped");
+    }
+
+    #[test]
+    fn nmap_octet_ranges() {
+        let all = |t: &str| -> Vec<String> {
+            match spec(t).host {
+                HostSpec::Range(r) => r.iter().map(|ip| ip.to_string()).collect(),
+                other => panic!("{t}: not a range: {other:?}"),
+            }
+        };
+        assert_eq!(
+            all("192.168.1.1-3"),
+            ["192.168.1.1", "192.168.1.2", "192.168.1.3"]
+        );
+        assert_eq!(all("10.0.0-1.*").len(), 512);
+        assert_eq!(all("10.0.0-1.*")[256], "10.0.1.0");
+        assert_eq!(all("10.1.*.1")[255], "10.1.255.1");
+        assert_eq!(
+            all("127.0.0.1,3,5-6"),
+            ["127.0.0.1", "127.0.0.3", "127.0.0.5", "127.0.0.6"]
+        );
+        assert_eq!(
+            all("127.0.0.250-"),
+            [
+                "127.0.0.250",
+                "127.0.0.251",
+                "127.0.0.252",
+                "127.0.0.253",
+                "127.0.0.254",
+                "127.0.0.255"
+            ]
+        );
+        let t = spec("127.0.0.1-2:8080");
+        assert_eq!(t.port, Some(8080));
+        let HostSpec::Range(r) = t.host else {
+            panic!("not a range")
+        };
+        assert_eq!((r.count(), r.to_string()), (2, "127.0.0.1-2".to_string()));
+        assert!(r.contains(&"127.0.0.2".parse().unwrap()));
+        assert!(!r.contains(&"127.0.0.3".parse().unwrap()));
+        let err = |s: &str| s.parse::<TargetSpec>().unwrap_err().to_string();
+        assert_eq!(
+            err("10.0.0.5-3"),
+            "invalid range '10.0.0.5-3': '5-3' runs backwards (each octet is N, N-M, N,M or *, from 0 to 255)"
+        );
+        assert_eq!(
+            err("10.0.0.1-300"),
+            "invalid range '10.0.0.1-300': '300' is not an octet (each octet is N, N-M, N,M or *, from 0 to 255)"
+        );
+        // Names with dashes and plain addresses are not ranges.
+        assert_eq!(
+            spec("my-host.example").host,
+            HostSpec::Name("my-host.example".into())
+        );
+    }
+
+    #[test]
+    fn exclusions_match_addresses_blocks_ranges_and_names() {
+        let ex = Exclusions {
+            blocks: ["127.0.0.5", "10.0.0.0/30", "192.168.1.1-3", "db.example"]
+                .iter()
+                .map(|t| spec(t).host)
+                .collect(),
+        };
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(ex.contains(&ip("127.0.0.5"), None));
+        assert!(ex.contains(&ip("10.0.0.3"), None));
+        assert!(!ex.contains(&ip("10.0.0.4"), None));
+        assert!(ex.contains(&ip("192.168.1.2"), None));
+        assert!(ex.contains(&ip("127.0.0.9"), Some("db.example")));
+        assert!(!ex.contains(&ip("::1"), None));
     }
 
     #[test]

@@ -444,6 +444,10 @@ impl<'a> Decoded<'a> {
     /// The value of a joined name (`a+b`): each part's value, separated by LF; `None` unless
     /// every part is present.
     pub fn joined(&self, name: &str) -> Option<Vec<u8>> {
+        // Most responses lack the parts (they are of another grammar): no allocation then.
+        if !name.split(JOIN).all(|part| self.get(part).is_some()) {
+            return None;
+        }
         let mut out = Vec::new();
         for (i, part) in name.split(JOIN).enumerate() {
             if i > 0 {

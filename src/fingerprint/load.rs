@@ -262,14 +262,21 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// Parses a rule pattern as `compile_pattern` would read it; returns its number of capture
-/// groups. Cheaper than compiling: the database checks every rule this way when it loads.
-pub fn parse_pattern(pattern: &str) -> Result<usize, String> {
+/// groups and what the matcher needs from its syntax (literals, anchored prefix), so the
+/// pattern is parsed once. Cheaper than compiling: the database checks every rule this way
+/// when it loads.
+pub fn parse_pattern(pattern: &str) -> Result<(usize, super::prefilter::Analysis), String> {
     regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
         .build()
         .parse(pattern)
-        .map(|hir| hir.properties().explicit_captures_len())
+        .map(|hir| {
+            (
+                hir.properties().explicit_captures_len(),
+                super::prefilter::analyze_hir(&hir),
+            )
+        })
         .map_err(|e| format!("invalid regex: {}", e.to_string().replace('\n', " ")))
 }
 
@@ -584,14 +591,17 @@ pub(super) fn templates(fields: &RawFields, groups: usize) -> Result<super::Temp
 fn rule(cx: &mut Ctx, r: RawRule) -> Option<Rule> {
     let at = r.pattern.span().start;
     // Parsed now (syntax and capture groups checked), compiled when first needed.
-    let groups = match parse_pattern(r.pattern.get_ref()) {
-        Ok(groups) => groups,
+    let (groups, analysis) = match parse_pattern(r.pattern.get_ref()) {
+        Ok(parsed) => parsed,
         Err(e) => {
             cx.problem(at, format!("rule '{}': {e}", r.id.get_ref()));
             return None;
         }
     };
-    let regex = super::LazyRegex::new(r.pattern.get_ref().clone());
+    // Raw responses and HTTP bodies can be long: a lazy DFA rejects them quickly even when the
+    // pattern is anchored (see LazyRegex).
+    let long_input = r.field.as_deref().is_none_or(|f| f == "http.body");
+    let regex = super::LazyRegex::new(r.pattern.get_ref().clone(), long_input);
     let templates = match templates(&fields_of!(r), groups) {
         Ok(t) => t,
         Err(e) => {
@@ -653,6 +663,7 @@ fn rule(cx: &mut Ctx, r: RawRule) -> Option<Rule> {
         service: r.service,
         probes: r.probes,
         field: r.field,
+        analysis,
         protocols,
         pattern: r.pattern.into_inner(),
         regex,

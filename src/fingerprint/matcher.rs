@@ -5,10 +5,13 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::decode::{decode, Decoded, Key, Protocol, JOIN};
-use super::prefilter::Prefilter;
-use super::{generic, Confidence, Database, IdField, Identity, OsRule, Problem, RawFields, Rule, Templates};
+use super::prefilter::{Prefilter, Prefix};
+use super::{
+    generic, Confidence, Database, Groups, IdField, Identity, OsRule, Problem, RawFields, Rule, Templates,
+};
 
 /// The rules that read one field (or the raw response), with their prefilter.
 struct Group {
@@ -20,7 +23,11 @@ struct Group {
 impl Group {
     fn new(rules: Vec<usize>, db: &Database) -> Group {
         let patterns: Vec<&str> = rules.iter().map(|&i| db.rules[i].pattern.as_str()).collect();
-        let prefilter = Prefilter::new(&patterns);
+        let literals: Vec<&[Vec<u8>]> = rules
+            .iter()
+            .map(|&i| db.rules[i].analysis.literals.as_slice())
+            .collect();
+        let prefilter = Prefilter::new(&patterns, &literals);
         Group { rules, prefilter }
     }
 
@@ -33,6 +40,32 @@ impl Group {
     }
 }
 
+/// FNV-1a: field and header names are short and ours to hash (no untrusted key can grow a
+/// bucket, the maps are fixed when the database loads), and SipHash cost more than the rest of
+/// the lookup for every header of every response.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type NameMap<K> = HashMap<K, usize, BuildHasherDefault<Fnv>>;
+
 /// A database ready to identify responses.
 pub struct Matcher {
     pub db: Database,
@@ -41,10 +74,13 @@ pub struct Matcher {
     /// Field rules, one group per field.
     fields: Vec<Group>,
     /// Fixed field names (`ssh.software`) and header names (lower case) to their group.
-    by_field: HashMap<String, usize>,
-    by_header: HashMap<Vec<u8>, usize>,
+    by_field: NameMap<String>,
+    by_header: NameMap<Vec<u8>>,
     /// Joined names (`x11.vendor+x11.release`) and their group.
     joins: Vec<(String, usize)>,
+    /// For each rule, the bytes its matches start with (see [`Prefix`]): a candidate that
+    /// fails this is rejected without touching the rule's compiled pattern.
+    prefixes: Vec<Prefix>,
 }
 
 fn raw_slot(p: Protocol) -> usize {
@@ -54,9 +90,6 @@ fn raw_slot(p: Protocol) -> usize {
 fn is_header(field: Option<&str>) -> bool {
     field.is_some_and(|f| f.starts_with(super::decode::HEADER_PREFIX))
 }
-
-/// Capture group `i` of a match, as templates read it.
-type Groups<'a> = &'a dyn Fn(usize) -> Option<&'a [u8]>;
 
 fn expand_all(t: &Templates, g: Groups<'_>, service: &str) -> Identity {
     let mut id = Identity {
@@ -104,8 +137,8 @@ impl Matcher {
             }
         }
         let mut fields = Vec::new();
-        let mut by_field = HashMap::new();
-        let mut by_header = HashMap::new();
+        let mut by_field = NameMap::default();
+        let mut by_header = NameMap::default();
         let mut joins = Vec::new();
         for (name, rules) in field_rules {
             if name.contains(JOIN) {
@@ -119,6 +152,7 @@ impl Matcher {
             fields.push(Group::new(rules, &db));
         }
         let raw = raw.into_iter().map(|rules| Group::new(rules, &db)).collect();
+        let prefixes = db.rules.iter().map(|r| r.analysis.prefix.clone()).collect();
         Matcher {
             db,
             raw,
@@ -126,6 +160,7 @@ impl Matcher {
             by_field,
             by_header,
             joins,
+            prefixes,
         }
     }
 
@@ -213,8 +248,7 @@ impl Matcher {
             .filter(usable)
             .filter(|(i, _)| !self.db.rules[*i].soft)
         {
-            let rule = &self.db.rules[i];
-            if let Some(id) = self.try_rule(rule, hay) {
+            if let Some(id) = self.try_rule(i, hay) {
                 return Some(id);
             }
         }
@@ -222,7 +256,7 @@ impl Matcher {
             .iter()
             .filter(usable)
             .filter(|(i, _)| self.db.rules[*i].soft)
-            .find_map(|&(i, hay)| self.try_rule(&self.db.rules[i], hay));
+            .find_map(|&(i, hay)| self.try_rule(i, hay));
         let service = soft.as_ref().map(|s| s.service.as_str());
         if let Some(mut id) = generic::identify(&decoded, service, &self.db.generic) {
             if let Some(s) = &soft {
@@ -243,14 +277,19 @@ impl Matcher {
         )
     }
 
-    /// The identity `rule` gives `hay`, if it matches. A rule whose templates use no capture
-    /// group only needs a yes or no, which is cheaper than finding the groups.
-    fn try_rule(&self, rule: &Rule, hay: &[u8]) -> Option<Identity> {
+    /// The identity rule `i` gives `hay`, if it matches. A value that does not start as the
+    /// rule's anchored pattern must is rejected before the pattern runs; a rule whose templates
+    /// use no capture group only needs a yes or no, which is cheaper than finding the groups.
+    fn try_rule(&self, i: usize, hay: &[u8]) -> Option<Identity> {
+        if !self.prefixes[i].admits(hay) {
+            return None;
+        }
+        let rule = &self.db.rules[i];
         if rule.templates.max_group() == 0 {
             return rule.regex.is_match(hay).then(|| self.identity(rule, &|_| None));
         }
-        let caps = rule.regex.captures(hay)?;
-        Some(self.identity(rule, &|i| caps.get(i).map(|m| m.as_bytes())))
+        rule.regex
+            .with_captures(hay, |groups| self.identity(rule, groups))
     }
 
     fn identity(&self, rule: &Rule, groups: Groups<'_>) -> Identity {

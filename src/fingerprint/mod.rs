@@ -175,35 +175,54 @@ pub struct Example {
 /// A rule's regex, checked when the database loads and compiled the first time a response
 /// makes the rule a candidate: a scan only ever runs a few of the thousands of rules, so
 /// start-up and memory do not grow with the database.
+///
+/// Matching uses the regex engine underneath `regex::bytes::Regex` with the same syntax, match
+/// semantics and size limits, so results are the same. One thing differs: a pattern anchored at
+/// the start that reads a field (not a whole raw response or an HTTP body) gets no lazy DFA.
+/// Such a rule reads a short value and is run only when the prefilter made it a candidate and
+/// its literal prefix is there, so it runs on few responses; a lazy DFA would
+/// cost a cold table walk (and a second engine for the capture groups) every time, while the
+/// one-pass DFA or the bounded backtracker answer directly, with captures, from a much smaller
+/// footprint. Thousands of rules each touched once per thousand responses are a cache-miss
+/// problem, not an automaton-speed one.
 #[derive(Debug, Clone)]
 pub struct LazyRegex {
     pattern: String,
-    compiled: std::sync::OnceLock<Option<Regex>>,
+    /// The pattern may read long inputs (a raw response, an HTTP body): keep the lazy DFA.
+    long_input: bool,
+    compiled: std::sync::OnceLock<Option<MetaRegex>>,
 }
 
+/// The compiled form of a rule's pattern.
+pub type MetaRegex = regex_automata::meta::Regex;
+
+/// Capture group `i` of a match, as templates read it.
+pub type Groups<'a> = &'a dyn Fn(usize) -> Option<&'a [u8]>;
+
 impl LazyRegex {
-    pub fn new(pattern: String) -> LazyRegex {
+    pub fn new(pattern: String, long_input: bool) -> LazyRegex {
         LazyRegex {
             pattern,
+            long_input,
             compiled: std::sync::OnceLock::new(),
         }
     }
 
     /// The compiled regex; `None` if it cannot be compiled within the size limit (checked by
     /// `fingerprints check`; such a rule never matches).
-    pub fn get(&self) -> Option<&Regex> {
+    pub fn get(&self) -> Option<&MetaRegex> {
         self.compiled
-            .get_or_init(|| load::compile_pattern(&self.pattern).ok())
+            .get_or_init(|| compile_meta(&self.pattern, self.long_input))
             .as_ref()
     }
 
     /// Compiles now; the reason when it cannot be.
     pub fn check(&self) -> Result<(), String> {
+        // The messages (and the verdict) are those of `regex::bytes::Regex`.
+        load::compile_pattern(&self.pattern)?;
         match self.get() {
             Some(_) => Ok(()),
-            None => Err(load::compile_pattern(&self.pattern)
-                .err()
-                .unwrap_or_else(|| "cannot be compiled".into())),
+            None => Err("cannot be compiled".into()),
         }
     }
 
@@ -211,9 +230,43 @@ impl LazyRegex {
         self.get().is_some_and(|r| r.is_match(hay))
     }
 
-    pub fn captures<'h>(&self, hay: &'h [u8]) -> Option<regex::bytes::Captures<'h>> {
-        self.get()?.captures(hay)
+    /// Runs `f` on the capture groups of the first match in `hay`, if there is one.
+    pub fn with_captures<R>(&self, hay: &[u8], f: impl FnOnce(Groups<'_>) -> R) -> Option<R> {
+        let re = self.get()?;
+        let mut caps = re.create_captures();
+        re.captures(hay, &mut caps);
+        if !caps.is_match() {
+            return None;
+        }
+        Some(f(&|i| caps.get_group(i).map(|span| &hay[span])))
     }
+}
+
+/// Compiles `pattern` as `load::compile_pattern` does (same syntax, semantics and limits),
+/// without a lazy DFA when the pattern is anchored at the start and reads short values (see
+/// [`LazyRegex`]).
+fn compile_meta(pattern: &str, long_input: bool) -> Option<MetaRegex> {
+    use regex_automata::util::syntax;
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let anchored = hir
+        .properties()
+        .look_set_prefix()
+        .contains(regex_syntax::hir::Look::Start);
+    let config = regex_automata::meta::Config::new()
+        .nfa_size_limit(Some(load::REGEX_SIZE_LIMIT))
+        .hybrid_cache_capacity(load::REGEX_SIZE_LIMIT)
+        .utf8_empty(false)
+        .hybrid(long_input || !anchored);
+    regex_automata::meta::Builder::new()
+        .configure(config)
+        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .build_from_hir(&hir)
+        .ok()
 }
 
 /// A service rule: a regex over one decoded field (or the raw response) and templates for
@@ -230,6 +283,9 @@ pub struct Rule {
     /// protocol (a well-formed HTTP answer, an SSH identification) is not this rule's.
     pub protocols: Vec<Protocol>,
     pub pattern: String,
+    /// What the pattern's syntax tells the matcher (literals for the prefilter, anchored
+    /// prefix), from the parse the loader does anyway.
+    pub analysis: prefilter::Analysis,
     pub regex: LazyRegex,
     /// Knows the service, not the product: matching goes on looking for a hard rule.
     pub soft: bool,

@@ -26,16 +26,17 @@ pub struct Prefilter {
 }
 
 impl Prefilter {
-    pub fn new(patterns: &[&str]) -> Prefilter {
+    /// A prefilter over `patterns`, given the [`required_literals`] of each (computed once per
+    /// rule by the caller: a raw rule is in several groups).
+    pub fn new(patterns: &[&str], all: &[&[Vec<u8>]]) -> Prefilter {
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut by_literal: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
         // Each pattern's candidates; the one fewest other patterns share is the most selective
         // (` esmtp ` is in a hundred mail rules, `exim` in a few).
-        let all: Vec<Vec<Vec<u8>>> = patterns.iter().map(|p| required_literals(p)).collect();
         let mut shared: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
-        for lits in &all {
-            for l in lits {
+        for lits in all {
+            for l in lits.iter() {
                 *shared.entry(l.as_slice()).or_default() += 1;
             }
         }
@@ -95,10 +96,8 @@ impl Prefilter {
     /// that match, and those whose literal occurs in it (unchecked).
     pub fn matches(&self, hay: &[u8], is_match: &dyn Fn(usize) -> bool, out: &mut Vec<usize>) {
         match &self.always_set {
-            Some(set) if set.is_match(hay) => {
-                out.extend(set.matches(hay).into_iter().map(|i| self.always[i]))
-            }
-            Some(_) => {}
+            // One pass: `is_match` first would scan a matching response twice.
+            Some(set) => out.extend(set.matches(hay).into_iter().map(|i| self.always[i])),
             None => out.extend(self.always.iter().copied().filter(|&k| is_match(k))),
         }
         let Some(ac) = &self.ac else { return };
@@ -115,23 +114,123 @@ impl Prefilter {
     }
 }
 
-/// The literals (lower-cased) that every match of `pattern` contains and that are long enough
-/// to be worth searching for.
-pub fn required_literals(pattern: &str) -> Vec<Vec<u8>> {
-    let Ok(hir) = regex_syntax::ParserBuilder::new()
+/// What a pattern's syntax tells the matcher before it runs the pattern.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    /// The literals (lower-cased) that every match contains and that are long enough to be
+    /// worth searching for.
+    pub literals: Vec<Vec<u8>>,
+    /// The bytes every match starts with when the pattern is anchored at the start of its
+    /// input (`^Apache/`): a candidate whose value does not start so is rejected without
+    /// running the pattern.
+    pub prefix: Prefix,
+}
+
+/// Bytes an input must start with; each byte exact, or either ASCII case of a letter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Prefix(Vec<(u8, bool)>);
+
+/// Longest prefix kept: enough to tell rules apart, short enough to compare in a few cycles.
+const MAX_PREFIX: usize = 16;
+
+impl Prefix {
+    /// Whether `hay` starts with this prefix (always, for an empty one).
+    pub fn admits(&self, hay: &[u8]) -> bool {
+        hay.len() >= self.0.len()
+            && self.0.iter().zip(hay).all(|(&(want, fold), &got)| {
+                if fold {
+                    want == got.to_ascii_lowercase()
+                } else {
+                    want == got
+                }
+            })
+    }
+}
+
+/// Parses `pattern` for its literals and its anchored prefix (nothing for a pattern that does
+/// not parse: `fingerprints check` reports it, and it never matches).
+pub fn analyze(pattern: &str) -> Analysis {
+    match regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
         .build()
         .parse(pattern)
-    else {
-        return Vec::new();
-    };
+    {
+        Ok(hir) => analyze_hir(&hir),
+        Err(_) => Analysis::default(),
+    }
+}
+
+/// [`analyze`] of a pattern already parsed (the loader parses each rule's pattern once).
+pub fn analyze_hir(hir: &Hir) -> Analysis {
     let mut found = Vec::new();
-    required(&hir, &mut found);
+    required(hir, &mut found);
     found.retain(|l| l.len() >= MIN_LITERAL);
     found.sort();
     found.dedup();
-    found
+    Analysis {
+        literals: found,
+        prefix: anchored_prefix(hir),
+    }
+}
+
+/// The literals (lower-cased) that every match of `pattern` contains and that are long enough
+/// to be worth searching for.
+pub fn required_literals(pattern: &str) -> Vec<Vec<u8>> {
+    analyze(pattern).literals
+}
+
+/// The bytes after a leading `^` (start of input, not of a line) that every match begins with.
+fn anchored_prefix(hir: &Hir) -> Prefix {
+    let HirKind::Concat(subs) = hir.kind() else {
+        return Prefix::default();
+    };
+    let Some((first, rest)) = subs.split_first() else {
+        return Prefix::default();
+    };
+    if !matches!(first.kind(), HirKind::Look(regex_syntax::hir::Look::Start)) {
+        return Prefix::default();
+    }
+    let mut out = Vec::new();
+    'items: for sub in rest {
+        match sub.kind() {
+            HirKind::Literal(l) => {
+                for &b in l.0.iter() {
+                    if out.len() == MAX_PREFIX {
+                        break 'items;
+                    }
+                    out.push((b, false));
+                }
+            }
+            _ => match exact_byte(sub) {
+                Some(b) if out.len() < MAX_PREFIX => out.push(b),
+                _ => break,
+            },
+        }
+    }
+    Prefix(out)
+}
+
+/// One byte this HIR matches: a literal (exact), or a class of exactly one byte (exact) or of
+/// both cases of one ASCII letter (folded, stored lower-case).
+fn exact_byte(hir: &Hir) -> Option<(u8, bool)> {
+    match hir.kind() {
+        HirKind::Literal(l) if l.0.len() == 1 => Some((l.0[0], false)),
+        HirKind::Class(Class::Bytes(c)) => {
+            let bytes: Vec<u8> = c
+                .ranges()
+                .iter()
+                .flat_map(|r| r.start()..=r.end())
+                .take(3)
+                .collect();
+            match bytes.as_slice() {
+                [b] => Some((*b, false)),
+                [a, b] if a.is_ascii_uppercase() && a.to_ascii_lowercase() == *b => Some((*b, true)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 /// The longest of [`required_literals`].
@@ -220,10 +319,45 @@ mod tests {
     }
 
     #[test]
+    fn anchored_prefixes_reject_only_what_the_pattern_rejects() {
+        type Case<'a> = (&'a str, &'a [&'a [u8]], &'a [&'a [u8]]);
+        let cases: [Case; 6] = [
+            (
+                r"^Apache/(\d+)",
+                &[b"Apache/2"],
+                &[b"apache/2", b"xApache/2", b"Apach"],
+            ),
+            (
+                r"(?i)^nginx/",
+                &[b"nginx/1", b"NGINX/1", b"NgInX/"],
+                &[b"ngin", b"engine"],
+            ),
+            (r"^SSH-[12]\.", &[b"SSH-2.0", b"SSH-1.5"], &[b"ssh-2.0"]),
+            (r"^\x00\x01a", &[b"\x00\x01ab"], &[b"\x00\x02a"]),
+            (r"(?m)^foo", &[b"foo", b"x\nfoo", b"xfoo"], &[]),
+            (r"^(?:foo|bar)", &[b"foo", b"bar", b"baz"], &[]),
+        ];
+        for (pattern, admitted, rejected) in cases {
+            let prefix = analyze(pattern).prefix;
+            let re = Regex::new(pattern).unwrap();
+            for hay in admitted {
+                assert!(prefix.admits(hay), "{pattern} on {hay:?}");
+            }
+            for hay in rejected {
+                assert!(!prefix.admits(hay), "{pattern} on {hay:?}");
+                assert!(!re.is_match(hay), "{pattern} matches {hay:?}");
+            }
+        }
+        assert_eq!(analyze(r"(?m)^foo").prefix, Prefix::default());
+    }
+
+    #[test]
     fn prefilter_finds_what_the_patterns_match() {
         let patterns = [r"^kangle/(\d+)", r"(?i)^nginx", r"^\d{3}$", r"Exim \d"];
         let regexes: Vec<Regex> = patterns.iter().map(|p| Regex::new(p).unwrap()).collect();
-        let pf = Prefilter::new(&patterns);
+        let lits: Vec<Vec<Vec<u8>>> = patterns.iter().map(|p| required_literals(p)).collect();
+        let lits: Vec<&[Vec<u8>]> = lits.iter().map(|l| l.as_slice()).collect();
+        let pf = Prefilter::new(&patterns, &lits);
         // Candidates are a superset; the patterns decide (as the matcher does).
         let run = |hay: &[u8]| {
             let mut out = Vec::new();

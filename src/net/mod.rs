@@ -1,6 +1,8 @@
 //! Network building blocks: the connect engine, TLS, STARTTLS and telnet.
 
+pub mod access;
 pub mod connect;
+pub mod proxy;
 pub mod starttls;
 pub mod telnet;
 pub mod tls;

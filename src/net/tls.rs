@@ -40,10 +40,62 @@ pub enum TlsSetupError {
     Config(String),
 }
 
+/// Which roots are trusted (`--trust`), besides those of `--ca-file`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// The system store (`/etc/ssl/certs`; `SSL_CERT_FILE`/`SSL_CERT_DIR` override it).
+    System,
+    /// Mozilla's roots built into portprobe (webpki-roots).
+    Bundled,
+    Both,
+}
+
+impl std::str::FromStr for Trust {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "system" => Ok(Trust::System),
+            "bundled" => Ok(Trust::Bundled),
+            "both" => Ok(Trust::Both),
+            _ => Err(format!(
+                "unknown trust store '{}': use system, bundled or both",
+                crate::escape::escape_str(s)
+            )),
+        }
+    }
+}
+
 /// The trust store: webpki-roots (Mozilla's roots), plus the certificates of `ca_file`.
 pub fn root_store(ca_file: Option<&Path>) -> Result<Arc<RootCertStore>, TlsSetupError> {
+    Ok(trust_store(ca_file, Trust::Bundled)?.roots)
+}
+
+/// What a client trusts: the roots, and the certificates of `--ca-file` themselves (a
+/// self-signed server certificate given there is accepted as that server's, as curl does).
+#[derive(Debug, Clone)]
+pub struct TrustStore {
+    pub roots: Arc<RootCertStore>,
+    pub pinned: Arc<Vec<CertificateDer<'static>>>,
+}
+
+/// Builds the trust of `--trust` and `--ca-file`. An unreadable system store is not an error
+/// (the bundled roots or the CA file may be all that is wanted); an empty one with
+/// `--trust system` and no CA file is.
+pub fn trust_store(ca_file: Option<&Path>, trust: Trust) -> Result<TrustStore, TlsSetupError> {
     let mut roots = RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if matches!(trust, Trust::Bundled | Trust::Both) {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    if matches!(trust, Trust::System | Trust::Both) {
+        let found = rustls_native_certs::load_native_certs();
+        let (added, _) = roots.add_parsable_certificates(found.certs);
+        if added == 0 && trust == Trust::System && ca_file.is_none() {
+            return Err(TlsSetupError::Config(
+                "--trust system: the system store holds no certificate (install ca-certificates, or set SSL_CERT_FILE)".into(),
+            ));
+        }
+    }
+    let mut pinned = Vec::new();
     if let Some(path) = ca_file {
         let shown = crate::escape::escape_str(&path.display().to_string());
         let pem = crate::limits::read_capped(path, crate::limits::PEM_FILE_CAP).map_err(|e| {
@@ -62,13 +114,97 @@ pub fn root_store(ca_file: Option<&Path>) -> Result<Arc<RootCertStore>, TlsSetup
             return Err(TlsSetupError::CaFileEmpty(shown));
         }
         for cert in certs {
-            roots.add(cert).map_err(|e| TlsSetupError::CaFile {
+            roots.add(cert.clone()).map_err(|e| TlsSetupError::CaFile {
                 path: shown.clone(),
-                reason: e.to_string(),
+                reason: sentence(&e.to_string()),
             })?;
+            pinned.push(cert);
         }
     }
-    Ok(Arc::new(roots))
+    Ok(TrustStore {
+        roots: Arc::new(roots),
+        pinned: Arc::new(pinned),
+    })
+}
+
+/// A certificate refusal as a sentence (rustls prints most of them as debug names).
+pub fn cert_error_sentence(e: &CertificateError) -> String {
+    match e {
+        CertificateError::UnknownIssuer => {
+            "issued by a CA that is not trusted (give it with --ca-file, or see --trust)".into()
+        }
+        CertificateError::Expired => "the certificate has expired".into(),
+        CertificateError::NotValidYet => "the certificate is not valid yet".into(),
+        CertificateError::NotValidForName => "the certificate is not valid for this name".into(),
+        CertificateError::BadSignature => "the certificate's signature does not verify".into(),
+        CertificateError::BadEncoding => "the certificate is malformed".into(),
+        CertificateError::Revoked => "the certificate is revoked".into(),
+        CertificateError::InvalidPurpose => "the certificate is not meant for TLS servers".into(),
+        CertificateError::Other(o) => sentence(&o.to_string()),
+        // rustls words these itself; only webpki's `DnsName("x")` is made plain.
+        CertificateError::NotValidForNameContext { .. } => unwrap_names(&e.to_string()),
+        other => {
+            let text = other.to_string();
+            if text.starts_with("UnsupportedSignatureAlgorithm") {
+                "the certificate is signed with an algorithm not supported for its key".into()
+            } else {
+                sentence(&text)
+            }
+        }
+    }
+}
+
+/// Why a self-signed certificate is refused, and what to do.
+const SELF_SIGNED_DETAIL: &str =
+    "the certificate is signed by itself, not by a trusted CA (give that very certificate with --ca-file to trust it)";
+
+/// `DnsName("a")` → `a`, `IpAddress(1.2.3.4)` → `1.2.3.4`, the rest untouched.
+fn unwrap_names(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let next = [("DnsName(\"", "\")"), ("IpAddress(", ")")]
+            .iter()
+            .filter_map(|(open, close)| rest.find(open).map(|i| (i, *open, *close)))
+            .min_by_key(|(i, _, _)| *i);
+        let Some((i, open, close)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..i]);
+        let after = &rest[i + open.len()..];
+        match after.find(close) {
+            Some(j) => {
+                out.push_str(&after[..j]);
+                rest = &after[j + close.len()..];
+            }
+            None => {
+                out.push_str(&rest[i..]);
+                return out;
+            }
+        }
+    }
+}
+
+/// Turns what rustls and webpki print for some errors (`Other(OtherError(CaUsedAsEndEntity))`,
+/// `BadEncoding`) into words; known cases get a sentence of their own.
+pub fn sentence(text: &str) -> String {
+    if text.contains("CaUsedAsEndEntity") {
+        return "the server's certificate is a CA certificate (CA:TRUE), not issued by a trusted CA; give that very certificate with --ca-file to trust it as the server's own".into();
+    }
+    if text.contains(' ') {
+        return text.to_string();
+    }
+    // The innermost name of a debug print: `Other(OtherError(SomeName))` → "some name".
+    let inner = text.trim_end_matches(')').rsplit('(').next().unwrap_or(text);
+    let mut words = String::new();
+    for (i, c) in inner.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            words.push(' ');
+        }
+        words.extend(c.to_lowercase());
+    }
+    words
 }
 
 /// Which server name to send (SNI) and to verify the certificate against.
@@ -97,6 +233,8 @@ impl NameChoice {
 pub struct TlsClient {
     pub roots: Arc<RootCertStore>,
     pub alpn: Vec<Vec<u8>>,
+    /// Certificates trusted as they are (from `--ca-file`), even as a server's own.
+    pub pinned: Arc<Vec<CertificateDer<'static>>>,
 }
 
 impl fmt::Debug for TlsClient {
@@ -110,6 +248,7 @@ impl fmt::Debug for TlsClient {
 #[derive(Debug)]
 struct RecordingVerifier {
     inner: Arc<WebPkiServerVerifier>,
+    pinned: Arc<Vec<CertificateDer<'static>>>,
     seen: Mutex<Option<SeenChain>>,
 }
 
@@ -125,10 +264,15 @@ impl ServerCertVerifier for RecordingVerifier {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let verdict = self
+        let mut verdict = self
             .inner
             .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
             .map(|_| ());
+        // A certificate the user gave with --ca-file, presented as the server's own: trusted
+        // as it is (curl and ncat accept it), if it is for this name and in its validity.
+        if verdict.is_err() && self.pinned.iter().any(|p| p.as_ref() == end_entity.as_ref()) {
+            verdict = pinned_verdict(end_entity, server_name, now);
+        }
         let mut chain = vec![end_entity.clone().into_owned()];
         chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
         if let Ok(mut seen) = self.seen.lock() {
@@ -271,7 +415,20 @@ pub enum HandshakeError {
 
 impl TlsClient {
     pub fn new(roots: Arc<RootCertStore>, alpn: Vec<Vec<u8>>) -> TlsClient {
-        TlsClient { roots, alpn }
+        TlsClient {
+            roots,
+            alpn,
+            pinned: Arc::new(Vec::new()),
+        }
+    }
+
+    /// A client trusting `trust` (its roots and its pinned certificates).
+    pub fn with_trust(trust: TrustStore, alpn: Vec<Vec<u8>>) -> TlsClient {
+        TlsClient {
+            roots: trust.roots,
+            alpn,
+            pinned: trust.pinned,
+        }
     }
 
     /// Runs a handshake over `io` until `deadline`; returns the stream and what it showed.
@@ -290,6 +447,7 @@ impl TlsClient {
             .map_err(|e| HandshakeError::Failed(e.to_string()))?;
         let verifier = Arc::new(RecordingVerifier {
             inner,
+            pinned: self.pinned.clone(),
             seen: Mutex::new(None),
         });
         let mut config = ClientConfig::builder_with_provider(provider)
@@ -337,6 +495,27 @@ impl TlsClient {
     }
 }
 
+/// The verdict on a pinned certificate used as the server's own: its name and its dates.
+fn pinned_verdict(
+    cert: &CertificateDer<'_>,
+    name: &ServerName<'_>,
+    now: UnixTime,
+) -> Result<(), rustls::Error> {
+    let parsed = rustls::server::ParsedCertificate::try_from(cert)?;
+    rustls::client::verify_server_name(&parsed, name)?;
+    use x509_parser::prelude::*;
+    let (_, x509) = X509Certificate::from_der(cert.as_ref())
+        .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+    let now = now.as_secs() as i64;
+    if now < x509.validity().not_before.timestamp() {
+        return Err(rustls::Error::InvalidCertificate(CertificateError::NotValidYet));
+    }
+    if now > x509.validity().not_after.timestamp() {
+        return Err(rustls::Error::InvalidCertificate(CertificateError::Expired));
+    }
+    Ok(())
+}
+
 fn verification(name: &str, verdict: Result<(), rustls::Error>, leaf: Option<&CertFacts>) -> Verification {
     let self_signed = leaf.is_some_and(|c| c.self_signed);
     let expired = leaf.is_some_and(|c| c.days_left < 0);
@@ -354,10 +533,19 @@ fn verification(name: &str, verdict: Result<(), rustls::Error>, leaf: Option<&Ce
                 CertificateError::UnknownIssuer => S::UnknownIssuer,
                 _ => S::Invalid,
             };
-            (status, format!("{e}"))
+            let detail = match e {
+                // What webpki stumbles on with a self-signed certificate varies (its own
+                // signature, CA:TRUE); what it means does not.
+                CertificateError::UnknownIssuer | CertificateError::Other(_) if self_signed => {
+                    SELF_SIGNED_DETAIL.to_string()
+                }
+                _ if status == S::SelfSigned => SELF_SIGNED_DETAIL.to_string(),
+                _ => cert_error_sentence(e),
+            };
+            (status, detail)
         }
-        Err(e) if self_signed => (S::SelfSigned, e.to_string()),
-        Err(e) => (S::Invalid, e.to_string()),
+        Err(e) if self_signed => (S::SelfSigned, sentence(&e.to_string())),
+        Err(e) => (S::Invalid, sentence(&e.to_string())),
     };
     let mut problems = Vec::new();
     if status != S::Valid {
@@ -547,6 +735,24 @@ mod tests {
         assert_eq!(facts.chain.len(), 1);
         assert!(facts.chain[0].sha256.len() == 95);
         srv.await.unwrap().unwrap();
+    }
+
+    #[test]
+    fn refusals_read_as_sentences() {
+        assert_eq!(
+            sentence("Other(OtherError(CaUsedAsEndEntity))"),
+            "the server's certificate is a CA certificate (CA:TRUE), not issued by a trusted CA; give that very certificate with --ca-file to trust it as the server's own"
+        );
+        assert_eq!(
+            sentence("Other(OtherError(UnsupportedCertVersion))"),
+            "unsupported cert version"
+        );
+        assert_eq!(
+            unwrap_names(
+                r#"certificate not valid for name "x"; certificate is only valid for DnsName("a") or IpAddress(127.0.0.1)"#
+            ),
+            r#"certificate not valid for name "x"; certificate is only valid for a or 127.0.0.1"#
+        );
     }
 
     #[test]

@@ -2,11 +2,18 @@
 //! arrive; the formats (sinks) only render what it hands them.
 
 pub mod audit;
+pub mod csv;
+pub mod grepable;
 pub mod jsonl;
+pub mod nmap_xml;
+pub mod run;
+pub mod sarif;
 pub mod table;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{self, BufWriter, IsTerminal};
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,8 +40,47 @@ pub enum Format {
     AuditText,
 }
 
+/// A format written to a file (or to stdout, for the path `-`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// The table (nmap's "normal" output, -oN).
+    Normal,
+    /// nmap XML (-oX).
+    Xml,
+    /// nmap's greppable lines (-oG).
+    Grepable,
+    /// JSON Lines (-oJ).
+    Jsonl,
+    /// One CSV row per port.
+    Csv,
+    /// SARIF 2.1.0: one result per finding.
+    Sarif,
+}
+
+impl FileFormat {
+    /// The extension `-oA BASE` gives the format.
+    pub fn extension(self) -> &'static str {
+        match self {
+            FileFormat::Normal => "nmap",
+            FileFormat::Xml => "xml",
+            FileFormat::Grepable => "gnmap",
+            FileFormat::Jsonl => "jsonl",
+            FileFormat::Csv => "csv",
+            FileFormat::Sarif => "sarif",
+        }
+    }
+}
+
+/// One report file to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputFile {
+    pub format: FileFormat,
+    /// `-` is stdout (which then carries this format instead of the table).
+    pub path: PathBuf,
+}
+
 /// What the report needs to know, decided when the plan is built.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ReportOptions {
     pub format: Format,
     /// Only open ports are listed (the counts still cover every port).
@@ -46,21 +92,90 @@ pub struct ReportOptions {
     pub total_ports: Option<u64>,
     /// `--fail-on`: a finding at or above this level makes the run fail (exit 3).
     pub fail_on: Option<Severity>,
+    /// Ports arrive in random order (`--randomize`): every port streams to the format, per-host
+    /// state is kept only for hosts with an open port to list, and those end together at the end.
+    pub stream: bool,
+    /// Files to write besides stdout (-oN, -oX, -oG, -oJ, -oA, --csv, --sarif).
+    pub files: Vec<OutputFile>,
+    /// Colour the table on stdout (`--color`, decided with NO_COLOR and the terminal).
+    pub color: bool,
+    /// The run as a whole, for formats that state it (XML, greppable, JSON summary).
+    pub run: Arc<run::RunInfo>,
+}
+
+/// A report file that cannot be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write report file '{path}': {source}")]
+pub struct OutputError {
+    pub path: String,
+    pub source: io::Error,
 }
 
 impl ReportOptions {
-    /// The format chosen, writing to stdout (escaped for a terminal where people read it).
-    pub fn sink(&self) -> Box<dyn Sink> {
-        let stdout = BufWriter::with_capacity(64 * 1024, io::stdout());
-        match self.format {
-            Format::Jsonl => Box::new(jsonl::JsonlSink::new(stdout)),
-            Format::AuditText => Box::new(audit::AuditSink::new(TerminalSafe(stdout))),
-            Format::Table => Box::new(table::TableSink::new(
-                TerminalSafe(stdout),
-                self.verbose,
-                self.versions,
-            )),
+    /// Every format asked for, fanned out: stdout's (the table, JSON Lines or the audit text,
+    /// unless a file format was sent to `-`) and one sink per file, all fed the same events.
+    pub fn sink(&self) -> Result<Box<dyn Sink>, OutputError> {
+        let mut sinks = self.sinks()?;
+        Ok(match sinks.len() {
+            1 => sinks.remove(0),
+            _ => Box::new(FanOut(sinks)),
+        })
+    }
+
+    /// Stdout's sink and the files', one by one (`--resume` adds its own to them).
+    pub fn sinks(&self) -> Result<Vec<Box<dyn Sink>>, OutputError> {
+        let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+        let stdout_taken = self.files.iter().any(|f| f.path == Path::new("-"));
+        if !stdout_taken {
+            let stdout = BufWriter::with_capacity(64 * 1024, io::stdout());
+            sinks.push(match self.format {
+                Format::Jsonl => Box::new(jsonl::JsonlSink::new(stdout, self.run.clone(), self.fail_on)),
+                Format::AuditText => Box::new(audit::AuditSink::new(TerminalSafe(stdout))),
+                Format::Table => Box::new(
+                    table::TableSink::new(stdout, self.verbose, self.versions).with_color(self.color),
+                ),
+            });
         }
+        for file in &self.files {
+            let out: Box<dyn Write + Send> = if file.path == Path::new("-") {
+                Box::new(io::stdout())
+            } else {
+                Box::new(File::create(&file.path).map_err(|source| OutputError {
+                    path: crate::escape::escape_str(&file.path.display().to_string()),
+                    source,
+                })?)
+            };
+            let out = BufWriter::with_capacity(64 * 1024, out);
+            let run = self.run.clone();
+            sinks.push(match file.format {
+                // -oN is what the terminal shows: the audit's report for `audit`, else the table.
+                FileFormat::Normal => match self.format {
+                    Format::AuditText => Box::new(audit::AuditSink::new(TerminalSafe(out))),
+                    _ => Box::new(table::TableSink::new(out, self.verbose, self.versions)),
+                },
+                FileFormat::Xml => Box::new(nmap_xml::XmlSink::new(out, run)),
+                FileFormat::Grepable => Box::new(grepable::GrepableSink::new(out, run)),
+                FileFormat::Jsonl => Box::new(jsonl::JsonlSink::new(out, run, self.fail_on)),
+                FileFormat::Csv => Box::new(csv::CsvSink::new(out)),
+                FileFormat::Sarif => Box::new(sarif::SarifSink::new(out, run)),
+            });
+        }
+        Ok(sinks)
+    }
+}
+
+/// Several formats fed the same events, in order.
+pub struct FanOut(pub Vec<Box<dyn Sink>>);
+
+impl Sink for FanOut {
+    fn port(&mut self, result: &PortResult) -> io::Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.port(result))
+    }
+    fn host_done(&mut self, host: &HostReport, interrupted: bool) -> io::Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.host_done(host, interrupted))
+    }
+    fn finish(&mut self, summary: &ScanSummary) -> io::Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.finish(summary))
     }
 }
 
@@ -131,6 +246,8 @@ pub struct HostReport {
     received: usize,
     /// Known once the scheduler has issued all the host's ports.
     issued: Option<usize>,
+    /// Randomized order: only the open ports were kept for this host (flat memory).
+    pub only_open: bool,
 }
 
 impl HostReport {
@@ -145,6 +262,7 @@ impl HostReport {
             pseudo: None,
             received: 0,
             issued: None,
+            only_open: false,
         }
     }
 
@@ -154,6 +272,10 @@ impl HostReport {
 
     /// `1 open, 65533 closed, 2 filtered (stealth: 1 no-response, 1 host-unreach)`.
     pub fn summary_line(&self) -> String {
+        if self.only_open {
+            let open = self.count(PortState::Open);
+            return format!("{open} open (random order: other states are counted in the totals only)");
+        }
         let mut parts = Vec::new();
         for state in [PortState::Open, PortState::Closed, PortState::Filtered] {
             let n = self.count(state);
@@ -216,7 +338,10 @@ pub struct ScanSummary {
     pub hosts: usize,
     pub ports: usize,
     pub open: usize,
+    pub closed: usize,
     pub filtered: usize,
+    /// Ports not probed: this machine's errors.
+    pub errors: usize,
     pub input_errors: usize,
     pub elapsed: Duration,
     pub interrupted: bool,
@@ -229,6 +354,33 @@ impl ScanSummary {
     pub fn fails(&self, level: Option<Severity>) -> bool {
         level.is_some_and(|level| self.findings.iter().any(|(sev, n)| *sev >= level && *n > 0))
     }
+
+    /// Why the run ends as it does (the exit code's reason), as the JSON summary states it.
+    pub fn exit_reason(&self, fail_on: Option<Severity>) -> ExitReason {
+        if self.interrupted {
+            ExitReason::Interrupted
+        } else if self.fails(fail_on) {
+            ExitReason::Findings
+        } else if self.input_errors > 0 {
+            ExitReason::InputErrors
+        } else if self.hosts == 0 {
+            ExitReason::NoTargets
+        } else {
+            ExitReason::Success
+        }
+    }
+}
+
+/// How a scan ended: `success` (exit 0), `findings` (3), `input-errors` (2), `no-targets` (2),
+/// `interrupted` (130/143).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExitReason {
+    Success,
+    Findings,
+    InputErrors,
+    NoTargets,
+    Interrupted,
 }
 
 /// One output format: renders what the reporter hands it, keeps no per-host state.
@@ -272,6 +424,9 @@ pub struct Reporter<'a> {
     hosts: HashMap<u64, HostReport>,
     summary: ScanSummary,
     started: Instant,
+    stream: bool,
+    /// Hosts in the scan, when the scheduler knows them up front (randomized order).
+    space_hosts: Option<u64>,
 }
 
 impl<'a> Reporter<'a> {
@@ -284,6 +439,8 @@ impl<'a> Reporter<'a> {
             hosts: HashMap::new(),
             summary: ScanSummary::default(),
             started: Instant::now(),
+            stream: opts.stream,
+            space_hosts: None,
         }
     }
 
@@ -297,6 +454,9 @@ impl<'a> Reporter<'a> {
 
     fn finish_host(&mut self, mut host: HostReport, cut: bool) -> io::Result<()> {
         self.summary.hosts += 1;
+        if host.received == 0 && !cut {
+            return Ok(()); // none of its pairs were this run's (another shard's, or resumed)
+        }
         host.pseudo = host.find_pseudo_service();
         if self.open_only && !host.by_state.contains_key(&PortState::Open) {
             return Ok(()); // nothing to list
@@ -308,9 +468,11 @@ impl<'a> Reporter<'a> {
     }
 
     fn host(&mut self, host: &Arc<Host>) -> &mut HostReport {
-        self.hosts
-            .entry(host.id)
-            .or_insert_with(|| HostReport::new(host.clone()))
+        let only_open = self.stream;
+        self.hosts.entry(host.id).or_insert_with(|| HostReport {
+            only_open,
+            ..HostReport::new(host.clone())
+        })
     }
 
     pub fn handle(&mut self, event: Event) -> io::Result<()> {
@@ -321,6 +483,7 @@ impl<'a> Reporter<'a> {
                 self.quiet(|| warn(&msg));
             }
             Event::Port(result) => self.port(result)?,
+            Event::Hosts(n) => self.space_hosts = Some(n),
             Event::HostEnd { host, issued } => {
                 let entry = self.host(&host);
                 entry.issued = Some(issued);
@@ -346,12 +509,13 @@ impl<'a> Reporter<'a> {
             Ok(p) => {
                 match p.state {
                     PortState::Open => self.summary.open += 1,
-                    PortState::Closed => {}
+                    PortState::Closed => self.summary.closed += 1,
                     PortState::Filtered => self.summary.filtered += 1,
                 }
                 Some((p.state, p.reason))
             }
             Err(e) => {
+                self.summary.errors += 1;
                 self.quiet(|| warn(&e.to_string()));
                 None
             }
@@ -364,6 +528,9 @@ impl<'a> Reporter<'a> {
                 Some(bar) => bar.suspend(|| self.sink.port(&result))?,
                 None => self.sink.port(&result)?,
             }
+        }
+        if self.stream && !(listed && state.is_some_and(|(s, _)| s == PortState::Open)) {
+            return Ok(()); // streamed; no host state for hosts without an open port
         }
         let entry = self.host(&result.host);
         entry.received += 1;
@@ -389,8 +556,13 @@ impl<'a> Reporter<'a> {
     pub fn finish(mut self, interrupted: bool) -> io::Result<ScanSummary> {
         let mut left: Vec<HostReport> = std::mem::take(&mut self.hosts).into_values().collect();
         left.sort_by_key(|t| t.host.id);
+        // Randomized, hosts end here and are whole unless the run was cut.
+        let cut = !self.stream || interrupted;
         for host in left {
-            self.finish_host(host, true)?;
+            self.finish_host(host, cut)?;
+        }
+        if let Some(n) = self.space_hosts {
+            self.summary.hosts = usize::try_from(n).unwrap_or(usize::MAX);
         }
         if let Some(bar) = &self.progress {
             bar.finish_and_clear();

@@ -6,26 +6,69 @@ use std::io::{self, Write};
 use super::audit::finding_lines;
 use super::{service_label, HostReport, ScanSummary, Sink};
 use crate::detect::{TlsOutcome, TlsVia};
-use crate::escape::{escape_bytes, escape_str};
-use crate::fingerprint::Confidence;
+use crate::escape::{escape_bytes, escape_str, TerminalSafe};
+use crate::fingerprint::{Confidence, Severity};
+use crate::net::connect::PortState;
 
 pub struct TableSink<W: Write> {
-    out: W,
+    /// Everything is written escaped; only the colour codes go to the inner writer.
+    out: TerminalSafe<W>,
     verbose: bool,
     /// Detection is on: show the VERSION column.
     versions: bool,
     /// Some row's product came from generic identification: explain the `*` at the end.
     saw_generic: bool,
+    color: bool,
 }
 
 impl<W: Write> TableSink<W> {
     pub fn new(out: W, verbose: bool, versions: bool) -> Self {
         TableSink {
-            out,
+            out: TerminalSafe(out),
             verbose,
             versions,
             saw_generic: false,
+            color: false,
         }
+    }
+
+    /// Colours states and severities with ANSI codes (`--color`).
+    pub fn with_color(mut self, color: bool) -> Self {
+        self.color = color;
+        self
+    }
+}
+
+/// The ANSI colour of a port state: open green, closed red, filtered yellow.
+pub fn state_color(state: PortState) -> &'static str {
+    match state {
+        PortState::Open => "\x1b[32m",
+        PortState::Closed => "\x1b[31m",
+        PortState::Filtered => "\x1b[33m",
+    }
+}
+
+/// The ANSI colour of a finding's level: medium red, low yellow, info cyan.
+pub fn severity_color(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Medium => "\x1b[1;31m",
+        Severity::Low => "\x1b[33m",
+        Severity::Info => "\x1b[36m",
+    }
+}
+
+const RESET: &str = "\x1b[0m";
+
+/// Writes `text` (escaped) in `color` when colouring, plain otherwise; the codes bypass the
+/// escaping writer, the text never does.
+fn painted<W: Write>(out: &mut TerminalSafe<W>, color: Option<&str>, text: &str) -> io::Result<()> {
+    match color {
+        Some(c) => {
+            out.0.write_all(c.as_bytes())?;
+            out.write_all(text.as_bytes())?;
+            out.0.write_all(RESET.as_bytes())
+        }
+        None => out.write_all(text.as_bytes()),
     }
 }
 
@@ -151,17 +194,19 @@ impl<W: Write + Send> Sink for TableSink<W> {
                 Some(d) => d.identity.version_line(),
                 None => String::new(),
             };
-            let line = format!(
-                "{:<9} {:<9} {:<16} {:<13}   {version}",
-                format!("{}/tcp", row.port),
-                probed.state,
-                service_label(row),
-                probed.reason
-            );
-            writeln!(out, "{}", line.trim_end())?;
+            let rest = format!(" {:<16} {:<13}   {version}", service_label(row), probed.reason);
+            write!(out, "{:<9} ", format!("{}/tcp", row.port))?;
+            let color = self.color.then(|| state_color(probed.state));
+            painted(out, color, &format!("{:<9}", probed.state))?;
+            writeln!(out, "{}", rest.trim_end())?;
             for f in row.findings.iter().flatten() {
-                for l in finding_lines(f) {
-                    writeln!(out, "  ! {l}")?;
+                for (i, l) in finding_lines(f).into_iter().enumerate() {
+                    let color = (self.color && i == 0).then(|| severity_color(f.severity));
+                    out.write_all(b"  ! ")?;
+                    // The level word first (coloured), then the rest of the line.
+                    let (head, tail) = l.split_at(if i == 0 { 6.min(l.len()) } else { 0 });
+                    painted(out, color.filter(|_| !head.is_empty()), head)?;
+                    writeln!(out, "{tail}")?;
                 }
             }
             let Some(d) = &row.service else { continue };

@@ -34,7 +34,7 @@ fn bad_ports() {
     );
     fails_with(
         &["scan", "127.0.0.1", "-p", "abc"],
-        "'abc' is not a port: use a port (22), a range (20-25)",
+        "'abc' is neither a port nor a service name the port table knows: use a port (22), a name (ssh, http), a range (20-25), a list or - for all ports",
     );
     fails_with(&["scan", "127.0.0.1", "-p", "80-20"], "runs backwards");
     fails_with(&["scan", "127.0.0.1:0"], "port 0 is out of range");

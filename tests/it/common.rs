@@ -125,10 +125,19 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Parses JSON Lines output; every line must be a complete JSON object.
+/// Parses JSON Lines output (every line must be a complete JSON object) and returns its records
+/// without a scan's framing (`start`, `host`, `summary`): a scan's `port` records, ping's
+/// `attempt` and `stats`, `port`'s knowledge entries.
 pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
-    stdout(out)
-        .lines()
+    json_records(&stdout(out))
+        .into_iter()
+        .filter(|v| !["start", "host", "summary"].contains(&v["type"].as_str().unwrap_or("")))
+        .collect()
+}
+
+/// Every JSON Lines record of `text` (a scan's start, port, host and summary records).
+pub fn json_records(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
         .collect()
 }

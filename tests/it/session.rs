@@ -370,7 +370,8 @@ fn raw_telnet_session_under_tmux_and_the_escape_key() {
     let script = format!(
         "exec unshare -rn {} bash -c \"{}\"",
         testbed("netns.sh").display(),
-        inner.replace('"', "\\\"")
+        // `$` escaped too: the outer shell would expand `$?` before bash runs.
+        inner.replace('"', "\\\"").replace('$', "\\$")
     );
     tmux(&[
         "new-session",
@@ -396,7 +397,10 @@ fn raw_telnet_session_under_tmux_and_the_escape_key() {
     assert!(wait_for("escape key is Ctrl-]"), "{}", pane());
     tmux(&["send-keys", "-t", &session, "typed in raw mode", "Enter"]);
     assert!(wait_for("typed in raw mode"), "{}", pane());
+    // The escape key opens the telnet> prompt; quit ends the session.
     tmux(&["send-keys", "-t", &session, "C-]"]);
+    assert!(wait_for("telnet>"), "{}", pane());
+    tmux(&["send-keys", "-t", &session, "quit", "Enter"]);
     assert!(wait_for("after: "), "{}", pane());
     // The second session ends by SIGTERM: exit 143, terminal restored all the same.
     for _ in 0..100 {

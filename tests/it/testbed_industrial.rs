@@ -103,7 +103,7 @@ fn rpc_and_java_daemons_are_named() {
         want(111, "product", "rpcbind"),
         // The bed registers mountd and nfs as rpc.mountd and nfsd would.
         want(111, "info", "RPC programs: portmapper nfs mountd"),
-        want(111, "probe", "rpcbind-dump"),
+        want(111, "probe", "rpc-portmap-dump"),
         want(1099, "name", "java-rmi"),
         want(1099, "product", "Java RMI"),
         want(1099, "probe", "java-rmi"),
