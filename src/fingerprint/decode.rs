@@ -54,6 +54,22 @@ pub enum Protocol {
     Kafka,
     /// Cassandra CQL native protocol SUPPORTED or ERROR frame.
     Cql,
+    /// ONC RPC reply over TCP: the port mapper's DUMP list, or a refusal.
+    Rpc,
+    /// ActiveMQ OpenWire WireFormatInfo.
+    Openwire,
+    /// Modbus/TCP: Read Device Identification response or an exception.
+    Modbus,
+    /// Siemens S7comm over ISO-on-TCP: COTP connection confirm, setup, SZL reads.
+    S7,
+    /// EtherNet/IP encapsulation: ListIdentity reply.
+    Enip,
+    /// DNP3 data link frame.
+    Dnp3,
+    /// Java Debug Wire Protocol handshake and reply.
+    Jdwp,
+    /// Java RMI (JRMP) ProtocolAck.
+    Jrmi,
     /// Nothing recognised: rules read raw bytes.
     Raw,
 }
@@ -83,12 +99,20 @@ impl Protocol {
             Protocol::Amqp => "amqp",
             Protocol::Kafka => "kafka",
             Protocol::Cql => "cql",
+            Protocol::Rpc => "rpc",
+            Protocol::Openwire => "openwire",
+            Protocol::Modbus => "modbus",
+            Protocol::S7 => "s7",
+            Protocol::Enip => "enip",
+            Protocol::Dnp3 => "dnp3",
+            Protocol::Jdwp => "jdwp",
+            Protocol::Jrmi => "rmi",
             Protocol::Raw => "raw",
         }
     }
 
     /// Every grammar, `Raw` first.
-    pub const ALL: [Protocol; 23] = [
+    pub const ALL: [Protocol; 31] = [
         Protocol::Raw,
         Protocol::Http,
         Protocol::Ssh,
@@ -112,6 +136,14 @@ impl Protocol {
         Protocol::Amqp,
         Protocol::Kafka,
         Protocol::Cql,
+        Protocol::Rpc,
+        Protocol::Openwire,
+        Protocol::Modbus,
+        Protocol::S7,
+        Protocol::Enip,
+        Protocol::Dnp3,
+        Protocol::Jdwp,
+        Protocol::Jrmi,
     ];
 
     /// This grammar's position in [`Protocol::ALL`].
@@ -283,6 +315,67 @@ pub const FIELDS: &[&str] = &[
     "cql.options",
     "cql.error_code",
     "cql.error",
+    // ONC RPC port mapper (binary::rpc)
+    "rpc.reply",
+    "rpc.error",
+    "rpc.count",
+    "rpc.programs",
+    "rpc.portmapper_versions",
+    "rpc.program_names",
+    // ActiveMQ OpenWire (binary::openwire)
+    "openwire.version",
+    "openwire.provider_name",
+    "openwire.provider_version",
+    "openwire.platform_details",
+    "openwire.options",
+    // Modbus/TCP (binary::modbus)
+    "modbus.unit",
+    "modbus.vendor",
+    "modbus.product_code",
+    "modbus.revision",
+    "modbus.vendor_url",
+    "modbus.product_name",
+    "modbus.model_name",
+    "modbus.conformity",
+    "modbus.exception",
+    // Siemens S7comm (binary::s7)
+    "s7.cotp",
+    "s7.pdu_size",
+    "s7.error",
+    "s7.order_number",
+    "s7.module_version",
+    "s7.firmware",
+    "s7.system_name",
+    "s7.module_name",
+    "s7.plant_id",
+    "s7.copyright",
+    "s7.serial",
+    "s7.module_type",
+    // EtherNet/IP (binary::enip)
+    "enip.vendor_id",
+    "enip.vendor",
+    "enip.device_type",
+    "enip.product_code",
+    "enip.revision",
+    "enip.serial",
+    "enip.product_name",
+    "enip.status",
+    "enip.address",
+    // DNP3 (binary::dnp3)
+    "dnp3.function",
+    "dnp3.direction",
+    "dnp3.source",
+    "dnp3.destination",
+    // JDWP (binary::jdwp)
+    "jdwp.handshake",
+    "jdwp.error",
+    "jdwp.description",
+    "jdwp.version",
+    "jdwp.vm_version",
+    "jdwp.vm_name",
+    // Java RMI (binary::jrmi)
+    "rmi.client_host",
+    "rmi.client_port",
 ];
 
 /// The prefix of per-header fields.
@@ -451,8 +544,10 @@ pub fn decode(response: &[u8]) -> Decoded<'_> {
 /// which probe was sent). Stricter checks first.
 fn binary(response: &[u8]) -> Option<(Protocol, Fields)> {
     type Decoder = fn(&[u8]) -> Option<Fields>;
-    const DECODERS: [(Protocol, Decoder); 19] = [
+    const DECODERS: [(Protocol, Decoder); 27] = [
         (Protocol::Rfb, super::binary::rfb::decode),
+        // Before RDP: both answer a COTP connection request with a connection confirm.
+        (Protocol::S7, super::binary::s7::decode),
         (Protocol::Smb, super::binary::smb::decode),
         (Protocol::Mongodb, super::binary::mongodb::decode),
         (Protocol::Amqp, super::binary::amqp::decode),
@@ -466,6 +561,13 @@ fn binary(response: &[u8]) -> Option<(Protocol, Fields)> {
         (Protocol::Kerberos, super::binary::kerberos::decode),
         (Protocol::Dcerpc, super::binary::dcerpc::decode),
         (Protocol::Tns, super::binary::tns::decode),
+        (Protocol::Openwire, super::binary::openwire::decode),
+        (Protocol::Enip, super::binary::enip::decode),
+        (Protocol::Modbus, super::binary::modbus::decode),
+        (Protocol::Rpc, super::binary::rpc::decode),
+        (Protocol::Dnp3, super::binary::dnp3::decode),
+        (Protocol::Jdwp, super::binary::jdwp::decode),
+        (Protocol::Jrmi, super::binary::jrmi::decode),
         // UDP answers; NetBIOS before DNS (a node status answer is DNS-shaped).
         (Protocol::Netbios, super::binary::netbios::decode),
         (Protocol::Stun, super::binary::stun::decode),
@@ -823,5 +925,44 @@ mod tests {
         assert!(!is_known_field("http.header.Server"));
         assert!(!is_known_field("http.header."));
         assert!(!is_known_field("ssh.version"));
+    }
+
+    #[test]
+    fn rpc_java_and_industrial_grammars_are_told_apart() {
+        let cases: [(&[u8], Protocol); 6] = [
+            (
+                include_bytes!("binary/testdata/rpcbind-1.2.6-dump.bin"),
+                Protocol::Rpc,
+            ),
+            (
+                include_bytes!("binary/testdata/activemq-5.17.2-wireformatinfo.bin"),
+                Protocol::Openwire,
+            ),
+            (b"PP\x00\x00\x00\x03\xff\xab\x01", Protocol::Modbus),
+            (
+                b"\x03\x00\x00\x16\x11\xd0\x00\x01\x00\x01\x00\xc0\x01\x0a\xc1\x02\x01\x00\xc2\x02\x01\x02",
+                Protocol::S7,
+            ),
+            (
+                include_bytes!("binary/testdata/xrdp-0.9.21-connection-confirm.bin"),
+                Protocol::Rdp,
+            ),
+            (b"\x05\x64\x05\x0b\x00\x00\x01\x00\xba\xf0", Protocol::Dnp3),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(decode(bytes).protocol, want, "{}", String::from_utf8_lossy(bytes));
+        }
+        let d = decode(include_bytes!("binary/testdata/rpcbind-1.2.6-dump.bin"));
+        assert_eq!(
+            d.get("rpc.programs"),
+            Some(
+                &b"100000 portmapper v2-4 tcp,udp 111, 100005 mountd v3 tcp 20048, 100003 nfs v3 tcp 2049"[..]
+            )
+        );
+        let d = decode(include_bytes!(
+            "binary/testdata/activemq-5.17.2-wireformatinfo.bin"
+        ));
+        assert_eq!(d.get("openwire.provider_version"), Some(&b"5.17.2"[..]));
+        assert_eq!(d.get("openwire.platform_details"), Some(&b"Java"[..]));
     }
 }

@@ -21,6 +21,7 @@ mod testbed_binary;
 mod testbed_daemons;
 mod testbed_datastores;
 mod testbed_enterprise;
+mod testbed_industrial;
 mod testbed_services;
 mod tls;
 mod udp;

@@ -68,7 +68,7 @@ fn expectations() -> Vec<Want> {
         // fingerd runs finger(1), which names no software.
         want(79, "finger", None),
         want(80, "http", Some("Apache httpd")).deb("apache2"),
-        want(111, "rpcbind", Some("rpcbind")).with("info", "RPC #100000 versions 2-4"),
+        want(111, "rpcbind", Some("rpcbind")).with("info", "RPC programs: portmapper"),
         want(113, "ident", None).with("confidence", "soft"),
         want(631, "ipp", Some("CUPS")).deb_major_minor("cups-daemon"),
         want(783, "spamd", Some("SpamAssassin spamd")),
