@@ -152,6 +152,12 @@ pub struct ScanArgs {
     /// Connect only: no banner reading or service detection
     #[arg(short = 'z', long = "no-detect")]
     pub no_detect: bool,
+    /// Probe with raw SYN packets (half-open, exact reasons; needs CAP_NET_RAW); also spelled -sS
+    #[arg(long)]
+    pub syn: bool,
+    /// Write a self-contained HTML report to FILE (readable without JavaScript); also spelled -oH
+    #[arg(long = "html", value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Time allowed for detecting the service of one open port
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub detect_timeout: Duration,
@@ -211,6 +217,10 @@ pub struct PingArgs {
     /// Write JSON Lines: one object per attempt, then one per port with statistics
     #[arg(long)]
     pub json: bool,
+    /// Send raw SYNs and show each reply's flags, TTL, window and IP id (like hping3 -S;
+    /// needs CAP_NET_RAW)
+    #[arg(long, conflicts_with = "json")]
+    pub syn: bool,
 }
 
 /// How a session treats stdin EOF, data and the terminal (shared by connect and listen).
@@ -315,12 +325,17 @@ pub struct ListenArgs {
     pub key: Option<PathBuf>,
 }
 
-/// Rewrites nmap's two-letter `-iL` into `--input-list` so clap can parse it.
+/// Rewrites nmap's two-letter `-iL`, `-sS` and `-oH` into `--input-list`, `--syn` and `--html`
+/// so clap can parse them.
 pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     args.into_iter()
         .map(|a| {
             if a == "-iL" {
                 OsString::from("--input-list")
+            } else if a == "-sS" {
+                OsString::from("--syn")
+            } else if a == "-oH" {
+                OsString::from("--html")
             } else {
                 a
             }
@@ -413,5 +428,7 @@ mod tests {
     fn il_is_rewritten() {
         let args = normalize_args(["portprobe", "scan", "-iL", "f"].map(OsString::from));
         assert_eq!(args[2], "--input-list");
+        let args = normalize_args(["portprobe", "scan", "-sS", "-oH", "r.html"].map(OsString::from));
+        assert_eq!(args[2..4], ["--syn", "--html"]);
     }
 }

@@ -72,6 +72,10 @@ pub enum ConfigError {
     Family(#[from] FamilyMismatch),
     #[error("unknown probe '{given}': the database has {known}")]
     UnknownProbe { given: String, known: String },
+    #[error(transparent)]
+    Syn(#[from] crate::net::syn::SynError),
+    #[error("{0}: --syn probes IPv4 only for now; scan IPv6 targets without --syn")]
+    SynIpv6(String),
 }
 
 /// TLS settings from `--ca-file`, `--sni`, `--no-sni`.
@@ -191,6 +195,9 @@ pub fn scan_plan(
             source,
         })?;
         if let HostSpec::Addr(ip) | HostSpec::Cidr { network: ip, .. } = spec.host {
+            if args.syn && ip.is_ipv6() {
+                return Err(ConfigError::SynIpv6(escape_str(text)));
+            }
             family(args.family).check_literal(&ip, text)?;
         }
         let hosts = match spec.host {
@@ -216,9 +223,13 @@ pub fn scan_plan(
         .concurrency
         .map(|c| c as usize)
         .unwrap_or_else(|| default_concurrency(nofile));
+    if args.syn && args.family.ipv6 {
+        return Err(ConfigError::SynIpv6("-6".into()));
+    }
     let plan = ScanPlan {
         ports: Arc::new(ports),
-        family: family(args.family),
+        // SYN probes are IPv4 only: names resolve to their IPv4 addresses.
+        family: if args.syn { Family::V4 } else { family(args.family) },
         timeout: args.timeout.max(Duration::from_millis(1)),
         retries: args.retries,
         concurrency,
@@ -255,6 +266,12 @@ pub fn scan_plan(
             } else {
                 None
             },
+        },
+        // Opened now, so a missing capability fails before anything is printed.
+        syn: if args.syn {
+            Some(crate::net::syn::SynEngine::new()?)
+        } else {
+            None
         },
     };
     let report = ReportOptions {

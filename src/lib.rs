@@ -15,6 +15,7 @@ pub mod limits;
 pub mod net;
 pub mod offline;
 pub mod ping;
+pub mod ping_syn;
 pub mod pipeline;
 pub mod portdb;
 pub mod portkb;

@@ -49,6 +49,12 @@ pub enum Reason {
     ProtoUnreach,
     /// The kernel connected the socket to itself on every try (no listener there).
     SelfConnect,
+    /// A SYN probe met a TCP reset (`--syn`; a connect sees it as conn-refused).
+    Reset,
+    /// ICMP destination unreachable codes only a raw socket can tell apart (`--syn`).
+    HostProhibited,
+    NetProhibited,
+    PortUnreach,
 }
 
 impl Reason {
@@ -62,6 +68,10 @@ impl Reason {
             Reason::AdminProhibited => "admin-prohibited",
             Reason::ProtoUnreach => "proto-unreach",
             Reason::SelfConnect => "self-connect",
+            Reason::Reset => "reset",
+            Reason::HostProhibited => "host-prohibited",
+            Reason::NetProhibited => "net-prohibited",
+            Reason::PortUnreach => "port-unreach",
         }
     }
 }

@@ -1,7 +1,8 @@
-//! Network building blocks: the connect engine, TLS, STARTTLS and telnet.
+//! Network building blocks: the connect engine, raw SYN probes, TLS, STARTTLS and telnet.
 
 pub mod connect;
 pub mod starttls;
+pub mod syn;
 pub mod telnet;
 pub mod tls;
 pub mod tls_diag;

@@ -54,6 +54,9 @@ pub struct PortRecord<'a> {
     /// What the service discloses (`scan --audit`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub findings: Option<&'a [Finding]>,
+    /// The SYN-ACK's TTL and window (`scan --syn`), for OS hints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syn: Option<crate::net::syn::SynFacts>,
 }
 
 #[derive(Serialize)]
@@ -95,6 +98,7 @@ impl<W: Write + Send> Sink for JsonlSink<W> {
             banner_hex: banner.filter(|b| is_binary(b)).map(hex::encode),
             tls: result.service.as_ref().and_then(|d| d.tls.as_ref()),
             findings: result.findings.as_deref(),
+            syn: result.syn,
         };
         serde_json::to_writer(&mut self.out, &record)?;
         self.out.write_all(b"\n")?;

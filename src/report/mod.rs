@@ -2,6 +2,7 @@
 //! arrive; the formats (sinks) only render what it hands them.
 
 pub mod audit;
+pub mod html;
 pub mod jsonl;
 pub mod table;
 
@@ -240,6 +241,21 @@ pub trait Sink: Send {
     /// A host once its ports are all known, or cut short (`interrupted`).
     fn host_done(&mut self, host: &HostReport, interrupted: bool) -> io::Result<()>;
     fn finish(&mut self, summary: &ScanSummary) -> io::Result<()>;
+}
+
+/// Hands everything to several sinks in turn (stdout's format and report files).
+pub struct Tee(pub Vec<Box<dyn Sink>>);
+
+impl Sink for Tee {
+    fn port(&mut self, result: &PortResult) -> io::Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.port(result))
+    }
+    fn host_done(&mut self, host: &HostReport, interrupted: bool) -> io::Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.host_done(host, interrupted))
+    }
+    fn finish(&mut self, summary: &ScanSummary) -> io::Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.finish(summary))
+    }
 }
 
 /// Prints a problem on stderr.
