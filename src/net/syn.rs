@@ -387,13 +387,15 @@ impl SynEngine {
     pub fn new() -> Result<Arc<SynEngine>, SynError> {
         let tcp = Arc::new(open_raw(Protocol::TCP)?);
         let icmp = open_raw(Protocol::ICMPV4)?;
+        let seed = seed();
+        // A source port per run, away from the usual ephemeral range's start.
+        let sport = 40_000 + (seed % 20_000) as u16;
+        // Best effort: without the filter the reader sees every TCP packet and drops them itself.
+        let _ = attach_reply_filter(&tcp, sport);
         let shared = Arc::new(Shared {
             waiters: Mutex::new(HashMap::new()),
             stop: AtomicBool::new(false),
         });
-        let seed = seed();
-        // A source port per run, away from the usual ephemeral range's start.
-        let sport = 40_000 + (seed % 20_000) as u16;
         let engine = Arc::new(SynEngine {
             tcp: tcp.clone(),
             shared: shared.clone(),
@@ -524,6 +526,42 @@ fn classify_send(e: io::Error) -> LocalError {
             LocalError::Exhausted(e)
         }
         _ => LocalError::Other(e),
+    }
+}
+
+/// Lets only segments to our source port with ACK set reach the TCP raw socket (classic BPF,
+/// run by the kernel on the packet from its IPv4 header): on loopback the socket would
+/// otherwise also queue our own SYNs and the kernel's resets, tripling the reader's work.
+fn attach_reply_filter(socket: &Socket, sport: u16) -> io::Result<()> {
+    let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    let program = [
+        op(0xb1, 0, 0, 0),                // ldxb 4*([0]&0xf): X = IP header length
+        op(0x48, 0, 0, 2),                // ldh [x+2]: destination port
+        op(0x15, 0, 3, u32::from(sport)), // jeq #sport, else drop
+        op(0x50, 0, 0, 13),               // ldb [x+13]: flags
+        op(0x45, 0, 1, u32::from(ACK)),   // jset #ACK, else drop
+        op(0x06, 0, 0, 0xffff),           // ret: keep the packet
+        op(0x06, 0, 0, 0),                // ret: drop it
+    ];
+    let fprog = libc::sock_fprog {
+        len: program.len() as u16,
+        filter: program.as_ptr().cast_mut(),
+    };
+    // SAFETY: a valid descriptor and a pointer to a sock_fprog whose program outlives the call
+    // (the kernel copies it).
+    let rc = unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(socket),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&fprog as *const libc::sock_fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
 

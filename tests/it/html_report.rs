@@ -101,7 +101,7 @@ fn html_report_renders_every_port_in_a_real_browser() {
     let page = dir.join("report.html");
     // The seed scenario plus an SSH greeting on 2222, audited: states, a version, a finding.
     let snippet = format!(
-        "socat TCP-LISTEN:2222,reuseaddr,fork SYSTEM:'printf \"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\\r\\n\"; sleep 2' \
+        "ncat -lk 127.0.0.1 2222 --sh-exec 'printf \"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\\r\\n\"; sleep 2' \
          </dev/null >/dev/null 2>&1 & \
          for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/2222) 2>/dev/null && break; sleep 0.05; done; \
          \"$PORTPROBE\" scan 127.0.0.1 -p 22,111,137,138,2222 --audit --timeout 500ms -oH '{}'",

@@ -96,7 +96,7 @@ fn syn_scan_detects_the_service_of_an_open_port() {
     // An open port found by SYN gets a connect for detection.
     let out = shell_in(
         "seed.sh",
-        "socat TCP-LISTEN:2222,reuseaddr,fork SYSTEM:'printf \"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\\r\\n\"; sleep 2' \
+        "ncat -lk 127.0.0.1 2222 --sh-exec 'printf \"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\\r\\n\"; sleep 2' \
          </dev/null >/dev/null 2>&1 & \
          for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/2222) 2>/dev/null && break; sleep 0.05; done; \
          \"$PORTPROBE\" scan 127.0.0.1 -p 2222,111 --syn --json --timeout 500ms",
