@@ -250,6 +250,9 @@ fn watch_signals_in_background(
 fn ping_command(args: &PingArgs) -> Result<Outcome, CommandError> {
     let plan = config::ping_plan(args)?;
     let syn = if args.syn {
+        if plan.ip.is_ipv6() {
+            return Err(ConfigError::SynIpv6(crate::escape::escape_str(&args.host)).into());
+        }
         Some(crate::net::syn::SynEngine::new().map_err(ConfigError::from)?)
     } else {
         None

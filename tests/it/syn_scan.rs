@@ -235,3 +235,18 @@ fn without_raw_sockets_syn_says_how_to_get_them() {
         assert_eq!(stdout(&out), "", "nothing is printed before the error");
     }
 }
+
+#[test]
+fn syn_refuses_ipv6_before_sending_anything() {
+    for args in [
+        vec!["scan", "::1", "-p", "22", "--syn"],
+        vec!["ping", "::1", "-p", "22", "--syn", "-c", "1"],
+    ] {
+        let out = portprobe(&args);
+        assert_eq!(out.status.code(), Some(2), "{}", explain(&args, &out));
+        assert_eq!(
+            stderr(&out),
+            "portprobe: ::1: --syn probes IPv4 only for now; scan IPv6 targets without --syn\n"
+        );
+    }
+}
