@@ -345,6 +345,11 @@ pub struct SynEngine {
     route: Mutex<Option<(Ipv4Addr, Ipv4Addr)>>,
 }
 
+thread_local! {
+    /// Each worker's UDP socket for route look-ups (connect, read the source, disconnect).
+    static ROUTE_SOCKET: std::cell::RefCell<Option<UdpSocket>> = const { std::cell::RefCell::new(None) };
+}
+
 /// How long a reader blocks before it looks whether the engine is gone.
 const READ_TICK: Duration = Duration::from_millis(100);
 /// The receive buffer asked for: a full-speed scan's replies arrive in bursts.
@@ -436,12 +441,36 @@ impl SynEngine {
                 }
             }
         }
-        let udp = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
-        udp.connect((dst, 9))?;
-        let src = match udp.local_addr()?.ip() {
-            IpAddr::V4(v4) => v4,
-            IpAddr::V6(_) => return Err(io::Error::other("no IPv4 source address")),
-        };
+        let src = ROUTE_SOCKET.with(|cell| -> io::Result<Ipv4Addr> {
+            let mut slot = cell.borrow_mut();
+            let udp = match slot.take() {
+                Some(udp) => udp,
+                None => UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?,
+            };
+            udp.connect((dst, 9))?;
+            let local = udp.local_addr()?;
+            // Disconnect (AF_UNSPEC) so the next connect picks its source afresh: a connected
+            // UDP socket keeps the first source address it was given.
+            let unspec = libc::sockaddr {
+                sa_family: libc::AF_UNSPEC as libc::sa_family_t,
+                sa_data: [0; 14],
+            };
+            // SAFETY: a valid descriptor and a sockaddr of the size given.
+            let rc = unsafe {
+                libc::connect(
+                    std::os::fd::AsRawFd::as_raw_fd(&udp),
+                    &unspec,
+                    std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
+                )
+            };
+            if rc == 0 {
+                *slot = Some(udp); // reusable; otherwise dropped and made anew next time
+            }
+            match local.ip() {
+                IpAddr::V4(v4) => Ok(v4),
+                IpAddr::V6(_) => Err(io::Error::other("no IPv4 source address")),
+            }
+        })?;
         if let Ok(mut guard) = self.route.lock() {
             *guard = Some((dst, src));
         }
