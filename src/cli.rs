@@ -208,6 +208,12 @@ pub struct ScanArgs {
     /// Every probe: --version-intensity 9
     #[arg(long, conflicts_with = "version_intensity")]
     pub version_all: bool,
+    /// Probe with raw SYN packets (half-open, exact reasons; needs CAP_NET_RAW); also spelled -sS
+    #[arg(long)]
+    pub syn: bool,
+    /// Write a self-contained HTML report to FILE (readable without JavaScript); also spelled -oH
+    #[arg(long = "html", value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Time allowed for detecting the service of one open port
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub detect_timeout: Duration,
@@ -340,6 +346,10 @@ pub struct PingArgs {
     /// Write JSON Lines: one object per attempt, then one per port with statistics
     #[arg(long)]
     pub json: bool,
+    /// Send raw SYNs and show each reply's flags, TTL, window and IP id (like hping3 -S;
+    /// needs CAP_NET_RAW)
+    #[arg(long, conflicts_with = "json")]
+    pub syn: bool,
 }
 
 /// How a session treats stdin EOF, data and the terminal (shared by connect and listen).

@@ -65,12 +65,17 @@ pub enum CommandError {
     Input { what: String, source: io::Error },
     #[error(transparent)]
     Port(#[from] crate::portkb::QueryError),
+    #[error("cannot write report '{path}': {source}")]
+    HtmlReport { path: String, source: io::Error },
 }
 
 impl CommandError {
     pub fn exit_code(&self) -> i32 {
         match self {
-            CommandError::Usage(_) | CommandError::Input { .. } | CommandError::Port(_) => 2,
+            CommandError::Usage(_)
+            | CommandError::Input { .. }
+            | CommandError::Port(_)
+            | CommandError::HtmlReport { .. } => 2,
             CommandError::Runtime(_)
             | CommandError::Thread(_)
             | CommandError::Limit(_)
@@ -205,6 +210,14 @@ fn scan_command(args: &ScanArgs, audit_command: bool) -> Result<Outcome, Command
         }
         None => opts.sink()?,
     };
+    if let Some(path) = &args.html {
+        // Created before the scan, so a bad path fails before any packet.
+        let html = report::html::html_file(path).map_err(|source| CommandError::HtmlReport {
+            path: crate::escape::escape_str(&path.display().to_string()),
+            source,
+        })?;
+        sink = Box::new(report::FanOut(vec![sink, Box::new(html)]));
+    }
     let reporter = Mutex::new(Reporter::new(
         sink.as_mut(),
         &opts,
@@ -280,10 +293,34 @@ fn watch_signals_in_background(
 
 fn ping_command(args: &PingArgs) -> Result<Outcome, CommandError> {
     let plan = config::ping_plan(args)?;
+    let syn = if args.syn {
+        if plan.ip.is_ipv6() {
+            return Err(ConfigError::SynIpv6(crate::escape::escape_str(&args.host)).into());
+        }
+        Some(crate::net::syn::SynEngine::new().map_err(ConfigError::from)?)
+    } else {
+        None
+    };
     let rt = current_thread_runtime()?;
     let cancel = CancellationToken::new();
     watch_signals(&rt, cancel.clone());
     let mut out = io::stdout();
+    if let Some(engine) = syn {
+        let stats = rt
+            .block_on(crate::ping_syn::run(
+                &plan,
+                &engine,
+                &mut out as &mut dyn Write,
+                &cancel,
+            ))
+            .map_err(CommandError::Output)?;
+        rt.shutdown_background();
+        return Ok(if stats.iter().any(|s| s.received > 0) {
+            Outcome::Success
+        } else {
+            Outcome::Negative
+        });
+    }
     let stats = rt
         .block_on(ping::run(&plan, &mut out as &mut dyn Write, &cancel))
         .map_err(CommandError::Output)?;

@@ -115,6 +115,10 @@ pub enum ConfigError {
     Exclude { origin: String, source: TargetError },
     #[error("cannot read --excludefile '{path}': {source}")]
     ExcludeFile { path: String, source: io::Error },
+    #[error(transparent)]
+    Syn(#[from] crate::net::syn::SynError),
+    #[error("{0}: --syn probes IPv4 only for now; scan IPv6 targets without --syn")]
+    SynIpv6(String),
 }
 
 /// The report files asked for; `-oA BASE` is one of each nmap format plus JSON Lines.
@@ -347,6 +351,9 @@ pub fn scan_plan(
             HostSpec::Name(_) => None,
         };
         if let Some(ip) = literal {
+            if args.syn && ip.is_ipv6() {
+                return Err(ConfigError::SynIpv6(escape_str(text)));
+            }
             family(args.family).check_literal(&ip, text)?;
         }
         let hosts = match &spec.host {
@@ -430,6 +437,9 @@ pub fn scan_plan(
         ))),
         _ => None,
     };
+    if args.syn && args.family.ipv6 {
+        return Err(ConfigError::SynIpv6("-6".into()));
+    }
     let plan = ScanPlan {
         shard: args.shard.unwrap_or(ShardSpec::WHOLE),
         seed: args.randomize.then(|| args.seed.unwrap_or_else(random_seed)),
@@ -437,7 +447,8 @@ pub fn scan_plan(
         ports: Arc::new(ports),
         udp_ports: Arc::new(udp_ports),
         target_proto,
-        family: family(args.family),
+        // SYN probes are IPv4 only: names resolve to their IPv4 addresses.
+        family: if args.syn { Family::V4 } else { family(args.family) },
         timeout,
         retries: args.retries.unwrap_or(timing.retries),
         concurrency,
@@ -479,6 +490,12 @@ pub fn scan_plan(
             },
         },
         issued: Arc::default(),
+        // Opened now, so a missing capability fails before anything is printed.
+        syn: if args.syn {
+            Some(crate::net::syn::SynEngine::new()?)
+        } else {
+            None
+        },
     };
     let report = ReportOptions {
         format: match (args.json, audit_command) {

@@ -17,6 +17,7 @@ pub mod nmap_args;
 pub mod offline;
 pub mod order;
 pub mod ping;
+pub mod ping_syn;
 pub mod pipeline;
 pub mod portdb;
 pub mod portkb;

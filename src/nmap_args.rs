@@ -16,7 +16,6 @@ pub enum NmapFlagError {
 
 /// The nmap flags portprobe refuses, each with what to use instead.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("-sS", "SYN scans need raw packets; portprobe makes full TCP connects: use -sT (the default)"),
     ("-sA", "ACK scans need raw packets; portprobe makes full TCP connects: use -sT (the default)"),
     ("-sF", "FIN scans need raw packets; portprobe makes full TCP connects: use -sT (the default)"),
     ("-sN", "NULL scans need raw packets; portprobe makes full TCP connects: use -sT (the default)"),
@@ -122,6 +121,10 @@ fn rewrite(
         out.push("--udp".into());
         return Ok(());
     }
+    if text == "-sS" {
+        out.push("--syn".into());
+        return Ok(());
+    }
     if let Some(level) = text.strip_prefix("-T") {
         let level = if level.is_empty() {
             rest.next()
@@ -136,7 +139,7 @@ fn rewrite(
     match text {
         "-F" => out.push("--top-ports=100".into()),
         "-vv" | "-vvv" => out.push("--verbose".into()),
-        "-oA" | "-oN" | "-oX" | "-oG" | "-oJ" => {
+        "-oA" | "-oN" | "-oX" | "-oG" | "-oJ" | "-oH" => {
             // nmap's output flags: -oX FILE → --output-xml FILE.
             out.push(output_long(text).into());
         }
@@ -158,17 +161,20 @@ fn output_long(flag: &str) -> &'static str {
         "-oX" => "--output-xml",
         "-oG" => "--output-grepable",
         "-oJ" => "--output-json",
+        "-oH" => "--html",
         _ => "--output-all",
     }
 }
 
 /// `-oXscan.xml` (nmap allows the file name attached).
 fn output_attached(text: &str) -> Option<(&'static str, &str)> {
-    ["-oN", "-oX", "-oG", "-oJ", "-oA"].iter().find_map(|flag| {
-        text.strip_prefix(flag)
-            .filter(|f| !f.is_empty())
-            .map(|f| (output_long(flag), f))
-    })
+    ["-oN", "-oX", "-oG", "-oJ", "-oA", "-oH"]
+        .iter()
+        .find_map(|flag| {
+            text.strip_prefix(flag)
+                .filter(|f| !f.is_empty())
+                .map(|f| (output_long(flag), f))
+        })
 }
 
 /// What a timing template (`-T0`…`-T5`) sets; flags given explicitly win over it.
@@ -311,8 +317,12 @@ mod tests {
     #[test]
     fn refused_flags_say_what_to_use() {
         assert_eq!(
-            run(&["scan", "-sS", "h"]).unwrap_err().to_string(),
-            "-sS: SYN scans need raw packets; portprobe makes full TCP connects: use -sT (the default)"
+            run(&["scan", "-sA", "h"]).unwrap_err().to_string(),
+            "-sA: ACK scans need raw packets; portprobe makes full TCP connects: use -sT (the default)"
+        );
+        assert_eq!(
+            run(&["scan", "-sS", "-oH", "r.html", "h"]).unwrap(),
+            ["scan", "--syn", "--html", "r.html", "h"]
         );
         assert!(matches!(
             run(&["audit", "--script=vuln", "h"]).unwrap_err(),

@@ -47,6 +47,8 @@ pub struct PortResult {
     pub service: Option<Box<Detection>>,
     /// What the service discloses, when auditing.
     pub findings: Option<Vec<Finding>>,
+    /// The SYN-ACK's TTL and window (`--syn` scans).
+    pub syn: Option<crate::net::syn::SynFacts>,
 }
 
 impl PortResult {
@@ -116,6 +118,7 @@ impl Pipeline {
             outcome,
             service,
             findings,
+            syn: None,
         }
     }
 
@@ -180,6 +183,7 @@ impl Pipeline {
             outcome,
             service,
             findings,
+            syn: None,
         }
     }
 }

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::net::connect::{connect, ConnectOptions, LocalError, PortState};
+use crate::net::syn::{SynEngine, SynFacts};
 use crate::net::udp::{self, UdpAttempt, UdpOptions};
 use crate::order::{PairSpace, ShardSpec, SpaceWalk};
 use crate::pipeline::{Pipeline, PortResult, ProbeError, Probed};
@@ -72,6 +73,9 @@ pub struct ScanPlan {
     pub done: Option<Arc<Done>>,
     /// Pairs issued so far, for the progress bar (results received are the report's count).
     pub issued: Arc<AtomicU64>,
+    /// `--syn`: probe with raw SYNs instead of connects (open ports still get a connect when
+    /// detection is on).
+    pub syn: Option<Arc<SynEngine>>,
 }
 
 #[derive(Clone)]
@@ -447,11 +451,22 @@ async fn drive(
                     return Some(plan.pipeline.examine_udp(host, port, attempt, &sent));
                 }
                 // A connect still in flight at a signal is unknown: it is dropped.
-                let attempt = tokio::select! {
-                    a = probe(addr, &opts, plan.retries, &exhausted) => a,
+                let probing = async {
+                    match &plan.syn {
+                        Some(engine) => {
+                            let detect = plan.pipeline.detect.is_some();
+                            syn_probe(engine, addr, &opts, plan.retries, &exhausted, detect).await
+                        }
+                        None => (probe(addr, &opts, plan.retries, &exhausted).await, None),
+                    }
+                };
+                let (attempt, syn) = tokio::select! {
+                    a = probing => a,
                     _ = cancel.cancelled() => return None,
                 };
-                Some(plan.pipeline.examine(host, port, attempt, cancel).await)
+                let mut result = plan.pipeline.examine(host, port, attempt, cancel).await;
+                result.syn = syn;
+                Some(result)
             });
         }
         if current.is_none() && no_more_work && inflight.is_empty() {
@@ -580,6 +595,54 @@ async fn probe_udp(
                 backoff = (backoff * 2).min(Duration::from_millis(500));
             }
             Err(source) => return Err(ProbeError::Local { addr, source }),
+        }
+    }
+}
+
+/// Probes with a raw SYN, retrying unanswered ones `retries` times; an open port gets a connect
+/// for detection when `detect` (the SYN-ACK itself was answered with a reset by the kernel).
+async fn syn_probe(
+    engine: &SynEngine,
+    addr: SocketAddr,
+    opts: &ConnectOptions,
+    retries: u32,
+    exhausted: &Cell<u32>,
+    detect: bool,
+) -> (Result<(Probed, Option<TcpStream>), ProbeError>, Option<SynFacts>) {
+    let mut tries_left = retries;
+    let mut backoff = Duration::from_millis(5);
+    let mut waited = Duration::ZERO;
+    loop {
+        match engine.probe(addr, opts.timeout).await {
+            Ok(None) if tries_left > 0 => tries_left -= 1,
+            Ok(None) => {
+                let probed = Probed {
+                    state: PortState::Filtered,
+                    reason: crate::net::connect::Reason::NoResponse,
+                    rtt: opts.timeout,
+                };
+                return (Ok((probed, None)), None);
+            }
+            Ok(Some((answer, rtt))) => {
+                let (state, reason) = answer.verdict();
+                let stream = if state == PortState::Open && detect {
+                    connect(addr, opts).await.ok().and_then(|a| a.stream)
+                } else {
+                    None
+                };
+                return (Ok((Probed { state, reason, rtt }, stream)), answer.facts());
+            }
+            Err(LocalError::Exhausted(e)) => {
+                exhausted.set(exhausted.get() + 1);
+                if waited > Duration::from_secs(60) {
+                    let source = LocalError::Exhausted(e);
+                    return (Err(ProbeError::GaveUp { addr, source }), None);
+                }
+                tokio::time::sleep(backoff).await;
+                waited += backoff;
+                backoff = (backoff * 2).min(Duration::from_millis(500));
+            }
+            Err(source) => return (Err(ProbeError::Local { addr, source }), None),
         }
     }
 }

@@ -54,6 +54,11 @@ pub enum Reason {
     ProtoUnreach,
     /// The kernel connected the socket to itself on every try (no listener there).
     SelfConnect,
+    /// A SYN probe met a TCP reset (`--syn`; a connect sees it as conn-refused).
+    Reset,
+    /// ICMP destination unreachable codes only a raw socket can tell apart (`--syn`).
+    HostProhibited,
+    NetProhibited,
     /// UDP: a datagram came back.
     UdpResponse,
     /// UDP: ICMP port unreachable (ECONNREFUSED on a connected socket).
@@ -71,6 +76,9 @@ impl Reason {
             Reason::AdminProhibited => "admin-prohibited",
             Reason::ProtoUnreach => "proto-unreach",
             Reason::SelfConnect => "self-connect",
+            Reason::Reset => "reset",
+            Reason::HostProhibited => "host-prohibited",
+            Reason::NetProhibited => "net-prohibited",
             Reason::UdpResponse => "udp-response",
             Reason::PortUnreach => "port-unreach",
         }

@@ -179,6 +179,9 @@ pub struct PortRecord<'a> {
     /// What the service discloses (`scan --audit`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub findings: Option<&'a [Finding]>,
+    /// The SYN-ACK's TTL and window (`scan --syn`), for OS hints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syn: Option<crate::net::syn::SynFacts>,
 }
 
 #[derive(Serialize)]
@@ -225,6 +228,7 @@ impl<W: Write + Send> Sink for JsonlSink<W> {
             banner_hex: banner.filter(|b| is_binary(b)).map(hex::encode),
             tls: result.service.as_ref().and_then(|d| d.tls.as_ref()),
             findings: result.findings.as_deref(),
+            syn: result.syn,
         };
         self.record(&record)?;
         // Each finding also as a record of its own, for consumers that filter by type.

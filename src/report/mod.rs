@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod csv;
 pub mod grepable;
+pub mod html;
 pub mod jsonl;
 pub mod nmap_xml;
 pub mod run;

@@ -70,7 +70,7 @@ fn nmap_spellings_of_what_portprobe_does_are_accepted() {
 fn flags_portprobe_cannot_honour_say_what_to_use_instead() {
     let cases: [(&[&str], &str); 6] = [
         (&["scan", "-sU", "127.0.0.1", "-p", "S:80"], "portprobe: invalid --ports: unknown protocol prefix 'S:': use T: for TCP or U: for UDP (U:53,161,T:22)\n"),
-        (&["scan", "-sS", "127.0.0.1"], "portprobe: -sS: SYN scans need raw packets; portprobe makes full TCP connects: use -sT (the default)\n"),
+        (&["scan", "-sA", "127.0.0.1"], "portprobe: -sA: ACK scans need raw packets; portprobe makes full TCP connects: use -sT (the default)\n"),
         (&["scan", "-O", "127.0.0.1"], "portprobe: -O: portprobe has no TCP/IP stack OS detection: the OS a service names is shown under 'Service info' (detection is on by default)\n"),
         (&["audit", "-sC", "127.0.0.1"], "portprobe: -sC: portprobe runs no NSE scripts: use `portprobe audit` for what each service discloses\n"),
         (&["scan", "127.0.0.1", "--script=vuln"], "portprobe: --script: portprobe runs no NSE scripts: use `portprobe audit` for what each service discloses\n"),
