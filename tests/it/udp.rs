@@ -28,6 +28,7 @@ fn udp_bed_problem() -> Option<String> {
         "/usr/sbin/openvpn",
         "/usr/bin/memcached",
         "/usr/sbin/inetutils-inetd",
+        "/usr/sbin/miniupnpd",
     ] {
         if !std::path::Path::new(bin).exists() {
             return Some(format!(
@@ -209,6 +210,29 @@ fn bind_and_dnsmasq_name_themselves_in_version_bind() {
             m.push(format!("{ip} {field}: got {got:?}, want {want:?}"));
         }
     }
+    assert!(m.is_empty(), "{}\n{}", m.join("\n"), stdout(&out));
+}
+
+#[test]
+fn miniupnpd_names_itself_in_its_ssdp_answer() {
+    if !require_udp_bed("miniupnpd_names_itself_in_its_ssdp_answer") {
+        return;
+    }
+    // miniupnpd listens on the bed's veth (pp0, 10.99.0.1), not on loopback: the M-SEARCH goes
+    // there, and 1901 on the same address (nothing bound) is closed.
+    let args = ["scan", "10.99.0.1", "-u", "-p", "1900,1901", "--json"];
+    let out = in_udp_bed(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&args, &out));
+    let ports = by_port(&out);
+    let (miniupnpd, _) = deb_version("miniupnpd");
+    let mut m = Vec::new();
+    expect(&mut m, &ports, 1900, "state", Some("open"));
+    expect(&mut m, &ports, 1900, "reason", Some("udp-response"));
+    expect(&mut m, &ports, 1900, "name", Some("upnp"));
+    expect(&mut m, &ports, 1900, "product", Some("MiniUPnPd"));
+    expect(&mut m, &ports, 1900, "version", Some(miniupnpd.as_str()));
+    expect(&mut m, &ports, 1900, "os", Some("Debian"));
+    expect(&mut m, &ports, 1901, "state", Some("closed"));
     assert!(m.is_empty(), "{}\n{}", m.join("\n"), stdout(&out));
 }
 

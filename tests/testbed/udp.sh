@@ -4,11 +4,14 @@
 # Usage: unshare -n tests/testbed/udp.sh COMMAND [ARGS...]
 #   dns 53 (unbound; BIND 9 on 127.0.0.2, dnsmasq on 127.0.0.3), ntp 123 (ntpsec), snmp 161 (snmpd),
 #   tftp 69 (tftpd-hpa), stun 3478 (coturn), sip 5060 (kamailio), openvpn 1194, memcached 11211,
-#   echo 7, daytime 13, chargen 19, time 37 (inetutils-inetd), netbios-ns 137 (nmbd);
+#   echo 7, daytime 13, chargen 19, time 37 (inetutils-inetd), netbios-ns 137 (nmbd),
+#   ssdp 1900 on 10.99.0.1 (miniupnpd: it listens on the veth pp0 only, not on loopback);
 #   9 closed, 7777 dropped (open|filtered), 7778 rejected with ICMP admin-prohibited (filtered).
 # ntpsec would replace systemd-timesyncd, so it is unpacked from its .deb, not installed.
 # Samba's nmbd refuses to run without a broadcast interface: a veth pair inside the namespace
 # gives it one (10.99.0.1/24; nothing is connected to it, no packet leaves the namespace).
+# miniupnpd serves SSDP on that interface (pp0) and takes the peer end (pp1, 10.99.1.1/24) as its
+# "external" interface; its nftables rules live in this namespace and go with it.
 set -euo pipefail
 here=$(dirname "$0")
 . "$here/lib.sh"
@@ -164,6 +167,23 @@ cat >"$d/nmbd/smb.conf" <<CONF
 CONF
 nmbd -F --no-process-group -s "$d/nmbd/smb.conf" >"$d/nmbd/out" 2>&1 &
 
+# miniupnpd 1900 (SSDP): answers a unicast M-SEARCH to 10.99.0.1:1900 with its SERVER header
+# (OS/version UPnP/1.1 MiniUPnPd/version); NAT-PMP/PCP off, the HTTP side on 10.99.0.1:5000.
+ip addr add 10.99.1.1/24 dev pp1
+mkdir -p "$d/miniupnpd"
+cat >"$d/miniupnpd/miniupnpd.conf" <<CONF
+ext_ifname=pp1
+listening_ip=pp0
+port=5000
+enable_upnp=yes
+enable_natpmp=no
+secure_mode=yes
+uuid=3bd0bd63-7f38-4a4c-9c0e-6e7a1a5b1e01
+allow 1024-65535 10.99.0.0/24 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+CONF
+miniupnpd -d -f "$d/miniupnpd/miniupnpd.conf" -P "$d/miniupnpd/pid" >"$d/miniupnpd/log" 2>&1 &
+
 # inetd's internal UDP services.
 cat >"$d/inetd.conf" <<'CONF'
 echo dgram udp wait root internal
@@ -174,7 +194,7 @@ CONF
 inetutils-inetd -d "$d/inetd.conf" >"$d/inetd.log" 2>&1 &
 
 # Waits until each daemon has bound its UDP port.
-for port in 53 123 161 69 3478 5060 1194 11211 7 13 19 37 137; do
+for port in 53 123 161 69 3478 5060 1194 11211 7 13 19 37 137 1900; do
     for _ in $(seq 1 100); do
         ss -Hlun "sport = :$port" | grep -q . && break
         sleep 0.1
