@@ -368,19 +368,7 @@ fn open_raw(proto: Protocol) -> Result<Socket, SynError> {
         .set_read_timeout(Some(READ_TICK))
         .map_err(SynError::Other)?;
     // SO_RCVBUFFORCE passes rmem_max where we hold CAP_NET_ADMIN; otherwise take what we may.
-    let forced = {
-        let size = RCVBUF as libc::c_int;
-        // SAFETY: a valid descriptor and a pointer to an int of the size given.
-        unsafe {
-            libc::setsockopt(
-                std::os::fd::AsRawFd::as_raw_fd(&socket),
-                libc::SOL_SOCKET,
-                libc::SO_RCVBUFFORCE,
-                (&size as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            ) == 0
-        }
-    };
+    let forced = rustix::net::sockopt::set_socket_recv_buffer_size_force(&socket, RCVBUF).is_ok();
     if !forced {
         let _ = socket.set_recv_buffer_size(RCVBUF);
     }
@@ -451,19 +439,8 @@ impl SynEngine {
             let local = udp.local_addr()?;
             // Disconnect (AF_UNSPEC) so the next connect picks its source afresh: a connected
             // UDP socket keeps the first source address it was given.
-            let unspec = libc::sockaddr {
-                sa_family: libc::AF_UNSPEC as libc::sa_family_t,
-                sa_data: [0; 14],
-            };
-            // SAFETY: a valid descriptor and a sockaddr of the size given.
-            let rc = unsafe {
-                libc::connect(
-                    std::os::fd::AsRawFd::as_raw_fd(&udp),
-                    &unspec,
-                    std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
-                )
-            };
-            if rc == 0 {
+            let rc = rustix::net::connect_unspec(&udp);
+            if rc.is_ok() {
                 *slot = Some(udp); // reusable; otherwise dropped and made anew next time
             }
             match local.ip() {
@@ -562,7 +539,7 @@ fn classify_send(e: io::Error) -> LocalError {
 /// run by the kernel on the packet from its IPv4 header): on loopback the socket would
 /// otherwise also queue our own SYNs and the kernel's resets, tripling the reader's work.
 fn attach_reply_filter(socket: &Socket, sport: u16) -> io::Result<()> {
-    let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    let op = socket2::SockFilter::new;
     let program = [
         op(0xb1, 0, 0, 0),                // ldxb 4*([0]&0xf): X = IP header length
         op(0x48, 0, 0, 2),                // ldh [x+2]: destination port
@@ -572,26 +549,7 @@ fn attach_reply_filter(socket: &Socket, sport: u16) -> io::Result<()> {
         op(0x06, 0, 0, 0xffff),           // ret: keep the packet
         op(0x06, 0, 0, 0),                // ret: drop it
     ];
-    let fprog = libc::sock_fprog {
-        len: program.len() as u16,
-        filter: program.as_ptr().cast_mut(),
-    };
-    // SAFETY: a valid descriptor and a pointer to a sock_fprog whose program outlives the call
-    // (the kernel copies it).
-    let rc = unsafe {
-        libc::setsockopt(
-            std::os::fd::AsRawFd::as_raw_fd(socket),
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
-            (&fprog as *const libc::sock_fprog).cast(),
-            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    socket.attach_filter(&program)
 }
 
 /// A per-run seed for sequence numbers and the source port (not secret: it tells our replies
