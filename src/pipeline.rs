@@ -131,6 +131,7 @@ mod tests {
                     ..DetectLimits::default()
                 },
                 tls: None,
+                dialer: Default::default(),
             }),
             audit: audit.then(|| Arc::new(AuditPlan::default())),
         }

@@ -15,7 +15,8 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::net::connect::{connect, ConnectOptions, LocalError, PortState};
+use crate::net::connect::{ConnectOptions, LocalError, PortState};
+use crate::net::dialer::Dialer;
 use crate::order::{PairSpace, ShardSpec, SpaceWalk};
 use crate::pipeline::{Pipeline, PortResult, ProbeError, Probed};
 use crate::ports::PortSet;
@@ -63,6 +64,8 @@ pub struct ScanPlan {
     pub seed: Option<u64>,
     /// `--resume`: pairs an earlier run reported, not scanned again.
     pub done: Option<Arc<Done>>,
+    /// Direct connects, or through the `--proxy` (states then as seen from the proxy).
+    pub dialer: Dialer,
 }
 
 #[derive(Clone)]
@@ -410,7 +413,7 @@ async fn drive(
                 let addr = SocketAddr::new(host.ip, port);
                 // A connect still in flight at a signal is unknown: it is dropped.
                 let attempt = tokio::select! {
-                    a = probe(addr, &opts, plan.retries, &exhausted) => a,
+                    a = probe(&plan.dialer, addr, &opts, plan.retries, &exhausted) => a,
                     _ = cancel.cancelled() => return None,
                 };
                 Some(plan.pipeline.examine(host, port, attempt, cancel).await)
@@ -469,6 +472,7 @@ async fn sleep_until_opt(at: Option<Instant>) {
 
 /// Connects, retrying filtered answers `retries` times and waiting out local exhaustion.
 async fn probe(
+    dialer: &Dialer,
     addr: SocketAddr,
     opts: &ConnectOptions,
     retries: u32,
@@ -478,7 +482,7 @@ async fn probe(
     let mut backoff = Duration::from_millis(5);
     let mut waited = Duration::ZERO;
     loop {
-        match connect(addr, opts).await {
+        match dialer.connect(addr, opts).await {
             Ok(a) if a.state == PortState::Filtered && tries_left > 0 => tries_left -= 1,
             Ok(a) => {
                 let probed = Probed {
