@@ -141,7 +141,7 @@ pub enum ProxyError {
         /// The status code (407: the proxy wants credentials; 504: its connect timed out).
         code: u16,
         /// The proxy could not connect and nothing says it was anything but a refusal (see
-        /// [`http_says_refused`]).
+        /// `http_says_refused`).
         refused: bool,
     },
     #[error("the proxy's reply is not {kind}: {detail}")]
