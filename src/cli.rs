@@ -126,6 +126,9 @@ pub struct FamilyArgs {
 #[command(
     after_help = "TARGETS: 192.0.2.1, 2001:db8::1, 10.0.0.0/30, 192.0.2.1-20, 10.0.0-3.*, host.example, \
 host.example:8080, [2001:db8::1]:22, or - to read targets from stdin (one or more per line, # comments).\n\n\
+PROXIES: -x ADDR[:PORT] (SOCKS5) or --proxy ADDR[:PORT] (HTTP CONNECT), as for connect: the connects \
+and detection go through the proxy, the states are as seen from the proxy (reasons proxy-connected, \
+proxy-refused, proxy-unreach) and --concurrency defaults to 64.\n\n\
 NMAP SPELLINGS: -sT, -sV, -Pn, -n and --reason are accepted (portprobe does that anyway); -T0..-T5, -F, \
 -vv, -iL FILE, -oN/-oX/-oG/-oJ FILE and -oA BASE are too. -sU is not supported yet; -sS, -O, -sC, \
 --script and -A are refused with what to use instead."
