@@ -126,6 +126,9 @@ pub struct FamilyArgs {
 #[command(
     after_help = "TARGETS: 192.0.2.1, 2001:db8::1, 10.0.0.0/30, 192.0.2.1-20, 10.0.0-3.*, host.example, \
 host.example:8080, [2001:db8::1]:22, or - to read targets from stdin (one or more per line, # comments).\n\n\
+PROXIES: -x ADDR[:PORT] (SOCKS5) or --proxy ADDR[:PORT] (HTTP CONNECT), as for connect: the connects \
+and detection go through the proxy, the states are as seen from the proxy (reasons proxy-connected, \
+proxy-refused, proxy-unreach) and --concurrency defaults to 64.\n\n\
 NMAP SPELLINGS: -sT, -sV, -Pn, -n and --reason are accepted (portprobe does that anyway); -T0..-T5, -F, \
 -vv, -iL FILE, -oN/-oX/-oG/-oJ FILE and -oA BASE are too, and -sU is --udp; -sS, -O, -sC, \
 --script and -A are refused with what to use instead."
@@ -157,7 +160,7 @@ pub struct ScanArgs {
     /// Extra attempts for a port that gave no answer before it is reported filtered [default: 1]
     #[arg(long, visible_alias = "max-retries", value_name = "N")]
     pub retries: Option<u32>,
-    /// Connects in flight at once [default: from the open-file limit, at most 4096]
+    /// Connects in flight at once [default: from the open-file limit, at most 4096; 64 through a proxy]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65535))]
     pub concurrency: Option<u32>,
     /// At most N connects per second (nmap: --max-rate)
@@ -236,6 +239,10 @@ pub struct ScanArgs {
     /// Report only findings that are new or changed since this previous `--json` run
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    // Scan and detect through a SOCKS or HTTP CONNECT proxy (-x/--proxy, as for `connect`):
+    // states are then as seen from the proxy, and --concurrency defaults to 64.
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
     /// Scan share I of N (1/4 .. 4/4): N runs with shares 1..N scan every host-port pair once
     #[arg(long, value_name = "I/N", value_parser = |s: &str| s.parse::<crate::order::ShardSpec>())]
     pub shard: Option<crate::order::ShardSpec>,
@@ -390,6 +397,24 @@ pub struct SessionArgs {
     pub verbose: u8,
 }
 
+/// A SOCKS or HTTP CONNECT proxy, spelled as OpenBSD nc (`-x`, `-X`) or ncat (`--proxy`,
+/// `--proxy-type`, `--proxy-auth`) spell it; shared by `connect` and `scan`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ProxyArgs {
+    /// Connect through the proxy at ADDR or ADDR:PORT (port 1080 or 3128 by type), SOCKS5 unless -X says otherwise (OpenBSD nc)
+    #[arg(short = 'x', value_name = "ADDR[:PORT]", conflicts_with = "proxy_ncat")]
+    pub proxy_nc: Option<String>,
+    /// Connect through the proxy at ADDR or ADDR:PORT (port 3128 or 1080 by type), HTTP CONNECT unless --proxy-type says otherwise (ncat)
+    #[arg(long = "proxy", value_name = "ADDR[:PORT]")]
+    pub proxy_ncat: Option<String>,
+    /// Proxy protocol: socks4, socks5 or http (nc's -X 4, 5, connect)
+    #[arg(short = 'X', long = "proxy-type", value_name = "TYPE", value_parser = |s: &str| s.parse::<crate::net::proxy::ProxyKind>())]
+    pub proxy_type: Option<crate::net::proxy::ProxyKind>,
+    /// Proxy credentials USER:PASS (SOCKS5 user/password, HTTP Basic; SOCKS4 sends USER)
+    #[arg(long, value_name = "USER:PASS")]
+    pub proxy_auth: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
     /// Host to connect to (IP or name)
@@ -421,18 +446,8 @@ pub struct ConnectArgs {
     pub family: FamilyArgs,
     #[command(flatten)]
     pub session: SessionArgs,
-    /// Connect through the proxy at ADDR or ADDR:PORT (port 1080 or 3128 by type), SOCKS5 unless -X says otherwise (OpenBSD nc)
-    #[arg(short = 'x', value_name = "ADDR[:PORT]", conflicts_with = "proxy_ncat")]
-    pub proxy_nc: Option<String>,
-    /// Connect through the proxy at ADDR or ADDR:PORT (port 3128 or 1080 by type), HTTP CONNECT unless --proxy-type says otherwise (ncat)
-    #[arg(long = "proxy", value_name = "ADDR[:PORT]")]
-    pub proxy_ncat: Option<String>,
-    /// Proxy protocol: socks4, socks5 or http (nc's -X 4, 5, connect)
-    #[arg(short = 'X', long = "proxy-type", value_name = "TYPE", value_parser = |s: &str| s.parse::<crate::net::proxy::ProxyKind>())]
-    pub proxy_type: Option<crate::net::proxy::ProxyKind>,
-    /// Proxy credentials USER:PASS (SOCKS5 user/password, HTTP Basic; SOCKS4 sends USER)
-    #[arg(long, value_name = "USER:PASS")]
-    pub proxy_auth: Option<String>,
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
     /// Speak TLS
     #[arg(long, alias = "ssl")]
     pub tls: bool,

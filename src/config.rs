@@ -12,8 +12,8 @@ use thiserror::Error;
 
 use crate::audit::{AuditPlan, Baseline, BaselineError};
 use crate::cli::{
-    ColorChoice, ConnectArgs, DatabaseArgs, FamilyArgs, ListenArgs, OutputArgs, PingArgs, ScanArgs,
-    SessionArgs, TlsArgs,
+    ColorChoice, ConnectArgs, DatabaseArgs, FamilyArgs, ListenArgs, OutputArgs, PingArgs, ProxyArgs,
+    ScanArgs, SessionArgs, TlsArgs,
 };
 use crate::detect::{DetectLimits, DetectPlan, TlsSettings};
 use crate::endpoint::{listen_address, ConnectPlan, ListenOn, ListenPlan, ProxyPlan, TlsPlan};
@@ -21,6 +21,8 @@ use crate::escape::escape_str;
 use crate::fingerprint::{Database, DatabaseError, Matcher, Problem};
 use crate::limits::default_concurrency;
 use crate::net::access::AccessList;
+use crate::net::connect::ConnectOptions;
+use crate::net::dialer::Dialer;
 use crate::net::proxy::{ProxyAuth, ProxyKind};
 use crate::net::tls::{
     cert_facts, load_key_pair, self_signed, server_config, trust_store, NameChoice, TlsClient, TlsSetupError,
@@ -115,6 +117,8 @@ pub enum ConfigError {
     Exclude { origin: String, source: TargetError },
     #[error("cannot read --excludefile '{path}': {source}")]
     ExcludeFile { path: String, source: io::Error },
+    #[error("a proxy carries TCP connects only: drop --syn and UDP ports, or scan without the proxy")]
+    ProxyNeedsConnect,
     #[error(transparent)]
     Syn(#[from] crate::net::syn::SynError),
     #[error("{0}: --syn probes IPv4 only for now; scan IPv6 targets without --syn")]
@@ -381,11 +385,21 @@ pub fn scan_plan(
         .timeout
         .unwrap_or(timing.timeout)
         .max(Duration::from_millis(1));
+    let dialer = scan_dialer(&args.proxy, family(args.family), timeout)?;
+    // Raw SYNs and UDP datagrams cannot travel through a SOCKS5 or HTTP CONNECT tunnel.
+    if matches!(dialer, Dialer::Proxy(_)) && (args.syn || args.udp || !udp_ports.is_empty()) {
+        return Err(ConfigError::ProxyNeedsConnect);
+    }
     let mut concurrency = args
         .concurrency
         .or(timing.concurrency)
         .map(|c| c as usize)
-        .unwrap_or_else(|| default_concurrency(nofile));
+        .unwrap_or_else(|| match dialer {
+            // Proxies limit their clients' connections (tinyproxy: MaxClients, Dante: its
+            // processes): a few dozen at once, not thousands.
+            Dialer::Proxy(_) => PROXY_CONCURRENCY,
+            Dialer::Direct => default_concurrency(nofile),
+        });
     if args.shard.is_some() && args.randomize && args.seed.is_none() {
         return Err(ConfigError::ShardNeedsSeed);
     }
@@ -462,6 +476,7 @@ pub fn scan_plan(
         host_timeout: args.host_timeout.filter(|d| !d.is_zero()),
         exclude: Arc::new(exclusions(args)?),
         resolve_timeout: args.resolve_timeout,
+        dialer: dialer.clone(),
         pipeline: Pipeline {
             udp,
             detect: match matcher {
@@ -478,6 +493,7 @@ pub fn scan_plan(
                     } else {
                         Some(tls_settings(&args.tls)?)
                     },
+                    dialer: dialer.clone(),
                 }),
                 _ => None,
             },
@@ -514,6 +530,10 @@ pub fn scan_plan(
         stream: args.randomize,
         files: output_files(&args.output)?,
         color: use_color(args.output.color),
+        proxy: match &plan.dialer {
+            Dialer::Proxy(route) => Some(format!("the {} proxy {}", route.kind, route.addr)),
+            Dialer::Direct => None,
+        },
         run: Arc::new(RunInfo {
             scan: args.resume.as_ref().map(|_| scan_identity(args, &plan)),
             ..RunInfo::new(
@@ -691,7 +711,7 @@ fn escape_key(text: &str) -> Result<Option<u8>, ConfigError> {
 }
 
 /// `-x`/`--proxy ADDR[:PORT]` with the protocol's default port; the proxy's name is resolved here.
-fn proxy_plan(args: &ConnectArgs, family_of: Family) -> Result<Option<ProxyPlan>, ConfigError> {
+fn proxy_plan(args: &ProxyArgs, family_of: Family) -> Result<Option<ProxyPlan>, ConfigError> {
     let (text, default_kind) = match (&args.proxy_nc, &args.proxy_ncat) {
         (Some(t), _) => (t, ProxyKind::Socks5),
         (_, Some(t)) => (t, ProxyKind::Http),
@@ -745,6 +765,29 @@ fn proxy_plan(args: &ConnectArgs, family_of: Family) -> Result<Option<ProxyPlan>
         // SOCKS4 carries no names: the name is resolved here, as nc -X 4 does.
         remote_names: kind != ProxyKind::Socks4,
     }))
+}
+
+/// `scan`'s default `--concurrency` through a proxy.
+pub const PROXY_CONCURRENCY: usize = 64;
+
+/// `scan -x`/`--proxy`: checks once that the proxy answers and accepts us, so that a proxy that
+/// is down or refuses our credentials is one clear error before any port, not one per port.
+fn scan_dialer(args: &ProxyArgs, family_of: Family, timeout: Duration) -> Result<Dialer, ConfigError> {
+    let Some(plan) = proxy_plan(args, family_of)? else {
+        return Ok(Dialer::Direct);
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ConfigError::Proxy(format!("cannot check the proxy: {e}")))?;
+    let opts = ConnectOptions {
+        // The check waits at least a few seconds: a slow proxy is not a dead one.
+        timeout: timeout.max(Duration::from_secs(3)),
+        zero_linger: true,
+        bind: None,
+    };
+    rt.block_on(Dialer::check(&plan.addrs, plan.kind, plan.auth, &opts))
+        .map_err(|e| ConfigError::Proxy(e.to_string()))
 }
 
 /// Resolves the host and builds everything `connect` needs.
@@ -806,7 +849,7 @@ pub fn connect_plan(args: &ConnectArgs, interactive: bool) -> Result<ConnectPlan
     if ports.len() > 1 && !args.zero {
         return Err(ConfigError::SeveralPorts(ports.len()));
     }
-    let proxy = proxy_plan(args, family(args.family))?;
+    let proxy = proxy_plan(&args.proxy, family(args.family))?;
     let spec: TargetSpec = host.parse().map_err(|source| ConfigError::Target {
         text: escape_str(&host),
         source,

@@ -15,7 +15,8 @@ use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
 
 use crate::fingerprint::{Confidence, Identity, Matcher, Probe};
-use crate::net::connect::{connect, ConnectOptions, PortState};
+use crate::net::connect::{ConnectOptions, PortState};
+use crate::net::dialer::Dialer;
 use crate::net::starttls::{self, StartTls, StartTlsError};
 use crate::net::tls::{HandshakeError, NameChoice, TlsClient, TlsFacts};
 use crate::net::tls_diag;
@@ -58,6 +59,8 @@ pub struct DetectPlan {
     pub limits: DetectLimits,
     /// TLS handshakes (tunnels and STARTTLS); `None` skips them.
     pub tls: Option<TlsSettings>,
+    /// How the probes that need a fresh connection get one: directly or through the proxy.
+    pub dialer: Dialer,
 }
 
 impl std::fmt::Debug for DetectPlan {
@@ -225,6 +228,7 @@ struct Ctx<'a> {
     /// The TLS names (SNI and the name verified), chosen once for the port.
     names: Option<NameChoice>,
     deadline: Instant,
+    dialer: &'a Dialer,
 }
 
 impl Ctx<'_> {
@@ -235,7 +239,7 @@ impl Ctx<'_> {
             zero_linger: true,
             bind: None,
         };
-        match connect(self.addr, &opts).await {
+        match self.dialer.connect(self.addr, &opts).await {
             Ok(a) if a.state == PortState::Open => a.stream,
             _ => None,
         }
@@ -620,7 +624,7 @@ async fn detect_in_tls(
         Err(e) => {
             let sni = names.send_sni.then_some(names.name.as_str());
             let until = cx.deadline.min(Instant::now() + cx.limits.tls_timeout);
-            let why = tls_diag::diagnose(cx.addr, sni, until).await;
+            let why = tls_diag::diagnose(cx.dialer, cx.addr, sni, until).await;
             if !why.speaks_tls() {
                 return None;
             }
@@ -671,6 +675,7 @@ pub async fn detect(first: BoxConn, port: &PortFacts, plan: &DetectPlan) -> Dete
         limits: &plan.limits,
         names: tls.map(|t| NameChoice::for_target(&port.probe_host, t.sni.as_deref(), t.no_sni)),
         deadline: Instant::now() + plan.limits.deadline,
+        dialer: &plan.dialer,
     };
     let port_name = port.port_name;
     let number = port.addr.port();

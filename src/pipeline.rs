@@ -206,6 +206,7 @@ mod tests {
                     ..DetectLimits::default()
                 },
                 tls: None,
+                dialer: Default::default(),
             }),
             audit: audit.then(|| Arc::new(AuditPlan::default())),
             udp: None,

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::net::connect::{connect, ConnectOptions, LocalError, PortState};
+use crate::net::dialer::Dialer;
 use crate::net::syn::{SynEngine, SynFacts};
 use crate::net::udp::{self, UdpAttempt, UdpOptions};
 use crate::order::{PairSpace, ShardSpec, SpaceWalk};
@@ -76,6 +77,8 @@ pub struct ScanPlan {
     /// `--syn`: probe with raw SYNs instead of connects (open ports still get a connect when
     /// detection is on).
     pub syn: Option<Arc<SynEngine>>,
+    /// Direct connects, or through the `--proxy` (states then as seen from the proxy).
+    pub dialer: Dialer,
 }
 
 #[derive(Clone)]
@@ -457,7 +460,10 @@ async fn drive(
                             let detect = plan.pipeline.detect.is_some();
                             syn_probe(engine, addr, &opts, plan.retries, &exhausted, detect).await
                         }
-                        None => (probe(addr, &opts, plan.retries, &exhausted).await, None),
+                        None => (
+                            probe(&plan.dialer, addr, &opts, plan.retries, &exhausted).await,
+                            None,
+                        ),
                     }
                 };
                 let (attempt, syn) = tokio::select! {
@@ -536,6 +542,7 @@ async fn sleep_until_opt(at: Option<Instant>) {
 
 /// Connects, retrying filtered answers `retries` times and waiting out local exhaustion.
 async fn probe(
+    dialer: &Dialer,
     addr: SocketAddr,
     opts: &ConnectOptions,
     retries: u32,
@@ -545,7 +552,7 @@ async fn probe(
     let mut backoff = Duration::from_millis(5);
     let mut waited = Duration::ZERO;
     loop {
-        match connect(addr, opts).await {
+        match dialer.connect(addr, opts).await {
             Ok(a) if a.state == PortState::Filtered && tries_left > 0 => tries_left -= 1,
             Ok(a) => {
                 let probed = Probed {

@@ -174,8 +174,8 @@ fn connect_conflict(args: &ConnectArgs) -> Option<&'static str> {
         (t.sni.is_some(), "--sni"),
         (t.no_sni, "--no-sni"),
         (args.unix.is_some(), "-U"),
-        (args.proxy_nc.is_some(), "-x"),
-        (args.proxy_ncat.is_some(), "--proxy"),
+        (args.proxy.proxy_nc.is_some(), "-x"),
+        (args.proxy.proxy_ncat.is_some(), "--proxy"),
     ]
     .into_iter()
     .find_map(|(given, flag)| given.then_some(flag))

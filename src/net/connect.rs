@@ -63,6 +63,12 @@ pub enum Reason {
     UdpResponse,
     /// UDP: ICMP port unreachable (ECONNREFUSED on a connected socket).
     PortUnreach,
+    /// The proxy connected us to the port (open as seen from the proxy).
+    ProxyConnected,
+    /// The proxy says the port refused its connection (closed as seen from the proxy).
+    ProxyRefused,
+    /// The proxy could not reach the port, or its rules forbid it (filtered as seen from it).
+    ProxyUnreach,
 }
 
 impl Reason {
@@ -81,6 +87,9 @@ impl Reason {
             Reason::NetProhibited => "net-prohibited",
             Reason::UdpResponse => "udp-response",
             Reason::PortUnreach => "port-unreach",
+            Reason::ProxyConnected => "proxy-connected",
+            Reason::ProxyRefused => "proxy-refused",
+            Reason::ProxyUnreach => "proxy-unreach",
         }
     }
 }
@@ -112,6 +121,9 @@ pub enum LocalError {
     /// The source address asked for (`-s`) is not one of this host's.
     #[error("cannot use local address {addr}: it is not an address of this host ({source})")]
     Bind { addr: SocketAddr, source: io::Error },
+    /// The proxy is down or turned us away: no port can be probed through it.
+    #[error("proxy {proxy}: {reason}")]
+    Proxy { proxy: SocketAddr, reason: String },
 }
 
 /// How to make the connection.

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod connect;
+pub mod dialer;
 pub mod proxy;
 pub mod starttls;
 pub mod syn;

@@ -135,7 +135,15 @@ pub enum ProxyError {
     #[error("SOCKS4 carries only IPv4 addresses, and {0} is not one (use SOCKS5)")]
     Socks4NeedsIpv4(String),
     #[error("the HTTP proxy refused CONNECT to {target}: {status}")]
-    HttpRefused { target: String, status: String },
+    HttpRefused {
+        target: String,
+        status: String,
+        /// The status code (407: the proxy wants credentials; 504: its connect timed out).
+        code: u16,
+        /// The proxy could not connect and nothing says it was anything but a refusal (see
+        /// `http_says_refused`).
+        refused: bool,
+    },
     #[error("the proxy's reply is not {kind}: {detail}")]
     Malformed { kind: ProxyKind, detail: String },
     #[error("the name '{0}' is too long for SOCKS5 (255 bytes at most)")]
@@ -151,8 +159,49 @@ impl ProxyError {
             ProxyError::Socks5Refused {
                 reason: SOCKS5_REFUSED,
                 ..
-            }
+            } | ProxyError::HttpRefused { refused: true, .. }
         )
+    }
+
+    /// Whether the proxy itself failed or turned us away (credentials, a broken reply, a lost
+    /// connection), as opposed to answering about the target.
+    pub fn proxy_failed(&self) -> bool {
+        match self {
+            ProxyError::Io(_)
+            | ProxyError::Closed
+            | ProxyError::NoAcceptableMethod { .. }
+            | ProxyError::AuthRequired
+            | ProxyError::AuthRefused
+            | ProxyError::Malformed { .. }
+            | ProxyError::NameTooLong(_) => true,
+            // 407: credentials wanted; 401: tinyproxy's answer to wrong ones.
+            ProxyError::HttpRefused { code, .. } => matches!(code, 401 | 407),
+            ProxyError::Timeout
+            | ProxyError::Socks5Refused { .. }
+            | ProxyError::Socks4Refused { .. }
+            | ProxyError::Socks4NeedsIpv4(_) => false,
+        }
+    }
+}
+
+/// Whether an HTTP proxy's refusal of CONNECT reads as "the target refused the connection".
+/// HTTP has no code for that: tinyproxy answers 500 and Squid 503 both for a refused and for an
+/// unreachable target. Squid names the errno in `X-Squid-Error: ERR_CONNECT_FAIL 111`
+/// (ECONNREFUSED), so a Squid errno other than 111 is not a refusal; 504 is the proxy's own
+/// timeout; other 5xx answers of a proxy that could not connect count as refusals.
+fn http_says_refused(code: u16, head: &str) -> bool {
+    if !matches!(code, 500 | 502 | 503) {
+        return false;
+    }
+    let squid = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("x-squid-error")
+            .then(|| value.trim().to_string())
+    });
+    match squid {
+        Some(v) => v.starts_with("ERR_CONNECT_FAIL") && v.split_whitespace().nth(1) == Some("111"),
+        None => true,
     }
 }
 
@@ -411,9 +460,12 @@ async fn http_connect<S: AsyncRead + AsyncWrite + Unpin>(
     if code.starts_with('2') {
         return Ok(());
     }
+    let code: u16 = code.parse().unwrap_or(0);
     Err(ProxyError::HttpRefused {
         target: target.to_string(),
         status: escape_str(&status_line),
+        code,
+        refused: http_says_refused(code, &String::from_utf8_lossy(&head)),
     })
 }
 
@@ -421,6 +473,44 @@ async fn http_connect<S: AsyncRead + AsyncWrite + Unpin>(
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn http_refusals_read_as_closed_only_when_nothing_says_otherwise() {
+        assert!(http_says_refused(
+            500,
+            "HTTP/1.1 500 Unable to connect\r\nServer: tinyproxy/1.11.1\r\n"
+        ));
+        assert!(http_says_refused(
+            503,
+            "HTTP/1.1 503 Service Unavailable\r\nX-Squid-Error: ERR_CONNECT_FAIL 111\r\n"
+        ));
+        assert!(!http_says_refused(
+            503,
+            "HTTP/1.1 503 Service Unavailable\r\nX-Squid-Error: ERR_CONNECT_FAIL 113\r\n"
+        ));
+        assert!(!http_says_refused(504, "HTTP/1.1 504 Gateway Timeout\r\n"));
+        assert!(!http_says_refused(403, "HTTP/1.1 403 Forbidden\r\n"));
+    }
+
+    #[test]
+    fn credentials_problems_are_the_proxys_not_the_targets() {
+        let http = |code: u16| ProxyError::HttpRefused {
+            target: "t".into(),
+            status: String::new(),
+            code,
+            refused: false,
+        };
+        assert!(http(407).proxy_failed());
+        assert!(http(401).proxy_failed());
+        assert!(!http(403).proxy_failed());
+        assert!(ProxyError::AuthRefused.proxy_failed());
+        assert!(!ProxyError::Timeout.proxy_failed());
+        let refused = ProxyError::Socks5Refused {
+            target: "t".into(),
+            reason: socks5_reason(5),
+        };
+        assert!(refused.target_refused() && !refused.proxy_failed());
+    }
 
     #[test]
     fn base64_matches_rfc4648_vectors() {

@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{timeout_at, Instant};
 
-use crate::net::connect::{connect, ConnectOptions, PortState};
+use crate::net::connect::{ConnectOptions, PortState};
+use crate::net::dialer::Dialer;
 use crate::net::tls_names::{alert_name, suite_name, version_name};
 
 /// Suites a legacy server may pick: modern AEAD first, then CBC, RSA key exchange, 3DES, RC4.
@@ -119,14 +120,14 @@ pub fn parse_answer(bytes: &[u8]) -> HelloAnswer {
     }
 }
 
-async fn ask(addr: SocketAddr, hello: &[u8], deadline: Instant) -> HelloAnswer {
+async fn ask(dialer: &Dialer, addr: SocketAddr, hello: &[u8], deadline: Instant) -> HelloAnswer {
     let left = deadline.saturating_duration_since(Instant::now());
     let opts = ConnectOptions {
         timeout: left,
         zero_linger: true,
         bind: None,
     };
-    let Ok(attempt) = connect(addr, &opts).await else {
+    let Ok(attempt) = dialer.connect(addr, &opts).await else {
         return HelloAnswer::Nothing;
     };
     let (PortState::Open, Some(mut stream)) = (attempt.state, attempt.stream) else {
@@ -212,12 +213,13 @@ impl std::fmt::Display for Diagnosis {
 }
 
 /// Finds out why a handshake could not be completed with `addr`.
-pub async fn diagnose(addr: SocketAddr, sni: Option<&str>, deadline: Instant) -> Diagnosis {
-    match ask(addr, &client_hello(0x0303, sni), deadline).await {
+/// Through a proxy (`dialer`) the hellos go through the proxy too.
+pub async fn diagnose(dialer: &Dialer, addr: SocketAddr, sni: Option<&str>, deadline: Instant) -> Diagnosis {
+    match ask(dialer, addr, &client_hello(0x0303, sni), deadline).await {
         HelloAnswer::ServerHello { version, suite } => Diagnosis::from_server_hello(version, suite),
         HelloAnswer::Alert { description, .. } => {
             // Refused TLS 1.2: see whether it speaks TLS 1.0 (or SSLv3) instead.
-            match ask(addr, &client_hello(0x0301, sni), deadline).await {
+            match ask(dialer, addr, &client_hello(0x0301, sni), deadline).await {
                 HelloAnswer::ServerHello { version, suite } => Diagnosis::from_server_hello(version, suite),
                 _ => Diagnosis::Refused { alert: description },
             }

@@ -105,6 +105,9 @@ pub struct ReportOptions {
     pub color: bool,
     /// The run as a whole, for formats that state it (XML, greppable, JSON summary).
     pub run: Arc<run::RunInfo>,
+    /// The proxy the scan went through ("the SOCKS5 proxy 127.0.0.1:1080"): the table says
+    /// the states are as seen from it.
+    pub proxy: Option<String>,
 }
 
 /// A report file that cannot be written.
@@ -136,7 +139,9 @@ impl ReportOptions {
                 Format::Jsonl => Box::new(jsonl::JsonlSink::new(stdout, self.run.clone(), self.fail_on)),
                 Format::AuditText => Box::new(audit::AuditSink::new(TerminalSafe(stdout))),
                 Format::Table => Box::new(
-                    table::TableSink::new(stdout, self.verbose, self.versions).with_color(self.color),
+                    table::TableSink::new(stdout, self.verbose, self.versions)
+                        .with_color(self.color)
+                        .with_proxy(self.proxy.clone()),
                 ),
             });
         }
@@ -155,7 +160,10 @@ impl ReportOptions {
                 // -oN is what the terminal shows: the audit's report for `audit`, else the table.
                 FileFormat::Normal => match self.format {
                     Format::AuditText => Box::new(audit::AuditSink::new(TerminalSafe(out))),
-                    _ => Box::new(table::TableSink::new(out, self.verbose, self.versions)),
+                    _ => Box::new(
+                        table::TableSink::new(out, self.verbose, self.versions)
+                            .with_proxy(self.proxy.clone()),
+                    ),
                 },
                 FileFormat::Xml => Box::new(nmap_xml::XmlSink::new(out, run)),
                 FileFormat::Grepable => Box::new(grepable::GrepableSink::new(out, run)),

@@ -19,6 +19,8 @@ pub struct TableSink<W: Write> {
     /// Some row's product came from generic identification: explain the `*` at the end.
     saw_generic: bool,
     color: bool,
+    /// The scan went through this proxy: the legend says what the states mean then.
+    proxy: Option<String>,
 }
 
 impl<W: Write> TableSink<W> {
@@ -29,7 +31,14 @@ impl<W: Write> TableSink<W> {
             versions,
             saw_generic: false,
             color: false,
+            proxy: None,
         }
+    }
+
+    /// States seen through a proxy (`scan -x`): the legend says so.
+    pub fn with_proxy(mut self, proxy: Option<String>) -> Self {
+        self.proxy = proxy;
+        self
     }
 
     /// Colours states and severities with ANSI codes (`--color`).
@@ -204,7 +213,9 @@ impl<W: Write + Send> Sink for TableSink<W> {
                 Some(d) => d.identity.version_line(),
                 None => String::new(),
             };
-            let rest = format!(" {:<16} {:<13}   {version}", service_label(row), probed.reason);
+            // The reason column is 16 wide: 13-letter reasons keep three spaces, the proxy's
+            // longer ones (proxy-connected) one.
+            let rest = format!(" {:<16} {:<15} {version}", service_label(row), probed.reason);
             write!(out, "{:<9} ", format!("{}/{}", row.port, row.proto))?;
             let color = self.color.then(|| state_color(probed.state));
             painted(out, color, &format!("{:<state_w$}", probed.state))?;
@@ -322,7 +333,14 @@ impl<W: Write + Send> Sink for TableSink<W> {
             write!(self.out, " (interrupted)")?;
         }
         writeln!(self.out)?;
-        if s.filtered > 0 {
+        if let Some(proxy) = &self.proxy {
+            // Through a proxy nothing is seen from here: only what the proxy says of its connect.
+            writeln!(
+                self.out,
+                "States are as seen from {proxy}: open, it connected; closed, the port refused it; \
+                 filtered, it could not reach the port or did not answer in time."
+            )?;
+        } else if s.filtered > 0 {
             writeln!(
                 self.out,
                 "Filtered ports are stealth: nothing answered (the firewall dropped the SYN) or a \

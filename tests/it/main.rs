@@ -14,6 +14,7 @@ mod nmap_compat;
 mod outputs;
 mod port_knowledge;
 mod properties;
+mod proxy_scan;
 mod resource_limits;
 mod seed_scenario;
 mod session;

@@ -116,32 +116,6 @@ fn zero_mode_checks_several_ports_and_ranges() {
     );
 }
 
-/// Whether the proxy test bed can run here (root, namespaces, dante-server and tinyproxy).
-fn require_proxies(test: &str) -> bool {
-    if !require_namespaces(test) {
-        return false;
-    }
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    let have = ["/usr/sbin/danted", "/usr/bin/tinyproxy"]
-        .iter()
-        .all(|p| std::path::Path::new(p).exists());
-    if root && have {
-        return true;
-    }
-    let why = if root {
-        "dante-server or tinyproxy is missing (scripts/test installs them as root)"
-    } else {
-        "the proxy test bed needs root (run ./scripts/test as root)"
-    };
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: cannot run in CI: {why}"
-    );
-    eprintln!("skipping {test}: {why}");
-    false
-}
-
 #[test]
 fn socks_and_http_connect_proxies_real_dante_and_tinyproxy() {
     if !require_proxies("proxies") {
