@@ -70,6 +70,8 @@ pub enum Protocol {
     Jdwp,
     /// Java RMI (JRMP) ProtocolAck.
     Jrmi,
+    /// BACnet/IP: an answer to a confirmed request (UDP).
+    Bacnet,
     /// Nothing recognised: rules read raw bytes.
     Raw,
 }
@@ -107,12 +109,13 @@ impl Protocol {
             Protocol::Dnp3 => "dnp3",
             Protocol::Jdwp => "jdwp",
             Protocol::Jrmi => "rmi",
+            Protocol::Bacnet => "bacnet",
             Protocol::Raw => "raw",
         }
     }
 
     /// Every grammar, `Raw` first.
-    pub const ALL: [Protocol; 31] = [
+    pub const ALL: [Protocol; 32] = [
         Protocol::Raw,
         Protocol::Http,
         Protocol::Ssh,
@@ -144,6 +147,7 @@ impl Protocol {
         Protocol::Dnp3,
         Protocol::Jdwp,
         Protocol::Jrmi,
+        Protocol::Bacnet,
     ];
 
     /// This grammar's position in [`Protocol::ALL`].
@@ -376,6 +380,16 @@ pub const FIELDS: &[&str] = &[
     // Java RMI (binary::jrmi)
     "rmi.client_host",
     "rmi.client_port",
+    // BACnet/IP (binary::bacnet)
+    "bacnet.apdu",
+    "bacnet.instance",
+    "bacnet.vendor_name",
+    "bacnet.model_name",
+    "bacnet.firmware",
+    "bacnet.software_version",
+    "bacnet.object_name",
+    "bacnet.error",
+    "bacnet.reason",
 ];
 
 /// The prefix of per-header fields.
@@ -544,7 +558,7 @@ pub fn decode(response: &[u8]) -> Decoded<'_> {
 /// which probe was sent). Stricter checks first.
 fn binary(response: &[u8]) -> Option<(Protocol, Fields)> {
     type Decoder = fn(&[u8]) -> Option<Fields>;
-    const DECODERS: [(Protocol, Decoder); 27] = [
+    const DECODERS: [(Protocol, Decoder); 28] = [
         (Protocol::Rfb, super::binary::rfb::decode),
         // Before RDP: both answer a COTP connection request with a connection confirm.
         (Protocol::S7, super::binary::s7::decode),
@@ -572,6 +586,8 @@ fn binary(response: &[u8]) -> Option<(Protocol, Fields)> {
         (Protocol::Netbios, super::binary::netbios::decode),
         (Protocol::Stun, super::binary::stun::decode),
         (Protocol::Snmp, super::binary::snmp::decode),
+        // BVLC type 0x81 and a length that is the whole datagram.
+        (Protocol::Bacnet, super::binary::bacnet::decode),
         // Late: a DNS header has no magic, only its length and flags.
         (Protocol::Dns, super::binary::dns::decode),
         // Last: NTP's framing is the loosest.

@@ -2,6 +2,7 @@
 //! `common`, namespace and daemon start-up scripts in `tests/testbed/`.
 
 mod audit;
+mod bacnet;
 mod cli_errors;
 mod common;
 mod corpus;

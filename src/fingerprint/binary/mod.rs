@@ -4,6 +4,7 @@
 //! produce: at most [`MAX_VALUE`] bytes per value and [`MAX_LIST`] items per list.
 
 pub mod amqp;
+pub mod bacnet;
 pub mod cql;
 pub mod dcerpc;
 pub mod dnp3;
