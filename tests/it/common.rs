@@ -265,3 +265,55 @@ pub fn require_proxies(test: &str) -> bool {
     eprintln!("skipping {test}: {why}");
     false
 }
+
+/// Whether the root test bed and every program in `bed` are here: in CI a missing one is a
+/// failure (the install step should have put it there); elsewhere the test is skipped, saying why.
+pub fn require_bed_programs(test: &str, bed: &[&str]) -> bool {
+    if !require_testbed(test) {
+        return false;
+    }
+    match bed.iter().find(|p| !std::path::Path::new(p).exists()) {
+        None => true,
+        Some(bin) if std::env::var_os("CI").is_some() => {
+            panic!("{test}: cannot run in CI: {bin} is missing")
+        }
+        Some(bin) => {
+            eprintln!("skipping {test}: {bin} is missing (scripts/test installs it as root)");
+            false
+        }
+    }
+}
+
+/// One expected identity field of one port.
+pub struct Want {
+    pub port: u64,
+    pub key: &'static str,
+    pub value: String,
+}
+
+pub fn want(port: u64, key: &'static str, value: impl Into<String>) -> Want {
+    Want {
+        port,
+        key,
+        value: value.into(),
+    }
+}
+
+/// Every mismatch between scanned `ports` (JSON records by port) and `wants`, one line each.
+pub fn mismatches(ports: &std::collections::HashMap<u64, serde_json::Value>, wants: &[Want]) -> Vec<String> {
+    wants
+        .iter()
+        .filter_map(|w| {
+            let got = ports.get(&w.port).map(|v| &v["service"][w.key]);
+            (got.and_then(serde_json::Value::as_str) != Some(w.value.as_str())).then(|| {
+                format!(
+                    "{}/tcp {}: want {:?}, got {}",
+                    w.port,
+                    w.key,
+                    w.value,
+                    got.map_or("no such port".to_string(), serde_json::Value::to_string)
+                )
+            })
+        })
+        .collect()
+}

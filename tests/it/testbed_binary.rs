@@ -18,32 +18,16 @@ fn by_port(out: &std::process::Output) -> HashMap<u64, Value> {
         .collect()
 }
 
-/// Why the directory test bed cannot run here, if it cannot.
-fn directory_bed_missing() -> Option<&'static str> {
-    [
-        "/usr/sbin/smbd",
-        "/usr/sbin/slapd",
-        "/usr/bin/Xvfb",
-        "/usr/bin/x11vnc",
-    ]
-    .into_iter()
-    .find(|p| !std::path::Path::new(p).exists())
-}
+/// The programs of the bed, for the skip message.
+const DIRECTORY_BED_PROGRAMS: &[&str] = &[
+    "/usr/sbin/smbd",
+    "/usr/sbin/slapd",
+    "/usr/bin/Xvfb",
+    "/usr/bin/x11vnc",
+];
 
 fn require_directory_bed(test: &str) -> bool {
-    if !require_testbed(test) {
-        return false;
-    }
-    match directory_bed_missing() {
-        None => true,
-        Some(bin) if std::env::var_os("CI").is_some() => {
-            panic!("{test}: cannot run in CI: {bin} is missing")
-        }
-        Some(bin) => {
-            eprintln!("skipping {test}: {bin} is missing (scripts/test installs it as root)");
-            false
-        }
-    }
+    require_bed_programs(test, DIRECTORY_BED_PROGRAMS)
 }
 
 #[test]

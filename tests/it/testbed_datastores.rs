@@ -33,53 +33,7 @@ const BED: [&str; 10] = [
 ];
 
 fn require_datastore_bed(test: &str) -> bool {
-    if !require_testbed(test) {
-        return false;
-    }
-    match BED.into_iter().find(|p| !std::path::Path::new(p).exists()) {
-        None => true,
-        Some(bin) if std::env::var_os("CI").is_some() => {
-            panic!("{test}: cannot run in CI: {bin} is missing")
-        }
-        Some(bin) => {
-            eprintln!("skipping {test}: {bin} is missing (scripts/test installs it as root)");
-            false
-        }
-    }
-}
-
-/// One expected identity field of one port.
-struct Want {
-    port: u64,
-    key: &'static str,
-    value: String,
-}
-
-fn want(port: u64, key: &'static str, value: impl Into<String>) -> Want {
-    Want {
-        port,
-        key,
-        value: value.into(),
-    }
-}
-
-/// Every mismatch between `ports` and `wants`, one line each.
-fn mismatches(ports: &HashMap<u64, Value>, wants: &[Want]) -> Vec<String> {
-    wants
-        .iter()
-        .filter_map(|w| {
-            let got = ports.get(&w.port).map(|v| &v["service"][w.key]);
-            (got.and_then(Value::as_str) != Some(w.value.as_str())).then(|| {
-                format!(
-                    "{}/tcp {}: want {:?}, got {}",
-                    w.port,
-                    w.key,
-                    w.value,
-                    got.map_or("no such port".to_string(), Value::to_string)
-                )
-            })
-        })
-        .collect()
+    require_bed_programs(test, &BED)
 }
 
 #[test]

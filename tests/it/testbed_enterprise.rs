@@ -9,38 +9,22 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 
-/// Why the enterprise test bed cannot run here, if it cannot.
-fn enterprise_bed_missing() -> Option<&'static str> {
-    [
-        "/usr/sbin/xrdp",
-        "/usr/sbin/krb5kdc",
-        "/usr/sbin/kdb5_util",
-        "/usr/libexec/samba/samba-dcerpcd",
-        "/usr/sbin/named",
-        "/usr/sbin/unbound",
-        "/usr/sbin/nsd",
-        "/usr/sbin/knotd",
-        "/usr/sbin/pdns_server",
-        "/usr/sbin/dnsmasq",
-    ]
-    .into_iter()
-    .find(|p| !std::path::Path::new(p).exists())
-}
+/// The programs of the bed, for the skip message.
+const ENTERPRISE_BED_PROGRAMS: &[&str] = &[
+    "/usr/sbin/xrdp",
+    "/usr/sbin/krb5kdc",
+    "/usr/sbin/kdb5_util",
+    "/usr/libexec/samba/samba-dcerpcd",
+    "/usr/sbin/named",
+    "/usr/sbin/unbound",
+    "/usr/sbin/nsd",
+    "/usr/sbin/knotd",
+    "/usr/sbin/pdns_server",
+    "/usr/sbin/dnsmasq",
+];
 
 fn require_enterprise_bed(test: &str) -> bool {
-    if !require_testbed(test) {
-        return false;
-    }
-    match enterprise_bed_missing() {
-        None => true,
-        Some(bin) if std::env::var_os("CI").is_some() => {
-            panic!("{test}: cannot run in CI: {bin} is missing")
-        }
-        Some(bin) => {
-            eprintln!("skipping {test}: {bin} is missing (scripts/test installs it as root)");
-            false
-        }
-    }
+    require_bed_programs(test, ENTERPRISE_BED_PROGRAMS)
 }
 
 /// Each answer of a JSON scan, by `ip:port`.

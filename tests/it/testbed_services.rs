@@ -125,67 +125,51 @@ fn expectations() -> Vec<Want> {
     ]
 }
 
-/// Why the services test bed cannot run here, if it cannot.
-fn services_bed_missing() -> Option<&'static str> {
-    [
-        "/usr/sbin/apache2",
-        "/usr/sbin/rpcbind",
-        "/usr/sbin/in.fingerd",
-        "/usr/sbin/oidentd",
-        "/usr/sbin/cupsd",
-        "/usr/sbin/spamd",
-        "/usr/sbin/danted",
-        "/usr/sbin/openvpn",
-        "/usr/sbin/mosquitto",
-        "/usr/bin/cvs",
-        "/usr/bin/monit",
-        "/usr/sbin/gpsd",
-        "/usr/sbin/squid",
-        "/usr/sbin/clamd",
-        "/lib/nut/upsd",
-        "/usr/bin/distccd",
-        "/usr/bin/svnserve",
-        "/usr/lib/dovecot/managesieve-login",
-        "/usr/bin/epmd",
-        "/usr/sbin/munin-node",
-        "/usr/sbin/kamailio",
-        "/usr/bin/iperf3",
-        "/usr/bin/prometheus",
-        "/usr/bin/prometheus-node-exporter",
-        "/usr/bin/prosody",
-        "/usr/sbin/nrpe",
-        "/usr/sbin/varnishd",
-        "/usr/bin/mpd",
-        "/usr/sbin/ngircd",
-        "/usr/bin/icecast2",
-        "/usr/sbin/lighttpd",
-        "/usr/sbin/haproxy",
-        "/usr/bin/tinyproxy",
-        "/usr/bin/supervisord",
-        "/usr/bin/tor",
-        "/usr/sbin/postgrey",
-        "/usr/sbin/zabbix_agentd",
-        "/usr/bin/redis-sentinel",
-        "/usr/sbin/murmurd",
-    ]
-    .into_iter()
-    .find(|p| !std::path::Path::new(p).exists())
-}
+/// The programs of the bed, for the skip message.
+const SERVICES_BED_PROGRAMS: &[&str] = &[
+    "/usr/sbin/apache2",
+    "/usr/sbin/rpcbind",
+    "/usr/sbin/in.fingerd",
+    "/usr/sbin/oidentd",
+    "/usr/sbin/cupsd",
+    "/usr/sbin/spamd",
+    "/usr/sbin/danted",
+    "/usr/sbin/openvpn",
+    "/usr/sbin/mosquitto",
+    "/usr/bin/cvs",
+    "/usr/bin/monit",
+    "/usr/sbin/gpsd",
+    "/usr/sbin/squid",
+    "/usr/sbin/clamd",
+    "/lib/nut/upsd",
+    "/usr/bin/distccd",
+    "/usr/bin/svnserve",
+    "/usr/lib/dovecot/managesieve-login",
+    "/usr/bin/epmd",
+    "/usr/sbin/munin-node",
+    "/usr/sbin/kamailio",
+    "/usr/bin/iperf3",
+    "/usr/bin/prometheus",
+    "/usr/bin/prometheus-node-exporter",
+    "/usr/bin/prosody",
+    "/usr/sbin/nrpe",
+    "/usr/sbin/varnishd",
+    "/usr/bin/mpd",
+    "/usr/sbin/ngircd",
+    "/usr/bin/icecast2",
+    "/usr/sbin/lighttpd",
+    "/usr/sbin/haproxy",
+    "/usr/bin/tinyproxy",
+    "/usr/bin/supervisord",
+    "/usr/bin/tor",
+    "/usr/sbin/postgrey",
+    "/usr/sbin/zabbix_agentd",
+    "/usr/bin/redis-sentinel",
+    "/usr/sbin/murmurd",
+];
 
 fn require_services_bed(test: &str) -> bool {
-    if !require_testbed(test) {
-        return false;
-    }
-    match services_bed_missing() {
-        None => true,
-        Some(bin) if std::env::var_os("CI").is_some() => {
-            panic!("{test}: cannot run in CI: {bin} is missing")
-        }
-        Some(bin) => {
-            eprintln!("skipping {test}: {bin} is missing (scripts/test installs it as root)");
-            false
-        }
-    }
+    require_bed_programs(test, SERVICES_BED_PROGRAMS)
 }
 
 /// Starts the services bed in a namespace of its own and runs `portprobe ARGS` there; first
