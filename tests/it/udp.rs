@@ -322,7 +322,8 @@ fn tcp_and_udp_ports_mix_in_one_scan() {
          sleep 0.3
          $PORTPROBE scan 127.0.0.1 -p U:7,53,T:22,23 -z
          echo ---
-         $PORTPROBE scan 127.0.0.1 -p 22,U:53 --json -z",
+         $PORTPROBE scan 127.0.0.1 -p 22,U:53 --json -z
+         kill $(jobs -p) 2>/dev/null; wait",
     );
     let text = stdout(&out);
     let (table, json) = text.split_once("---\n").unwrap_or((&text, ""));
