@@ -116,11 +116,7 @@ mod tests {
         out
     }
 
-    fn get(f: &Fields, n: &str) -> Option<String> {
-        f.iter()
-            .find(|(k, _)| *k == n)
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-    }
+    use crate::fingerprint::binary::field_text as get;
 
     #[test]
     fn list_identity() {

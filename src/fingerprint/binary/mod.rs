@@ -144,3 +144,11 @@ pub(crate) fn joined<I: IntoIterator<Item = Vec<u8>>>(items: I, sep: u8) -> Vec<
 pub(crate) fn num(n: impl std::fmt::Display) -> Vec<u8> {
     n.to_string().into_bytes()
 }
+
+/// A decoded field's value as text, for the decoders' unit tests.
+#[cfg(test)]
+pub(crate) fn field_text(f: &Fields, name: &str) -> Option<String> {
+    f.iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+}

@@ -79,11 +79,7 @@ pub fn decode(b: &[u8]) -> Option<Fields> {
 mod tests {
     use super::*;
 
-    fn get(f: &Fields, n: &str) -> Option<String> {
-        f.iter()
-            .find(|(k, _)| *k == n)
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-    }
+    use crate::fingerprint::binary::field_text as get;
 
     #[test]
     fn device_identification() {

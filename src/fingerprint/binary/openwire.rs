@@ -106,11 +106,7 @@ fn value(m: &mut Reader) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
-    fn get(f: &Fields, n: &str) -> Option<String> {
-        f.iter()
-            .find(|(k, _)| *k == n)
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-    }
+    use crate::fingerprint::binary::field_text as get;
 
     #[test]
     fn wire_format_info() {

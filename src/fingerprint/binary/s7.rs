@@ -201,11 +201,7 @@ fn push_once(fields: &mut Fields, name: &'static str, value: Vec<u8>) {
 mod tests {
     use super::*;
 
-    fn get(f: &Fields, n: &str) -> Option<String> {
-        f.iter()
-            .find(|(k, _)| *k == n)
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-    }
+    use crate::fingerprint::binary::field_text as get;
 
     fn tpkt(body: &[u8]) -> Vec<u8> {
         let mut out = vec![3, 0];
