@@ -317,3 +317,12 @@ pub fn mismatches(ports: &std::collections::HashMap<u64, serde_json::Value>, wan
         })
         .collect()
 }
+
+/// Reads exactly `n` bytes within three seconds, or nothing (for servers written in the tests).
+pub fn read_n(s: &mut std::net::TcpStream, n: usize) -> Option<Vec<u8>> {
+    use std::io::Read;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(3))).ok()?;
+    let mut buf = vec![0u8; n];
+    s.read_exact(&mut buf).ok()?;
+    Some(buf)
+}

@@ -6,10 +6,9 @@
 use crate::common::*;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::process::Output;
-use std::time::Duration;
 
 fn by_port(out: &Output) -> HashMap<u64, Value> {
     json_lines(out)
@@ -129,14 +128,6 @@ fn data_store_daemons_are_named_with_their_versions() {
 }
 
 // ---- Servers written from the specifications (no Debian package exists) ----
-
-/// Reads exactly `n` bytes within a second, or nothing.
-fn read_n(s: &mut TcpStream, n: usize) -> Option<Vec<u8>> {
-    s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
-    let mut buf = vec![0u8; n];
-    s.read_exact(&mut buf).ok()?;
-    Some(buf)
-}
 
 /// The APIs an Apache Kafka 3.x broker lists in ApiVersions (key, min, max), as the protocol
 /// guide's request tables give them; the count and ApiVersions' own range are what the rule

@@ -8,10 +8,9 @@
 use crate::common::*;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::process::Output;
-use std::time::Duration;
 
 fn by_port(out: &Output) -> HashMap<u64, Value> {
     json_lines(out)
@@ -93,14 +92,6 @@ fn rpc_and_java_daemons_are_named() {
 }
 
 // ---- Servers written from the specifications (no Debian package exists) ----
-
-/// Reads exactly `n` bytes within three seconds, or nothing.
-fn read_n(s: &mut TcpStream, n: usize) -> Option<Vec<u8>> {
-    s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
-    let mut buf = vec![0u8; n];
-    s.read_exact(&mut buf).ok()?;
-    Some(buf)
-}
 
 /// The device the Modbus server describes: VendorName, ProductCode, MajorMinorRevision
 /// (basic), VendorUrl, ProductName, ModelName (regular).
