@@ -498,18 +498,18 @@ impl<'a> Decoded<'a> {
     /// The value of a joined name (`a+b`): each part's value, separated by LF; `None` unless
     /// every part is present.
     pub fn joined(&self, name: &str) -> Option<Vec<u8>> {
+        let parts: Vec<&str> = name.split(JOIN).collect();
+        self.joined_parts(&parts)
+    }
+
+    /// [`Decoded::joined`] of a name already split into its parts.
+    pub fn joined_parts(&self, parts: &[impl AsRef<str>]) -> Option<Vec<u8>> {
         // Most responses lack the parts (they are of another grammar): no allocation then.
-        if !name.split(JOIN).all(|part| self.get(part).is_some()) {
-            return None;
-        }
-        let mut out = Vec::new();
-        for (i, part) in name.split(JOIN).enumerate() {
-            if i > 0 {
-                out.push(b'\n');
-            }
-            out.extend_from_slice(self.get(part)?);
-        }
-        Some(out)
+        let values: Vec<&[u8]> = parts
+            .iter()
+            .map(|part| self.get(part.as_ref()))
+            .collect::<Option<_>>()?;
+        Some(values.join(&b'\n'))
     }
 
     /// Every field, named without allocating: a fixed name, or a header's name as sent.

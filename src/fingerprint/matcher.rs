@@ -64,7 +64,7 @@ impl Hasher for Fnv {
     }
 }
 
-type NameMap<K> = HashMap<K, usize, BuildHasherDefault<Fnv>>;
+type NameMap<K, V = usize> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
 /// A database ready to identify responses.
 pub struct Matcher {
@@ -76,11 +76,25 @@ pub struct Matcher {
     /// Fixed field names (`ssh.software`) and header names (lower case) to their group.
     by_field: NameMap<String>,
     by_header: NameMap<Vec<u8>>,
-    /// Joined names (`x11.vendor+x11.release`) and their group.
-    joins: Vec<(String, usize)>,
+    /// Joined names (`x11.vendor+x11.release`): their parts and their group.
+    joins: Vec<(Vec<String>, usize)>,
+    /// The joins whose first part is a fixed field or a header (lower case), by that name: a
+    /// response is only joined for the names whose first part it has.
+    joins_by_field: NameMap<String, Vec<usize>>,
+    joins_by_header: NameMap<Vec<u8>, Vec<usize>>,
     /// For each rule, the bytes its matches start with (see [`Prefix`]): a candidate that
     /// fails this is rejected without touching the rule's compiled pattern.
     prefixes: Vec<Prefix>,
+}
+
+/// A header's name in lower case, in `buf` (no allocation); `None` when longer than any name a
+/// rule reads.
+fn lower_name<'b>(name: &[u8], buf: &'b mut [u8; 64]) -> Option<&'b [u8]> {
+    let out = buf.get_mut(..name.len())?;
+    for (d, s) in out.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    Some(out)
 }
 
 fn raw_slot(p: Protocol) -> usize {
@@ -140,9 +154,18 @@ impl Matcher {
         let mut by_field = NameMap::default();
         let mut by_header = NameMap::default();
         let mut joins = Vec::new();
+        let mut joins_by_field: NameMap<String, Vec<usize>> = NameMap::default();
+        let mut joins_by_header: NameMap<Vec<u8>, Vec<usize>> = NameMap::default();
         for (name, rules) in field_rules {
             if name.contains(JOIN) {
-                joins.push((name.clone(), fields.len()));
+                let parts: Vec<String> = name.split(JOIN).map(String::from).collect();
+                let first = &parts[0];
+                let slot = match first.strip_prefix(super::decode::HEADER_PREFIX) {
+                    Some(h) => joins_by_header.entry(h.as_bytes().to_vec()).or_default(),
+                    None => joins_by_field.entry(first.clone()).or_default(),
+                };
+                slot.push(joins.len());
+                joins.push((parts, fields.len()));
             } else {
                 match name.strip_prefix(super::decode::HEADER_PREFIX) {
                     Some(h) => by_header.insert(h.as_bytes().to_vec(), fields.len()),
@@ -160,6 +183,8 @@ impl Matcher {
             by_field,
             by_header,
             joins,
+            joins_by_field,
+            joins_by_header,
             prefixes,
         }
     }
@@ -183,10 +208,25 @@ impl Matcher {
 
     /// The values of the joined names some rule reads, with their group.
     fn joined_values(&self, decoded: &Decoded<'_>) -> Vec<(usize, Vec<u8>)> {
-        self.joins
-            .iter()
-            .filter_map(|(name, g)| decoded.joined(name).map(|v| (*g, v)))
-            .collect()
+        let mut out = Vec::new();
+        let mut lower = [0u8; 64];
+        for (key, _) in decoded.entries() {
+            let joins = match key {
+                Key::Fixed(name) => self.joins_by_field.get(name),
+                Key::Header(h) => lower_name(h, &mut lower).and_then(|h| self.joins_by_header.get(h)),
+            };
+            for &j in joins.into_iter().flatten() {
+                let (parts, group) = &self.joins[j];
+                // A header sent twice is its first part twice: join it once.
+                if out.iter().any(|(g, _)| g == group) {
+                    continue;
+                }
+                if let Some(value) = decoded.joined_parts(parts) {
+                    out.push((*group, value));
+                }
+            }
+        }
+        out
     }
 
     /// Candidate rules (database order) whose pattern matches their field, with the value it
@@ -206,13 +246,7 @@ impl Matcher {
         for (key, value) in decoded.entries() {
             let group = match key {
                 Key::Fixed(name) => self.by_field.get(name),
-                Key::Header(h) if h.len() <= lower.len() => {
-                    for (d, s) in lower.iter_mut().zip(h) {
-                        *d = s.to_ascii_lowercase();
-                    }
-                    self.by_header.get(&lower[..h.len()])
-                }
-                Key::Header(_) => None,
+                Key::Header(h) => lower_name(h, &mut lower).and_then(|h| self.by_header.get(h)),
             };
             let Some(g) = group.map(|&g| &self.fields[g]) else {
                 continue;
