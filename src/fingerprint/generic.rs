@@ -146,8 +146,10 @@ pub fn identify(decoded: &Decoded<'_>, service: Option<&str>, words: &GenericWor
                 Some(s) => s.to_string(),
                 None => greeting_service(code, body, words)?,
             };
-            // Only an SMTP greeting puts the host first by rule (RFC 5321 §4.2).
-            let first_is_name = matches!(service.as_str(), "ftp" | "pop3" | "imap");
+            // FTP and IMAP servers put their name first (`Xlight FTP Server 3.9`, `Domino IMAP4
+            // Server Release 8.5.3`); SMTP puts the host first by rule (RFC 5321 §4.2), and POP3
+            // servers often do (`+OK Mailhost POP3 v2003.83`).
+            let first_is_name = service == "ftp" || service == "imap";
             let (p, v) = body
                 .lines()
                 .find_map(|line| greeting_product(line, first_is_name, words))
@@ -529,9 +531,8 @@ fn greeting_product(line: &str, first_is_name: bool, words: &GenericWords) -> Op
         if bsd_template {
             continue;
         }
-        // An SMTP greeting's first word is the host (RFC 5321 §4.2), and so it often is in the
-        // others: never part of a longer name, unless an FTP, POP3 or IMAP greeting starts
-        // with a capitalised name (`Core FTP Server Version 2.2`, `Kerio Connect 9.2.1 POP3`).
+        // The first word is usually the host: never part of a longer name, unless an FTP or
+        // IMAP greeting starts with a capitalised name (`Core FTP Server Version 2.2`).
         if run.len() > 1 && run[0].0 == 0 && !(first_is_name && capitalised_name(run[0].1, words)) {
             run.remove(0);
         }
@@ -543,6 +544,17 @@ fn greeting_product(line: &str, first_is_name: bool, words: &GenericWords) -> Op
         }
         if !run.iter().any(|(_, w)| !listed(&words.greeting_generic, w)) {
             continue;
+        }
+        // `+OK POP3 mailhost v2003.83 server ready`: one lower-case word right after the POP3
+        // or IMAP keyword is the host's name (UW's template), not a product.
+        if let [(j, w)] = run.as_slice() {
+            let after_keyword = *j > 0
+                && ["POP3", "POP", "IMAP", "IMAP4", "IMAP4rev1"]
+                    .iter()
+                    .any(|k| k.eq_ignore_ascii_case(bare(tokens[j - 1])));
+            if after_keyword && !w.chars().any(|c| c.is_ascii_uppercase()) {
+                continue;
+            }
         }
         let name = run.iter().map(|(_, w)| *w).collect::<Vec<_>>().join(" ");
         if plausible_product(&name, words) {
@@ -626,15 +638,46 @@ fn camel_parts(word: &str) -> Vec<&str> {
 /// word ending in digits (`MAIL01`, `mwinf2j04`: host names).
 fn greeting_named(line: &str, code: &str, words: &GenericWords) -> Option<String> {
     let tokens: Vec<&str> = line.split_whitespace().collect();
+    let keyword = |t: &str| KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(bare(t)));
+    let smtp = |t: &str| {
+        ["ESMTP", "SMTP", "LMTP"]
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(bare(t)))
+    };
+    let quiet = |w: &str| {
+        listed(&words.not_product, w) || listed(&words.greeting_generic, w) || listed(&words.greeting_stop, w)
+    };
+    let name = |raw: &str| {
+        let word = raw.trim_end_matches([',', ':', ';']);
+        let ok = word.starts_with(|c: char| c.is_ascii_alphabetic())
+            && word
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '!' | '.'))
+            && !word.ends_with(|c: char| c.is_ascii_digit())
+            && camel_case(word)
+            && !quiet(word)
+            && !camel_parts(word).iter().all(|p| quiet(p))
+            && plausible_product(word, words);
+        ok.then(|| word.to_string())
+    };
     for (i, pair) in tokens.windows(2).enumerate() {
-        let (raw, keyword) = (pair[0], bare(pair[1]));
-        if !KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(keyword)) {
+        // `ESMTP OpenSMTPD`, `ESMTP MailEnable ready`: the name after the keyword, where
+        // nothing but a filler or a comment follows it.
+        if smtp(pair[0]) {
+            let end = tokens.get(i + 2).is_none_or(|w| {
+                w.starts_with('(')
+                    || ["ready", "service", "server"]
+                        .iter()
+                        .any(|f| bare(w).eq_ignore_ascii_case(f))
+            });
+            if let Some(n) = name(pair[1]).filter(|_| end) {
+                return Some(n);
+            }
+        }
+        if !keyword(pair[1]) {
             continue;
         }
-        let smtp = ["ESMTP", "SMTP", "LMTP"]
-            .iter()
-            .any(|k| k.eq_ignore_ascii_case(keyword));
-        if i == 0 && (code == "220" && smtp) {
+        if i == 0 && (code == "220" && smtp(pair[1])) {
             continue;
         }
         // `<host> FTP server (Version 6.00LS) ready.`: the BSD and wu-ftpd template, whose
@@ -646,23 +689,8 @@ fn greeting_named(line: &str, code: &str, words: &GenericWords) -> Option<String
         if template {
             continue;
         }
-        let word = raw.trim_end_matches([',', ':']);
-        let quiet = |w: &str| {
-            listed(&words.not_product, w)
-                || listed(&words.greeting_generic, w)
-                || listed(&words.greeting_stop, w)
-        };
-        let ok = word.starts_with(|c: char| c.is_ascii_alphabetic())
-            && word
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '!' | '.'))
-            && !word.ends_with(|c: char| c.is_ascii_digit())
-            && camel_case(word)
-            && !quiet(word)
-            && !camel_parts(word).iter().all(|p| quiet(p))
-            && plausible_product(word, words);
-        if ok {
-            return Some(word.to_string());
+        if let Some(n) = name(pair[0]) {
+            return Some(n);
         }
     }
     None
@@ -883,12 +911,36 @@ mod tests {
             // An APOP timestamp (RFC 1939 §7) is not a version, the word before it no product.
             "+OK JPOP server ready (jpop39) <1043272.1173961152724@ActualPOP3Server>\r\n",
             "+OK mail.test POP3 ready <F201706231210.AA102635MD1932@mail.test>\r\n",
+            // UW's `POP3 <host> v<version>`: the host is no product.
+            "+OK POP3 mailhost v2003.83 server ready\r\n",
             // `port` qualifies the version; it names nothing.
             "220 host FTP server (Version 6.5/OpenBSD, linux port 0.3.2) ready.\r\n",
             // An address without the word `Version` stays an address.
             "220 Welcome to 10.1.2.3 FTP service\r\n",
             // IBM's `V2R3` is a version the generic reader cannot split; silent, not `2R3`.
             "220-FTPD1 IBM FTP CS V2R3 at mysite.gov, 16:51:54 on 2020-01-01.\r\n220 Connection will close if idle for more than 5 minutes.\r\n",
+        ] {
+            assert_eq!(id(r), None, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn ftp_greetings_start_with_the_name() {
+        ok(
+            "220 Core FTP Server Version 2.2, build 1785 Registered\r\n",
+            "ftp",
+            "Core FTP Server",
+            "2.2",
+        );
+        for r in [
+            // The BSD template names the host, whatever its words.
+            "220 FTP Utility FTP server (Version 1.00) ready.\r\n",
+            // POP3 and SMTP greetings put the host first.
+            "+OK Mailhost POP3 v2003.83 server ready\r\n",
+            "220 Mailhost SMTP Server 1.0 ready\r\n",
+            // Filler and lower-case first words are not names.
+            "220 Private FTP Server 2.0 ready\r\n",
+            "220 myhost FTP Server 2.0 ready\r\n",
         ] {
             assert_eq!(id(r), None, "{r:?}");
         }
@@ -910,6 +962,12 @@ mod tests {
         );
         ok("220 DiskStation FTP server ready.\r\n", "ftp", "DiskStation", "");
         ok(
+            "220 mail.example.com ESMTP OpenSMTPD\r\n",
+            "smtp",
+            "OpenSMTPD",
+            "",
+        );
+        ok(
             "220 mx.example.org MDaemon ESMTP ready\r\n",
             "smtp",
             "MDaemon",
@@ -929,6 +987,10 @@ mod tests {
             "220 MailHost ESMTP Service ready\r\n",
             "220 mail.example.com ESMTP ready\r\n",
             "* OK IMAP4rev1 Service Ready\r\n",
+            // After `ESMTP`: only a name that ends the greeting or is followed by a filler.
+            "220 mail.example.com ESMTP MyMailServer ready\r\n",
+            "220 mail.example.com ESMTP SpamAssassin checks every message here\r\n",
+            "220 mail.example.com ESMTP Postfix\r\n",
         ] {
             assert_eq!(id(r), None, "{r:?}");
         }
