@@ -146,8 +146,20 @@ pub fn identify(decoded: &Decoded<'_>, service: Option<&str>, words: &GenericWor
                 Some(s) => s.to_string(),
                 None => greeting_service(code, body, words)?,
             };
-            let (p, v) = body.lines().find_map(|line| greeting_product(line, words))?;
-            (service, p, Some(v), None)
+            // FTP and IMAP servers put their name first (`Xlight FTP Server 3.9`, `Domino IMAP4
+            // Server Release 8.5.3`); SMTP puts the host first by rule (RFC 5321 §4.2), and POP3
+            // servers often do (`+OK Mailhost POP3 v2003.83`).
+            let first_is_name = service == "ftp" || service == "imap";
+            let (p, v) = body
+                .lines()
+                .find_map(|line| greeting_product(line, first_is_name, words))
+                .map(|(p, v)| (p, Some(v)))
+                .or_else(|| {
+                    body.lines()
+                        .find_map(|line| greeting_named(line, code, words))
+                        .map(|p| (p, None))
+                })?;
+            (service, p, v, None)
         }
         _ => return None,
     };
@@ -163,7 +175,7 @@ pub fn identify(decoded: &Decoded<'_>, service: Option<&str>, words: &GenericWor
 }
 
 /// One item of an HTTP product list: `name[/version]` or `(comment)`.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Clone, Copy)]
 enum Item<'a> {
     Product(&'a str, Option<&'a str>),
     Comment(&'a str),
@@ -171,7 +183,7 @@ enum Item<'a> {
 
 /// Splits `Server`/`User-Agent` style text into products and comments (RFC 9110 §10.2.4,
 /// tolerating `Name(version)` as Jetty writes it). `None` when it is not of that shape.
-fn http_items(value: &str) -> Option<Vec<Item<'_>>> {
+fn http_items<'a>(value: &'a str, words: &GenericWords) -> Option<Vec<Item<'a>>> {
     let mut items = Vec::new();
     let mut rest = value.trim();
     while !rest.is_empty() && items.len() < 16 {
@@ -206,12 +218,10 @@ fn http_items(value: &str) -> Option<Vec<Item<'_>>> {
         }
         items.push(Item::Product(name, version));
     }
-    // `Web++ 1.0.1`: a name and a dotted version, not RFC-shaped but unambiguous.
-    if let [Item::Product(name, None), Item::Product(version, None)] = items.as_slice() {
-        if version.contains('.') && clean_version(version).is_some_and(|v| v == *version && version_like(&v))
-        {
-            return Some(vec![Item::Product(name, Some(version))]);
-        }
+    // `Web++ 1.0.1`, `Cisco AWARE 2.0`, `Apache Tomcat/7.0.47`, `Hiawatha v10.11`: capitalised
+    // words naming one product, then its version (alone or as the last word's `/version`).
+    if let Some(joined) = leading_words(value, &items, words) {
+        return Some(joined);
     }
     // Bare words one after another ("Mini web server 1.0 ZTE corp") are prose, not products.
     let bare = items
@@ -220,9 +230,76 @@ fn http_items(value: &str) -> Option<Vec<Item<'_>>> {
     (!bare).then_some(items)
 }
 
+/// A dotted version written alone, perhaps after a `v` (`1.0.1`, `v10.11`).
+fn bare_version(token: &str) -> Option<&str> {
+    let v = token
+        .strip_prefix(['v', 'V'])
+        .filter(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+        .unwrap_or(token);
+    (v.contains('.') && clean_version(v).is_some_and(|c| c == v && version_like(&c))).then_some(v)
+}
+
+/// `Name Name … version` or `Name Name …/version` at the start of a `Server` value: up to five
+/// capitalised words that are not platform or filler words, read as one product. The words
+/// are a slice of `value`; what follows the version must be products or comments.
+fn leading_words<'a>(value: &'a str, items: &[Item<'a>], words: &GenericWords) -> Option<Vec<Item<'a>>> {
+    let k = items
+        .iter()
+        .take_while(|i| matches!(i, Item::Product(n, None) if bare_version(n).is_none()))
+        .count();
+    if k == 0 || k > 5 {
+        return None;
+    }
+    let names: Vec<&str> = items[..k]
+        .iter()
+        .filter_map(|i| match i {
+            Item::Product(n, _) => Some(*n),
+            Item::Comment(_) => None,
+        })
+        .collect();
+    let (all, version, rest): (Vec<&str>, &str, &[Item<'a>]) = match items.get(k) {
+        // `Apache Tomcat/7.0.47`: the last word carries the version.
+        Some(Item::Product(n, Some(v))) => {
+            let mut all = names.clone();
+            all.push(n);
+            (all, v, &items[k + 1..])
+        }
+        // `Cisco AWARE 2.0`: the version stands alone after the words.
+        Some(Item::Product(v, None)) => (names.clone(), bare_version(v)?, &items[k + 1..]),
+        _ => return None,
+    };
+    // One word before its version (`uc-httpd 1.0.0`) may be written in any case; several
+    // words read as one name only when each is capitalised, as names are and prose is not.
+    let capitalised = all.len() == 1
+        || all
+            .iter()
+            .all(|w| w.starts_with(|c: char| c.is_ascii_uppercase()));
+    let quiet = |w: &str| {
+        listed(&words.not_product, w) || listed(&words.greeting_generic, w) || listed(&words.http_skip, w)
+    };
+    let named = all.iter().any(|w| !quiet(w));
+    let prose = all
+        .iter()
+        .any(|w| listed(&words.http_skip, w) || listed(&words.greeting_stop, w));
+    // After the version: only products with versions and comments (`(Unix)`), no more prose.
+    let tail_ok = rest
+        .windows(2)
+        .all(|w| !matches!(w, [Item::Product(_, None), Item::Product(_, _)]))
+        && !matches!(rest.first(), Some(Item::Product(_, None)));
+    if !capitalised || !named || prose || !tail_ok {
+        return None;
+    }
+    let (first, last) = (all.first()?, all.last()?);
+    let start = first.as_ptr() as usize - value.as_ptr() as usize;
+    let end = last.as_ptr() as usize - value.as_ptr() as usize + last.len();
+    let mut out = vec![Item::Product(value.get(start..end)?, Some(version))];
+    out.extend_from_slice(rest);
+    Some(out)
+}
+
 /// The server product of a `Server` value: the first product that is not a platform token.
 fn http_product(value: &str, words: &GenericWords) -> Option<(String, Option<String>, Option<String>)> {
-    let items = http_items(value)?;
+    let items = http_items(value, words)?;
     for (i, item) in items.iter().enumerate() {
         let Item::Product(name, version) = item else {
             continue;
@@ -240,12 +317,13 @@ fn http_product(value: &str, words: &GenericWords) -> Option<(String, Option<Str
         };
         let version = match version {
             // `3Com/v1.0`: a `v` before the number is not part of the version.
-            Some(v) => clean_version(
+            Some(v) if !v.is_empty() => clean_version(
                 v.strip_prefix(['v', 'V'])
                     .filter(|r| r.starts_with(|c: char| c.is_ascii_digit()))
                     .unwrap_or(v),
             ),
-            None => comment.and_then(clean_version),
+            // `Zope/(2.13.22, python 2.7.6, linux2)`: an empty version, then a comment.
+            _ => comment.and_then(clean_version),
         };
         // A bare name with digits and no version (`web01`, `ip-10-0-0-1`, `prod-lb-3`) is far
         // more often a host's name set by an admin than a product.
@@ -253,7 +331,8 @@ fn http_product(value: &str, words: &GenericWords) -> Option<(String, Option<Str
             return None;
         }
         let info = comment.filter(|c| clean_version(c).is_none() && !c.is_empty());
-        return Some((name.to_string(), version, info.map(crate::escape::escape_str)));
+        let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+        return Some((name, version, info.map(crate::escape::escape_str)));
     }
     None
 }
@@ -341,7 +420,7 @@ fn bare(word: &str) -> &str {
 
 /// `<product> [v|version] <version>` in one greeting line: the product is the run of name-like
 /// words before the version, back to a stop word; it must hold a word that names something.
-fn greeting_product(line: &str, words: &GenericWords) -> Option<(String, String)> {
+fn greeting_product(line: &str, first_is_name: bool, words: &GenericWords) -> Option<(String, String)> {
     let tokens: Vec<&str> = line.split_whitespace().collect();
     // A product token as HTTP writes them (`FreePOPs/0.0.99`, `Haraka/2.8.28`).
     for raw in &tokens {
@@ -361,13 +440,21 @@ fn greeting_product(line: &str, words: &GenericWords) -> Option<(String, String)
         }
     }
     for (i, raw) in tokens.iter().enumerate() {
-        // A version token: `1.2.3`, `v1.2`, `(Version 6.00LS)` …; never an address literal.
-        if raw.starts_with('[') || i == 0 {
+        // A version token: `1.2.3`, `v1.2`, `(Version 6.00LS)` …; never an address literal, nor
+        // an APOP timestamp (`<1896.697170952@host>`, RFC 1939 §7) or a mail address.
+        if raw.starts_with(['[', '<']) || raw.contains('@') || i == 0 {
             continue;
         }
         let t = bare(raw);
+        // `v1.2`, `V3`; not `V2R3` (IBM's version-release form, which the `V` belongs to).
         let (t, prefixed) = match t.strip_prefix(['v', 'V']) {
-            Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => (rest, true),
+            Some(rest)
+                if rest.starts_with(|c: char| c.is_ascii_digit())
+                    && clean_version(rest)
+                        .is_some_and(|v| v.contains('.') || v.chars().all(|c| c.is_ascii_digit())) =>
+            {
+                (rest, true)
+            }
             _ => (t, false),
         };
         let Some(mut version) = clean_version(t) else {
@@ -385,8 +472,18 @@ fn greeting_product(line: &str, words: &GenericWords) -> Option<(String, String)
             .any(|w| bare(after_word).eq_ignore_ascii_case(w));
         if by_word {
             name_end = i - 1;
+            // `MailEnable Service, Version: 10.23`: a filler word before the comma is skipped.
+            if name_end > 0
+                && tokens[name_end - 1].ends_with(',')
+                && (listed(&words.greeting_stop, bare(tokens[name_end - 1]))
+                    || listed(&words.greeting_generic, bare(tokens[name_end - 1])))
+            {
+                name_end -= 1;
+            }
         }
-        if !(dotted || prefixed || by_word) || looks_like_host(&version) || version.contains(':') {
+        // `Version 3.0.0.9` is a version even where it could be read as an IPv4 address.
+        let address = looks_like_host(&version) && !(by_word && version.split('.').count() == 4);
+        if !(dotted || prefixed || by_word) || address || version.contains(':') {
             continue;
         }
         // Dates and times are not versions (2024.01.02 is rare as a version but common as a date).
@@ -413,8 +510,10 @@ fn greeting_product(line: &str, words: &GenericWords) -> Option<(String, String)
                 || looks_like_host(w)
                 || w.contains(['[', ']', '<', '>', '@', '=', '/'])
                 || !w.chars().any(|c| c.is_ascii_alphabetic())
-                // A word that ends a sentence or clause ends the name: `ready. Version 3.2`.
-                || tokens[j].ends_with([',', ';', '.'])
+                // A word that ends a sentence or clause ends the name: `ready. Version 3.2`;
+                // but `MailEnable Service, Version: 10.23` names its product before the comma.
+                || (tokens[j].ends_with([',', ';', '.'])
+                    && !(by_word && j + 1 == name_end && tokens[j].ends_with(',')))
                 || (tokens[j].ends_with(':') && !run.is_empty());
             if stop {
                 break;
@@ -422,8 +521,19 @@ fn greeting_product(line: &str, words: &GenericWords) -> Option<(String, String)
             run.push((j, w));
         }
         run.reverse();
-        // The greeting's first word is usually the host name: never part of a longer name.
-        if run.len() > 1 && run[0].0 == 0 {
+        // `<host> FTP server (Version 6.00LS) ready.`: in the BSD and wu-ftpd template every
+        // word before `FTP server (Version` belongs to the host's name, not to a product.
+        let bsd_template = by_word
+            && tokens[i - 1].starts_with('(')
+            && run.len() >= 2
+            && run[run.len() - 2].1.eq_ignore_ascii_case("FTP")
+            && run[run.len() - 1].1.eq_ignore_ascii_case("server");
+        if bsd_template {
+            continue;
+        }
+        // The first word is usually the host: never part of a longer name, unless an FTP or
+        // IMAP greeting starts with a capitalised name (`Core FTP Server Version 2.2`).
+        if run.len() > 1 && run[0].0 == 0 && !(first_is_name && capitalised_name(run[0].1, words)) {
             run.remove(0);
         }
         while run
@@ -435,9 +545,152 @@ fn greeting_product(line: &str, words: &GenericWords) -> Option<(String, String)
         if !run.iter().any(|(_, w)| !listed(&words.greeting_generic, w)) {
             continue;
         }
+        // `+OK POP3 mailhost v2003.83 server ready`: one lower-case word right after the POP3
+        // or IMAP keyword is the host's name (UW's template), not a product.
+        if let [(j, w)] = run.as_slice() {
+            let after_keyword = *j > 0
+                && ["POP3", "POP", "IMAP", "IMAP4", "IMAP4rev1"]
+                    .iter()
+                    .any(|k| k.eq_ignore_ascii_case(bare(tokens[j - 1])));
+            if after_keyword && !w.chars().any(|c| c.is_ascii_uppercase()) {
+                continue;
+            }
+        }
         let name = run.iter().map(|(_, w)| *w).collect::<Vec<_>>().join(" ");
         if plausible_product(&name, words) {
             return Some((name, version));
+        }
+    }
+    None
+}
+
+/// A word written as names are and host names rarely are: capitalised, with lower-case
+/// letters, no digits at the end, not a filler (`Core`, `Kerio`; not `mail00`, `MAIL`, `MyHost`).
+fn capitalised_name(word: &str, words: &GenericWords) -> bool {
+    let quiet = |w: &str| {
+        listed(&words.not_product, w) || listed(&words.greeting_generic, w) || listed(&words.greeting_stop, w)
+    };
+    word.starts_with(|c: char| c.is_ascii_uppercase())
+        && word.chars().any(|c| c.is_ascii_lowercase())
+        && !word.ends_with(|c: char| c.is_ascii_digit())
+        && !looks_like_host(word)
+        && !quiet(word)
+        && !camel_parts(word).iter().all(|p| quiet(p))
+}
+
+/// Protocol keywords a greeting puts right after the product's name (`INetSim POP3 Server
+/// ready`, `ApexMail IMAP4rev1 server ready`, `DiskStation FTP server ready`).
+const KEYWORDS: &[&str] = &[
+    "ESMTP",
+    "SMTP",
+    "LMTP",
+    "POP3",
+    "POP",
+    "IMAP",
+    "IMAP4",
+    "IMAP4rev1",
+    "FTP",
+    "FTPD",
+    "NNTP",
+];
+
+/// Mixed case inside the word, as product names are written and host names rarely are:
+/// `DiskStation`, `hMailServer`, `INetSim`, `MDaemon`; not `mail`, `Welcome`, `ADAM2`.
+fn camel_case(word: &str) -> bool {
+    let b = word.as_bytes();
+    let lower_upper = b
+        .windows(2)
+        .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase());
+    let upper_run = b.len() >= 3
+        && b[0].is_ascii_uppercase()
+        && b[1].is_ascii_uppercase()
+        && b.iter().skip(2).any(u8::is_ascii_lowercase);
+    lower_upper || upper_run
+}
+
+/// The parts of a CamelCase word (`MyServer` → `My`, `Server`).
+fn camel_parts(word: &str) -> Vec<&str> {
+    if !word.is_ascii() {
+        return vec![word];
+    }
+    let b = word.as_bytes();
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for i in 1..b.len() {
+        let boundary = (b[i].is_ascii_uppercase() && b[i - 1].is_ascii_lowercase())
+            || (!b[i].is_ascii_alphanumeric() || !b[i - 1].is_ascii_alphanumeric());
+        if boundary {
+            parts.push(&word[start..i]);
+            start = i;
+        }
+    }
+    parts.push(&word[start..]);
+    parts
+        .into_iter()
+        .map(|p| p.trim_matches(|c: char| !c.is_ascii_alphanumeric()))
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// A product named without a version: one CamelCase word right before the protocol keyword
+/// (`+OK INetSim POP3 Server ready`). Never the first word of an SMTP greeting (the host, RFC
+/// 5321 §4.2), never a word made only of filler parts (`MyServer`, `FileServer`), never a
+/// word ending in digits (`MAIL01`, `mwinf2j04`: host names).
+fn greeting_named(line: &str, code: &str, words: &GenericWords) -> Option<String> {
+    let tokens: Vec<&str> = line.split_whitespace().collect();
+    let keyword = |t: &str| KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(bare(t)));
+    let smtp = |t: &str| {
+        ["ESMTP", "SMTP", "LMTP"]
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(bare(t)))
+    };
+    let quiet = |w: &str| {
+        listed(&words.not_product, w) || listed(&words.greeting_generic, w) || listed(&words.greeting_stop, w)
+    };
+    let name = |raw: &str| {
+        let word = raw.trim_end_matches([',', ':', ';']);
+        let ok = word.starts_with(|c: char| c.is_ascii_alphabetic())
+            && word
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '!' | '.'))
+            && !word.ends_with(|c: char| c.is_ascii_digit())
+            && camel_case(word)
+            && !quiet(word)
+            && !camel_parts(word).iter().all(|p| quiet(p))
+            && plausible_product(word, words);
+        ok.then(|| word.to_string())
+    };
+    for (i, pair) in tokens.windows(2).enumerate() {
+        // `ESMTP OpenSMTPD`, `ESMTP MailEnable ready`: the name after the keyword, where
+        // nothing but a filler or a comment follows it.
+        if smtp(pair[0]) {
+            let end = tokens.get(i + 2).is_none_or(|w| {
+                w.starts_with('(')
+                    || ["ready", "service", "server"]
+                        .iter()
+                        .any(|f| bare(w).eq_ignore_ascii_case(f))
+            });
+            if let Some(n) = name(pair[1]).filter(|_| end) {
+                return Some(n);
+            }
+        }
+        if !keyword(pair[1]) {
+            continue;
+        }
+        if i == 0 && (code == "220" && smtp(pair[1])) {
+            continue;
+        }
+        // `<host> FTP server (Version 6.00LS) ready.`: the BSD and wu-ftpd template, whose
+        // first word is the host's name, however it is written (`JohnsPC`).
+        let template = tokens
+            .get(i + 2)
+            .is_some_and(|w| w.eq_ignore_ascii_case("server"))
+            && tokens.get(i + 3).is_some_and(|w| w.starts_with('('));
+        if template {
+            continue;
+        }
+        if let Some(n) = name(pair[0]) {
+            return Some(n);
         }
     }
     None
@@ -636,5 +889,151 @@ mod tests {
         }
         ok("SSH-2.0-FortiSSH_x.x\r\n", "ssh", "FortiSSH", "");
         ok("SSH-2.0-JSCH-0.1.54\r\n", "ssh", "JSCH", "0.1.54");
+    }
+
+    #[test]
+    fn greeting_version_shapes() {
+        // `Version 3.0.0.9` reads like an address, but the word says it is a version.
+        ok(
+            "+OK Welcome to the MailUtl3 Version 3.0.0.9\r\n",
+            "pop3",
+            "MailUtl3",
+            "3.0.0.9",
+        );
+        // `Product Service, Version: x`: the comma before `Version:` does not end the name.
+        ok(
+            "220 mail.example.com ESMTP MailEnable Service, Version: 10.23-- ready at 01/02/21 10:00:00\r\n",
+            "smtp",
+            "MailEnable",
+            "10.23",
+        );
+        for r in [
+            // An APOP timestamp (RFC 1939 §7) is not a version, the word before it no product.
+            "+OK JPOP server ready (jpop39) <1043272.1173961152724@ActualPOP3Server>\r\n",
+            "+OK mail.test POP3 ready <F201706231210.AA102635MD1932@mail.test>\r\n",
+            // UW's `POP3 <host> v<version>`: the host is no product.
+            "+OK POP3 mailhost v2003.83 server ready\r\n",
+            // `port` qualifies the version; it names nothing.
+            "220 host FTP server (Version 6.5/OpenBSD, linux port 0.3.2) ready.\r\n",
+            // An address without the word `Version` stays an address.
+            "220 Welcome to 10.1.2.3 FTP service\r\n",
+            // IBM's `V2R3` is a version the generic reader cannot split; silent, not `2R3`.
+            "220-FTPD1 IBM FTP CS V2R3 at mysite.gov, 16:51:54 on 2020-01-01.\r\n220 Connection will close if idle for more than 5 minutes.\r\n",
+        ] {
+            assert_eq!(id(r), None, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn ftp_greetings_start_with_the_name() {
+        ok(
+            "220 Core FTP Server Version 2.2, build 1785 Registered\r\n",
+            "ftp",
+            "Core FTP Server",
+            "2.2",
+        );
+        for r in [
+            // The BSD template names the host, whatever its words.
+            "220 FTP Utility FTP server (Version 1.00) ready.\r\n",
+            // POP3 and SMTP greetings put the host first.
+            "+OK Mailhost POP3 v2003.83 server ready\r\n",
+            "220 Mailhost SMTP Server 1.0 ready\r\n",
+            // Filler and lower-case first words are not names.
+            "220 Private FTP Server 2.0 ready\r\n",
+            "220 myhost FTP Server 2.0 ready\r\n",
+        ] {
+            assert_eq!(id(r), None, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn greeting_names_without_version() {
+        ok(
+            "+OK INetSim POP3 Server ready <28.1610105246@snailmailreadyforaction>\r\n",
+            "pop3",
+            "INetSim",
+            "",
+        );
+        ok(
+            "* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN] ApexMail IMAP4rev1 server ready\r\n",
+            "imap",
+            "ApexMail",
+            "",
+        );
+        ok("220 DiskStation FTP server ready.\r\n", "ftp", "DiskStation", "");
+        ok(
+            "220 mail.example.com ESMTP OpenSMTPD\r\n",
+            "smtp",
+            "OpenSMTPD",
+            "",
+        );
+        ok(
+            "220 mx.example.org MDaemon ESMTP ready\r\n",
+            "smtp",
+            "MDaemon",
+            "",
+        );
+        for r in [
+            // Names people give their own machines: filler parts only.
+            "220 MyServer FTP server ready.\r\n",
+            "220 JohnsPC FTP server (Version 6.00LS) ready.\r\n",
+            "220 mx.example.com FileServer ESMTP ready\r\n",
+            // Capitalised words, not product names.
+            "220 Anonymous FTP server ready.\r\n",
+            "+OK Welcome POP3 server ready\r\n",
+            "220 ADAM2 FTP Server ready.\r\n",
+            // Host names: digits at the end, or the first word of an SMTP greeting.
+            "* OK mwinf2j04 IMAP4 server ready\r\n",
+            "220 MailHost ESMTP Service ready\r\n",
+            "220 mail.example.com ESMTP ready\r\n",
+            "* OK IMAP4rev1 Service Ready\r\n",
+            // After `ESMTP`: only a name that ends the greeting or is followed by a filler.
+            "220 mail.example.com ESMTP MyMailServer ready\r\n",
+            "220 mail.example.com ESMTP SpamAssassin checks every message here\r\n",
+            "220 mail.example.com ESMTP Postfix\r\n",
+        ] {
+            assert_eq!(id(r), None, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn http_product_words() {
+        for (server, product, version) in [
+            ("Apache Tomcat/7.0.47", "Apache Tomcat", "7.0.47"),
+            (
+                "Websphere Application Server/6.1",
+                "Websphere Application Server",
+                "6.1",
+            ),
+            ("Cisco AWARE 2.0", "Cisco AWARE", "2.0"),
+            ("Hiawatha v10.11", "Hiawatha", "10.11"),
+            ("uc-httpd 1.0.0", "uc-httpd", "1.0.0"),
+            (
+                "GlassFish Server Open Source Edition  4.1.1",
+                "GlassFish Server Open Source Edition",
+                "4.1.1",
+            ),
+            (
+                "Zope/(2.13.22, python 2.7.6, linux2) ZServer/1.1",
+                "Zope",
+                "2.13.22",
+            ),
+        ] {
+            let r = format!("HTTP/1.1 200 OK\r\nServer: {server}\r\n\r\n");
+            ok(&r, "http", product, version);
+        }
+        for server in [
+            // Words that describe, not name.
+            "Embedded HTTP Server 1.0",
+            "Private Web Server 1.0",
+            // Prose around a product: the version is not where a product's would be.
+            "Oracle HTTP Server Powered by Apache/1.3.19 (Unix)",
+            "WebLogic Server 8.1 SP4 Mon Dec 20 23:27:22 PST 2004 47193",
+            "SAP NetWeaver Application Server 7.45 / AS Java 7.50",
+            "Linux UPnP/1.0 Foo/1.0",
+        ] {
+            let r = format!("HTTP/1.1 200 OK\r\nServer: {server}\r\n\r\n");
+            assert_eq!(id(&r), None, "{r:?}");
+        }
     }
 }
