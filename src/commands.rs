@@ -297,7 +297,10 @@ fn ping_command(args: &PingArgs) -> Result<Outcome, CommandError> {
         if plan.ip.is_ipv6() {
             return Err(ConfigError::SynIpv6(crate::escape::escape_str(&args.host)).into());
         }
-        Some(crate::net::syn::SynEngine::new().map_err(ConfigError::from)?)
+        Some(
+            crate::net::syn::SynEngine::new(crate::net::syn::Replies::AsTheyCome)
+                .map_err(ConfigError::from)?,
+        )
     } else {
         None
     };

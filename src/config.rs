@@ -508,7 +508,9 @@ pub fn scan_plan(
         issued: Arc::default(),
         // Opened now, so a missing capability fails before anything is printed.
         syn: if args.syn {
-            Some(crate::net::syn::SynEngine::new()?)
+            Some(crate::net::syn::SynEngine::new(
+                crate::net::syn::Replies::Batched,
+            )?)
         } else {
             None
         },

@@ -343,7 +343,24 @@ pub struct SynEngine {
     next_seq: AtomicU32,
     /// The last (destination, source address) route looked up: scans go host by host.
     route: Mutex<Option<(Ipv4Addr, Ipv4Addr)>>,
+    replies: Replies,
 }
+
+/// How the TCP replies are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replies {
+    /// A thread blocks on the socket and hands each reply over as it arrives: exact round-trip
+    /// times, one thread switch per reply (`ping --syn`).
+    AsTheyCome,
+    /// Each probe takes what is queued right after it sends (on a busy scan the replies to
+    /// earlier probes, on loopback its own), and a thread looks every millisecond for the
+    /// rest: no thread switch per reply. A reply nobody sends after may be timed up to a
+    /// millisecond late.
+    Batched,
+}
+
+/// How often the reader of [`Replies::Batched`] looks.
+const POLL_TICK: Duration = Duration::from_millis(1);
 
 thread_local! {
     /// Each worker's UDP socket for route look-ups (connect, read the source, disconnect).
@@ -377,7 +394,7 @@ fn open_raw(proto: Protocol) -> Result<Socket, SynError> {
 
 impl SynEngine {
     /// Opens the raw sockets (this is where a missing CAP_NET_RAW shows) and starts the readers.
-    pub fn new() -> Result<Arc<SynEngine>, SynError> {
+    pub fn new(replies: Replies) -> Result<Arc<SynEngine>, SynError> {
         let tcp = Arc::new(open_raw(Protocol::TCP)?);
         let icmp = open_raw(Protocol::ICMPV4)?;
         let seed = seed();
@@ -395,6 +412,7 @@ impl SynEngine {
             sport,
             next_seq: AtomicU32::new(seed),
             route: Mutex::new(None),
+            replies,
         });
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
@@ -404,13 +422,17 @@ impl SynEngine {
                 .map_err(SynError::Other)
         };
         let s = shared.clone();
+        let tick = match replies {
+            Replies::AsTheyCome => None,
+            Replies::Batched => Some(POLL_TICK),
+        };
         spawn(
             "syn-tcp",
-            Box::new(move || read_loop(&tcp, &s, |p| parse_tcp(p).map(Answer::Tcp), sport)),
+            Box::new(move || read_loop(&tcp, &s, parse_tcp_answer, sport, tick)),
         )?;
         spawn(
             "syn-icmp",
-            Box::new(move || read_loop(&icmp, &shared, |p| parse_icmp(p).map(Answer::Icmp), sport)),
+            Box::new(move || read_loop(&icmp, &shared, parse_icmp_answer, sport, None)),
         )?;
         Ok(engine)
     }
@@ -433,7 +455,7 @@ impl SynEngine {
             let mut slot = cell.borrow_mut();
             let udp = match slot.take() {
                 Some(udp) => udp,
-                None => UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?,
+                None => route_socket()?,
             };
             udp.connect((dst, 9))?;
             let local = udp.local_addr()?;
@@ -489,6 +511,11 @@ impl SynEngine {
         self.tcp
             .send_to(&segment, &SocketAddrV4::new(dst, 0).into())
             .map_err(classify_send)?;
+        if self.replies == Replies::Batched {
+            let mut batch = Vec::new();
+            take_batch(&self.tcp, parse_tcp_answer, self.sport, false, &mut batch);
+            deliver(&self.shared, &mut batch);
+        }
         let answer = match tokio::time::timeout(timeout, rx).await {
             Ok(Ok((answer, at))) => Some((answer, at.saturating_duration_since(sent))),
             _ => None,
@@ -524,6 +551,14 @@ impl Drop for WaiterGuard<'_> {
             w.remove(&self.key);
         }
     }
+}
+
+/// A UDP socket for route look-ups, bound to a port of its own choosing: a port named in
+/// `bind` survives the disconnect after each look-up, while an automatic one is given back and
+/// searched for again on every connect (most of a look-up's cost on a large scan).
+fn route_socket() -> io::Result<UdpSocket> {
+    let port = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?.local_addr()?.port();
+    UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port)).or_else(|_| UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)))
 }
 
 fn classify_send(e: io::Error) -> LocalError {
@@ -562,12 +597,67 @@ fn seed() -> u32 {
     (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) as u32
 }
 
-/// Reads one raw socket until the engine is dropped, handing each reply to its probe.
-fn read_loop(socket: &Socket, shared: &Shared, parse: impl Fn(&[u8]) -> Option<Answer>, sport: u16) {
-    let mut buf = [0u8; 2048];
-    let mut reader = socket;
+/// Most packets one read takes before it hands the answers over.
+const BATCH: usize = 128;
+
+fn parse_tcp_answer(packet: &[u8]) -> Option<Answer> {
+    parse_tcp(packet).map(Answer::Tcp)
+}
+
+fn parse_icmp_answer(packet: &[u8]) -> Option<Answer> {
+    parse_icmp(packet).map(Answer::Icmp)
+}
+
+/// A reply on its way to the probe waiting for `Key`.
+type Reply = (Key, Answer, Instant);
+
+/// Reads one raw socket until the engine is dropped, handing each reply to its probe: blocking
+/// (`tick` = None), or looking every `tick` (see [`Replies`]).
+fn read_loop(
+    socket: &Socket,
+    shared: &Shared,
+    parse: fn(&[u8]) -> Option<Answer>,
+    sport: u16,
+    tick: Option<Duration>,
+) {
+    let mut batch: Vec<Reply> = Vec::with_capacity(BATCH);
     while !shared.stop.load(Ordering::Relaxed) {
-        let n = match reader.read(&mut buf) {
+        match tick {
+            Some(tick) => {
+                std::thread::sleep(tick);
+                while take_batch(socket, parse, sport, false, &mut batch) {
+                    deliver(shared, &mut batch);
+                }
+            }
+            None => {
+                take_batch(socket, parse, sport, true, &mut batch);
+            }
+        }
+        deliver(shared, &mut batch);
+    }
+}
+
+/// Reads up to [`BATCH`] packets into `batch`: the first blocking (up to the socket's read
+/// timeout) when `block`, the rest only if already queued. True when the batch filled up
+/// (more may be waiting).
+fn take_batch(
+    socket: &Socket,
+    parse: fn(&[u8]) -> Option<Answer>,
+    sport: u16,
+    block: bool,
+    batch: &mut Vec<Reply>,
+) -> bool {
+    let mut buf = [0u8; 2048];
+    let mut blocking = block;
+    for _ in 0..BATCH {
+        let got = if blocking {
+            (&*socket).read(&mut buf)
+        } else {
+            rustix::net::recv(socket, &mut buf, rustix::net::RecvFlags::DONTWAIT)
+                .map(|(n, _)| n)
+                .map_err(io::Error::from)
+        };
+        let n = match got {
             Ok(n) => n,
             Err(e)
                 if matches!(
@@ -575,13 +665,16 @@ fn read_loop(socket: &Socket, shared: &Shared, parse: impl Fn(&[u8]) -> Option<A
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
                 ) =>
             {
-                continue
+                return false
             }
             Err(_) => {
-                std::thread::sleep(READ_TICK);
-                continue;
+                if blocking {
+                    std::thread::sleep(READ_TICK);
+                }
+                return false;
             }
         };
+        blocking = false;
         let at = Instant::now();
         let Some(answer) = parse(&buf[..n]) else { continue };
         let key = match answer {
@@ -592,10 +685,29 @@ fn read_loop(socket: &Socket, shared: &Shared, parse: impl Fn(&[u8]) -> Option<A
             Answer::Icmp(i) if i.sport == sport => (i.dst, i.dport, i.seq),
             _ => continue,
         };
-        let waiter = shared.waiters.lock().ok().and_then(|mut w| w.remove(&key));
-        if let Some(tx) = waiter {
-            let _ = tx.send((answer, at));
+        batch.push((key, answer, at));
+    }
+    true
+}
+
+/// Hands each reply of `batch` to the probe waiting for it: one lock of the waiters per batch,
+/// the wake-ups outside it.
+fn deliver(shared: &Shared, batch: &mut Vec<Reply>) {
+    if batch.is_empty() {
+        return;
+    }
+    let senders: Vec<_> = match shared.waiters.lock() {
+        Ok(mut w) => batch
+            .drain(..)
+            .filter_map(|(key, answer, at)| w.remove(&key).map(|tx| (tx, answer, at)))
+            .collect(),
+        Err(_) => {
+            batch.clear();
+            return;
         }
+    };
+    for (tx, answer, at) in senders {
+        let _ = tx.send((answer, at));
     }
 }
 
