@@ -1,4 +1,4 @@
-//! 30 mail, FTP and web/application servers from Debian packages (tests/testbed/mailweb.sh) in
+//! 35 mail, FTP and web/application servers from Debian packages (tests/testbed/mailweb.sh) in
 //! a namespace of their own: one scan must name each with the service, product and version it
 //! discloses, and claim nothing it does not. Expected versions come from the packages (dpkg, or
 //! apt's candidate for the ones the bed runs unpacked), never from constants.
@@ -75,8 +75,10 @@ fn expectations() -> Vec<Expect> {
         expect(2021, "ftp", Some("Twisted FTP")).version(twisted.clone()),
         expect(2025, "smtp", Some("Twisted SMTP")).with("hostname", "mail.testbed.example"),
         expect(2026, "pop3", Some("Twisted POP3")),
+        expect(2121, "ftp", Some("pyftpdlib")).version_from("python3-pyftpdlib"),
         // OpenSMTPD's greeting names no version.
         expect(2525, "smtp", Some("OpenSMTPD")),
+        expect(2587, "smtp", Some("aiosmtpd")).version_from("python3-aiosmtpd"),
         expect(6969, "http", Some("opentracker")),
         // http.server's own version (SimpleHTTP/0.6) is not the package's: not compared.
         Expect {
@@ -111,6 +113,10 @@ fn expectations() -> Vec<Expect> {
         expect(8019, "http", Some("micro_httpd")),
         expect(8020, "http", Some("webfs")).version_from("webfs"),
         expect(8021, "http", Some("Yaws")).version_from("yaws"),
+        // Thin, Mojolicious and Hypercorn send their name only.
+        expect(8022, "http", Some("Thin")),
+        expect(8023, "http", Some("Mojolicious")),
+        expect(8024, "http", Some("Hypercorn")).with("info", "h11"),
     ]
 }
 
@@ -138,6 +144,9 @@ const MAILWEB_BED_PROGRAMS: &[&str] = &[
     "/usr/sbin/micro-httpd",
     "/usr/bin/webfsd",
     "/usr/bin/yaws",
+    "/usr/bin/thin",
+    "/usr/bin/mojo",
+    "/usr/bin/hypercorn",
     "/usr/bin/apt-get",
 ];
 

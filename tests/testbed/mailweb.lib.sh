@@ -499,3 +499,51 @@ CONF
     runuser -u news -- env INNCONF="$d/inn.conf" /usr/lib/news/bin/makedbz -i -o -f "$d/db/history"
     INNCONF="$d/inn.conf" /usr/lib/news/bin/innd -f >"$d/log" 2>&1 &
 }
+
+# pyftpdlib's FTP server serving an empty directory (anonymous, read-only).
+start_pyftpdlib() {
+    local port=$1 d
+    d=$(svc_dir "pyftpdlib-$port")
+    /usr/bin/python3 -m pyftpdlib -i 127.0.0.1 -p "$port" -d "$(mailweb_docroot "$d")" >"$d/log" 2>&1 &
+}
+
+# aiosmtpd's SMTP server (messages discarded), without switching users.
+start_aiosmtpd() {
+    local port=$1 d
+    d=$(svc_dir "aiosmtpd-$port")
+    /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$port" -c aiosmtpd.handlers.Sink >"$d/log" 2>&1 &
+}
+
+# A Rack application answering 404 to everything, for Thin.
+mailweb_rack_app() {
+    printf '%s\n' 'run lambda { |env| [404, { "content-type" => "text/plain" }, ["not found"]] }' >"$1/config.ru"
+}
+
+# Thin serving a Rack application.
+start_thin() {
+    local port=$1 d
+    d=$(svc_dir "thin-$port")
+    mailweb_rack_app "$d"
+    (cd "$d" && exec thin -a 127.0.0.1 -p "$port" -R config.ru start) >"$d/log" 2>&1 &
+}
+
+# Mojolicious' own server (mojo daemon) with one route.
+start_mojo() {
+    local port=$1 d
+    d=$(svc_dir "mojo-$port")
+    perl -Mojo -e 'a("/hello" => {text => "hello"})->start' daemon -l "http://127.0.0.1:$port" \
+        >"$d/log" 2>&1 &
+}
+
+# Hypercorn serving an ASGI application.
+start_hypercorn() {
+    mailweb_python_app "$1" hypercorn "$(cat <<'PY'
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 404,
+                "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"not found"})
+PY
+)" hypercorn --bind "127.0.0.1:$1" app:app
+}

@@ -27,11 +27,12 @@ testbed_dir
 trap 'ns_cleanup; rm -rf "$TESTBED_DIR"' EXIT
 
 SERVICES="21:pure_ftpd 25:exim4 110:perdition_pop3 143:perdition 587:dovecot_submission
-1143:nginx_mail 2021:twistd_ftp 2025:twistd_mail 2525:opensmtpd 6969:opentracker
+1143:nginx_mail 2021:twistd_ftp 2025:twistd_mail 2121:pyftpdlib 2525:opensmtpd 2587:aiosmtpd
+6969:opentracker
 8001:py_http_server 8002:twistd_web 8003:tornado 8004:cherrypy 8005:werkzeug 8006:aiohttp
 8007:gunicorn 8008:waitress 8009:uwsgi 8010:uvicorn 8011:webrick 8012:php_server
 8013:perl_http_daemon 8014:busybox_httpd 8015:caddy 8016:h2o 8017:jetty9 8018:mini_httpd
-8019:micro_httpd 8020:webfsd 8021:yaws"
+8019:micro_httpd 8020:webfsd 8021:yaws 8022:thin 8023:mojo 8024:hypercorn"
 # Daemons that listen on more than their own port: nginx's mail proxy (POP3, SMTP) and Twisted's
 # mail server (POP3).
 EXTRA_PORTS="1144 1145 2026"
