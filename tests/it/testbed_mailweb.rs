@@ -1,4 +1,4 @@
-//! 35 mail, FTP and web/application servers from Debian packages (tests/testbed/mailweb.sh) in
+//! 37 mail, FTP and web/application servers from Debian packages (tests/testbed/mailweb.sh) in
 //! a namespace of their own: one scan must name each with the service, product and version it
 //! discloses, and claim nothing it does not. Expected versions come from the packages (dpkg, or
 //! apt's candidate for the ones the bed runs unpacked), never from constants.
@@ -70,6 +70,9 @@ fn expectations() -> Vec<Expect> {
         expect(587, "smtp", Some("Dovecot")).with("hostname", "mail.testbed.example"),
         expect(1143, "imap", Some("nginx")).with("info", "mail proxy"),
         expect(1144, "pop3", Some("nginx")).with("info", "mail proxy"),
+        // Courier names itself, not its version ("+OK Hello there." is Courier's POP3 greeting).
+        expect(3110, "pop3", Some("Courier-IMAP")),
+        expect(3143, "imap", Some("Courier-IMAP")),
         // nginx's SMTP greeting is the one large providers send too: no product claimed.
         expect(1145, "smtp", None).with("confidence", "soft"),
         expect(2021, "ftp", Some("Twisted FTP")).version(twisted.clone()),
@@ -147,6 +150,7 @@ const MAILWEB_BED_PROGRAMS: &[&str] = &[
     "/usr/bin/thin",
     "/usr/bin/mojo",
     "/usr/bin/hypercorn",
+    "/usr/sbin/couriertcpd",
     "/usr/bin/apt-get",
 ];
 

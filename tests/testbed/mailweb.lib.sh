@@ -5,9 +5,9 @@
 # testbed_dir first. Servers that would answer 200 to GET / get an empty document root, so the
 # probes see each server's own listing or error page.
 
-# Packages that would remove an installed one (exim4 and opensmtpd: postfix; pure-ftpd: vsftpd)
-# are fetched and unpacked by `mailweb.sh --fetch` (fetch_unpacked, services.lib.sh).
-MAILWEB_UNPACKED="exim4-daemon-light opensmtpd pure-ftpd"
+# Packages that would remove an installed one (exim4 and opensmtpd: postfix; pure-ftpd: vsftpd;
+# courier-imap and courier-pop: dovecot's) are fetched and unpacked by `mailweb.sh --fetch` (fetch_unpacked, services.lib.sh).
+MAILWEB_UNPACKED="exim4-daemon-light opensmtpd pure-ftpd courier-imap courier-pop"
 
 # The root of an unpacked package, or a clear error when `--fetch` did not run.
 mailweb_root() {
@@ -546,4 +546,28 @@ async def app(scope, receive, send):
     await send({"type": "http.response.body", "body": b"not found"})
 PY
 )" hypercorn --bind "127.0.0.1:$1" app:app
+}
+
+# Courier's IMAP (imaplogin) or POP3 (courierpop3login: $2 = pop3) server from the unpacked
+# courier-imap / courier-pop, under Courier's own couriertcpd (from the installed courier-base),
+# with the packaged settings (/etc/courier/imapd and pop3d are the unpacked ones).
+start_courier_imap() {
+    local port=$1 proto=${2:-imap} d root login cap
+    d=$(svc_dir "courier-$proto-$port")
+    if [ "$proto" = pop3 ]; then
+        root=$(mailweb_root courier-pop usr/lib/courier/courier/courierpop3login)
+        login=$root/usr/lib/courier/courier/courierpop3login
+        cap=""
+    else
+        root=$(mailweb_root courier-imap usr/lib/courier/courier/imaplogin)
+        login=$root/usr/lib/courier/courier/imaplogin
+        cap=$(. "$root/etc/courier/imapd" && echo "$IMAP_CAPABILITY")
+    fi
+    env -i PATH=/usr/bin:/bin IMAP_CAPABILITY="$cap" /usr/sbin/couriertcpd -address=127.0.0.1 -nodnslookup \
+        -noidentlookup -pid="$d/couriertcpd.pid" -maxprocs=10 -stderr="$d/stderr" "$port" \
+        "$login" /bin/false Maildir >"$d/log" 2>&1 &
+}
+
+start_courier_pop3() {
+    start_courier_imap "$1" pop3
 }

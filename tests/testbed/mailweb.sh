@@ -27,7 +27,7 @@ testbed_dir
 trap 'ns_cleanup; rm -rf "$TESTBED_DIR"' EXIT
 
 SERVICES="21:pure_ftpd 25:exim4 110:perdition_pop3 143:perdition 587:dovecot_submission
-1143:nginx_mail 2021:twistd_ftp 2025:twistd_mail 2121:pyftpdlib 2525:opensmtpd 2587:aiosmtpd
+1143:nginx_mail 3110:courier_pop3 3143:courier_imap 2021:twistd_ftp 2025:twistd_mail 2121:pyftpdlib 2525:opensmtpd 2587:aiosmtpd
 6969:opentracker
 8001:py_http_server 8002:twistd_web 8003:tornado 8004:cherrypy 8005:werkzeug 8006:aiohttp
 8007:gunicorn 8008:waitress 8009:uwsgi 8010:uvicorn 8011:webrick 8012:php_server
