@@ -43,9 +43,10 @@ for spec in $SERVICES; do
     ports+=("$port")
     "start_$name" "$port" 9>&-
 done
-# Daemons start in parallel; Jetty and Yaws (JVM, Erlang VM) take longest.
+# Daemons start in parallel; Jetty and Yaws (JVM, Erlang VM) take longest: up to 30 s each.
 for port in "${ports[@]}" $EXTRA_PORTS; do
-    wait_port "$port" || wait_port "$port" || wait_port "$port" || {
+    wait_port "$port" 2>/dev/null || wait_port "$port" 2>/dev/null || wait_port "$port" 2>/dev/null ||
+        wait_port "$port" 2>/dev/null || wait_port "$port" 2>/dev/null || wait_port "$port" || {
         tail -n 20 "$TESTBED_DIR"/*-"$port"/log "$TESTBED_DIR"/*-"$port"/*.log 2>/dev/null >&2
         exit 99
     }
