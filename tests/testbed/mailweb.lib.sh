@@ -550,7 +550,7 @@ PY
 
 # Courier's IMAP (imaplogin) or POP3 (courierpop3login: $2 = pop3) server from the unpacked
 # courier-imap / courier-pop, under Courier's own couriertcpd (from the installed courier-base),
-# with the packaged settings (/etc/courier/imapd and pop3d are the unpacked ones).
+# with the packaged capabilities. Without -pid, couriertcpd stays in the foreground (a job).
 start_courier_imap() {
     local port=$1 proto=${2:-imap} d root login cap
     d=$(svc_dir "courier-$proto-$port")
@@ -564,7 +564,7 @@ start_courier_imap() {
         cap=$(. "$root/etc/courier/imapd" && echo "$IMAP_CAPABILITY")
     fi
     env -i PATH=/usr/bin:/bin IMAP_CAPABILITY="$cap" /usr/sbin/couriertcpd -address=127.0.0.1 -nodnslookup \
-        -noidentlookup -pid="$d/couriertcpd.pid" -maxprocs=10 -stderr="$d/stderr" "$port" \
+        -noidentlookup -maxprocs=10 -stderr="$d/stderr" "$port" \
         "$login" /bin/false Maildir >"$d/log" 2>&1 &
 }
 
