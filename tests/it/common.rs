@@ -229,6 +229,36 @@ pub fn deb_version(package: &str) -> (String, String) {
     (upstream.to_string(), revision.to_string())
 }
 
+/// The upstream version of a Debian package as the software itself knows it: without the
+/// suffix Debian adds to a repacked source (`6.0.14+dfsg` → `6.0.14`, `1.1.20+ds` → `1.1.20`).
+pub fn upstream(package: &str) -> String {
+    strip_repack(deb_version(package).0)
+}
+
+/// The same for a package the test beds run unpacked (not installed): its candidate version,
+/// the one `apt-get download` fetches (`4.96-15+deb12u10` → `4.96`).
+pub fn upstream_candidate(package: &str) -> String {
+    let out = Command::new("apt-cache")
+        .args(["policy", package])
+        .output()
+        .expect("apt-cache policy");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let full = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Candidate: "))
+        .unwrap_or_else(|| panic!("apt-cache policy {package} names no candidate: {text}"));
+    let no_epoch = full.split_once(':').map_or(full, |(_, v)| v);
+    let version = no_epoch.rsplit_once('-').map_or(no_epoch, |(v, _)| v);
+    strip_repack(version.to_string())
+}
+
+fn strip_repack(version: String) -> String {
+    match version.split_once("+dfsg").or_else(|| version.split_once("+ds")) {
+        Some((v, _)) => v.to_string(),
+        None => version,
+    }
+}
+
 /// Debian's major release number on this machine (from /etc/debian_version).
 pub fn debian_major() -> String {
     std::fs::read_to_string("/etc/debian_version")

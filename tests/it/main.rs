@@ -26,6 +26,7 @@ mod testbed_daemons;
 mod testbed_datastores;
 mod testbed_enterprise;
 mod testbed_industrial;
+mod testbed_mailweb;
 mod testbed_services;
 mod tls;
 mod udp;

@@ -28,16 +28,6 @@ fn want(port: u64, name: &'static str, product: Option<&'static str>) -> Want {
     }
 }
 
-/// The upstream version of a Debian package as the software itself knows it: without the
-/// suffix Debian adds to a repacked source (`6.0.14+dfsg` → `6.0.14`, `1.1.20+ds` → `1.1.20`).
-fn upstream(package: &str) -> String {
-    let (version, _) = deb_version(package);
-    match version.split_once("+dfsg").or_else(|| version.split_once("+ds")) {
-        Some((v, _)) => v.to_string(),
-        None => version,
-    }
-}
-
 impl Want {
     /// The upstream version of a Debian package.
     fn deb(mut self, package: &str) -> Self {
