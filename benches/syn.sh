@@ -24,8 +24,9 @@ measure() { # label, command... -> "label: wall s, peak RSS MB"
     read -r wall rss <"$TIMES"
     printf '%-48s %6.2f s  %7.1f MB\n' "$label" "$wall" "$(echo "$rss / 1024" | bc -l)"
 }
-check_one_open() { # port-or-ip pattern
-    [ "$(grep -c . "$OUT")" = 1 ] && grep -q "$1" "$OUT" || { echo "WRONG RESULT: $(head -c 400 "$OUT")"; exit 1; }
+check_one_open() { # port-or-ip pattern: exactly one port record, and it is that one
+    [ "$(grep -c '"type":"port"' "$OUT")" = 1 ] && grep '"type":"port"' "$OUT" | grep -q "$1" ||
+        { echo "WRONG RESULT: $(head -c 400 "$OUT")"; exit 1; }
 }
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r), nmap $(nmap --version | awk 'NR==1{print $3}')"
