@@ -1,0 +1,236 @@
+# Other Debian network daemons for the misc test bed (tests/testbed/misc.sh): ops and admin
+# consoles, chat, VPN, file sharing, media, IoT and monitoring. Each start_* takes the port,
+# writes its configuration, state and logs below $TESTBED_DIR/NAME-PORT and starts the daemon
+# in the foreground as a job of the calling script. Source after lib.sh, daemons.lib.sh and
+# services.lib.sh (svc_dir); call testbed_dir first.
+
+# Netdata's agent: its own web server on loopback, no cloud, no registry, no plugins.
+start_netdata() {
+    local port=$1 d
+    d=$(svc_dir "netdata-$port")
+    mkdir -p "$d/cache" "$d/lib" "$d/log" "$d/plugins"
+    cat >"$d/netdata.conf" <<CONF
+[global]
+    run as user = root
+    hostname = netdata.testbed.example
+[directories]
+    cache = $d/cache
+    lib = $d/lib
+    log = $d/log
+    plugins = $d/plugins
+    health config = $d
+    stock health config = $d
+[logs]
+    error = $d/log/error.log
+    access = none
+    debug = none
+[web]
+    bind to = 127.0.0.1:$port
+[plugins]
+    enable running new plugins = no
+[registry]
+    enabled = no
+[health]
+    enabled = no
+[ml]
+    enabled = no
+CONF
+    netdata -D -c "$d/netdata.conf" -P "$d/netdata.pid" >"$d/log/stdout" 2>&1 &
+}
+
+# MiniDLNA serving an empty media folder on loopback.
+start_minidlna() {
+    local port=$1 d
+    d=$(svc_dir "minidlna-$port")
+    mkdir -p "$d/media" "$d/db"
+    cat >"$d/minidlna.conf" <<CONF
+port=$port
+network_interface=lo
+media_dir=$d/media
+db_dir=$d/db
+log_dir=$d
+friendly_name=testbed
+inotify=no
+CONF
+    minidlnad -d -f "$d/minidlna.conf" -P "$d/minidlna.pid" >"$d/log" 2>&1 &
+}
+
+# Cockpit's web service without TLS on loopback.
+start_cockpit_ws() {
+    local port=$1 d
+    d=$(svc_dir "cockpit-$port")
+    /usr/lib/cockpit/cockpit-ws --no-tls --address 127.0.0.1 --port "$port" >"$d/log" 2>&1 &
+}
+
+# Glances in web server mode.
+start_glances() {
+    local port=$1 d
+    d=$(svc_dir "glances-$port")
+    HOME=$d glances -w --disable-autodiscover -B 127.0.0.1 -p "$port" >"$d/log" 2>&1 &
+}
+
+# Shell In A Box without TLS on loopback (its login service, never run here).
+start_shellinabox() {
+    local port=$1 d
+    d=$(svc_dir "shellinabox-$port")
+    shellinaboxd -t -p "$port" --localhost-only -u nobody -g nogroup -s /:LOGIN >"$d/log" 2>&1 &
+}
+
+# i2pd router: its web console on PORT and its HTTP proxy on PORT2; the router itself has no
+# network to reach in the namespace, so it only ever serves these two.
+start_i2pd() {
+    local port=$1 proxy=$2 d
+    d=$(svc_dir "i2pd-$port")
+    i2pd --datadir="$d" --log=file --logfile="$d/i2pd.log" --loglevel=warn --ipv4 --address4=127.0.0.1 \
+        --port=24567 --reseed.verify=false --upnp.enabled=false \
+        --http.address=127.0.0.1 --http.port="$port" --httpproxy.address=127.0.0.1 \
+        --httpproxy.port="$proxy" --socksproxy.enabled=false --sam.enabled=false \
+        --bob.enabled=false --i2cp.enabled=false --i2pcontrol.enabled=false >"$d/log" 2>&1 &
+}
+
+# rspamd with Debian's configuration: the scanner worker on PORT, the controller (web UI) on
+# PORT+1 and the milter proxy on PORT-1, as shipped (loopback); state and logs in its dir.
+start_rspamd() {
+    local port=$1 d
+    d=$(svc_dir "rspamd-$port")
+    chown _rspamd "$d"
+    rspamd -f -u _rspamd -g _rspamd -c /etc/rspamd/rspamd.conf --var="DBDIR=$d" --var="RUNDIR=$d" \
+        --var="LOGDIR=$d" >"$d/log" 2>&1 &
+}
+
+# Syncthing: its GUI/REST on PORT and its sync protocol (TLS) on PORT2, on loopback; no
+# discovery, relays or upgrades (nothing to reach in the namespace).
+start_syncthing() {
+    local port=$1 sync=$2 d
+    d=$(svc_dir "syncthing-$port")
+    syncthing generate --home="$d" >"$d/generate.log" 2>&1
+    sed -i "s|<listenAddress>default</listenAddress>|<listenAddress>tcp://127.0.0.1:$sync</listenAddress>|;
+        s|<globalAnnounceEnabled>true|<globalAnnounceEnabled>false|;
+        s|<localAnnounceEnabled>true|<localAnnounceEnabled>false|;
+        s|<relaysEnabled>true|<relaysEnabled>false|;
+        s|<natEnabled>true|<natEnabled>false|;
+        s|<autoUpgradeIntervalH>[0-9]*|<autoUpgradeIntervalH>0|;
+        s|<urAccepted>0|<urAccepted>-1|" "$d/config.xml"
+    STNODEFAULTFOLDER=1 STNOUPGRADE=1 syncthing serve --home="$d" --no-browser --no-restart \
+        --gui-address="http://127.0.0.1:$port" >"$d/log" 2>&1 &
+}
+
+# Gerbera UPnP media server on loopback, empty library.
+start_gerbera() {
+    local port=$1 d
+    d=$(svc_dir "gerbera-$port")
+    sed "s|<home>/var/lib/gerbera</home>|<home>$d</home>|; s|<udn/>|<udn>uuid:6f0d3f3a-0b6b-4c1e-9a55-7e57bed00001</udn>|" \
+        /etc/gerbera/config.xml >"$d/config.xml"
+    chown gerbera "$d"
+    setpriv --reuid=gerbera --regid=gerbera --clear-groups \
+        gerbera --home "$d" -c "$d/config.xml" --port "$port" --ip 127.0.0.1 >"$d/log" 2>&1 &
+}
+
+# BitlBee, the IRC gateway, as a daemon of its own.
+start_bitlbee() {
+    local port=$1 d
+    d=$(svc_dir "bitlbee-$port")
+    mkdir -p "$d/users"
+    chown bitlbee "$d/users" 2>/dev/null || true
+    printf '[settings]\nRunMode = ForkDaemon\nUser = bitlbee\nDaemonInterface = 127.0.0.1\nDaemonPort = %s\nHostName = bitlbee.testbed.example\n' \
+        "$port" >"$d/bitlbee.conf"
+    bitlbee -F -n -c "$d/bitlbee.conf" -d "$d/users" -P "$d/bitlbee.pid" >"$d/log" 2>&1 &
+}
+
+# InspIRCd named irc.testbed.example (it refuses root unless told).
+start_inspircd() {
+    local port=$1 d
+    d=$(svc_dir "inspircd-$port")
+    cat >"$d/inspircd.conf" <<CONF
+<server name="irc.testbed.example" description="portprobe test bed" network="Testbed">
+<admin name="Admin" nick="admin" email="admin@testbed.example">
+<bind address="127.0.0.1" port="$port" type="clients">
+<connect name="main" allow="*" timeout="60" pingfreq="120" localmax="10" globalmax="10" maxchans="20" limit="100">
+<pid file="$d/inspircd.pid">
+<log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="$d/ircd.log">
+CONF
+    inspircd --nofork --runasroot --config="$d/inspircd.conf" >"$d/log" 2>&1 &
+}
+
+# ZNC, the IRC bouncer, with one user and a plain-text listener.
+start_znc() {
+    local port=$1 d
+    d=$(svc_dir "znc-$port")
+    mkdir -p "$d/configs"
+    cat >"$d/configs/znc.conf" <<CONF
+Version = 1.8.2
+<Listener l>
+    Port = $port
+    IPv4 = true
+    IPv6 = false
+    SSL = false
+</Listener>
+<User admin>
+    Admin = true
+    Nick = admin
+    <Pass password>
+        Method = plain
+        Hash = testbed
+    </Pass>
+</User>
+CONF
+    chown -R _znc "$d"
+    # As root ZNC waits 30 s before it starts: run it as its own user.
+    setpriv --reuid=_znc --regid=_znc --clear-groups znc --foreground --datadir="$d" >"$d/log" 2>&1 &
+}
+
+# TigerVNC's X server with VNC password authentication, named "testbed".
+start_xtigervnc() {
+    local port=$1 d
+    d=$(svc_dir "xtigervnc-$port")
+    echo testbed | vncpasswd -f >"$d/passwd"
+    chmod 600 "$d/passwd"
+    Xtigervnc ":$((port - 5900 + 20))" -rfbport "$port" -localhost -nolisten tcp -desktop testbed \
+        -SecurityTypes VncAuth -PasswordFile "$d/passwd" -auth "$d/Xauthority" >"$d/log" 2>&1 &
+}
+
+# PoPToP's pptpd (control connections only: no call is ever placed, so pppd never runs).
+start_pptpd() {
+    local port=$1 d
+    d=$(svc_dir "pptpd-$port")
+    printf 'option %s/options.pptpd\nlocalip 10.99.0.1\nremoteip 10.99.0.2-9\n' "$d" >"$d/pptpd.conf"
+    printf 'name pptpd\nrequire-mschap-v2\n' >"$d/options.pptpd"
+    pptpd -f -c "$d/pptpd.conf" -l 127.0.0.1 -p "$d/pptpd.pid" >"$d/log" 2>&1 &
+}
+
+# SANE's network daemon, standalone, no scanners.
+start_saned() {
+    local port=$1 d
+    d=$(svc_dir "saned-$port")
+    saned -l -e -u saned -b 127.0.0.1 -p "$port" >"$d/log" 2>&1 &
+}
+
+# Icecream: the scheduler on PORT and a daemon on PORT2, which reports to it.
+start_icecc() {
+    local port=$1 daemon=$2 d
+    d=$(svc_dir "icecc-$port")
+    chown icecc "$d"
+    icecc-scheduler -n testbed -p "$port" -u icecc -l "$d/scheduler.log" >"$d/log" 2>&1 &
+    iceccd -n testbed -s "127.0.0.1:$port" -p "$daemon" -u icecc -b "$d/envs" -N node1 \
+        -l "$d/iceccd.log" >"$d/iceccd.out" 2>&1 &
+}
+
+# tinc VPN daemon (no tunnel device needed to answer the meta protocol).
+start_tincd() {
+    local port=$1 d
+    d=$(svc_dir "tinc-$port")
+    mkdir -p "$d/hosts"
+    printf 'Name = node1\nPort = %s\nBindToAddress = 127.0.0.1\nDeviceType = dummy\n' "$port" >"$d/tinc.conf"
+    printf 'Address = 127.0.0.1\nPort = %s\n' "$port" >"$d/hosts/node1"
+    tincd -c "$d" -K 2048 </dev/null >"$d/keygen.log" 2>&1
+    tincd -c "$d" -D --pidfile="$d/tinc.pid" --logfile="$d/tinc.log" >"$d/log" 2>&1 &
+}
+
+# Quassel's core, plain and TLS on one port (its own self-signed certificate is not made).
+start_quasselcore() {
+    local port=$1 d
+    d=$(svc_dir "quassel-$port")
+    chown quasselcore "$d"
+    setpriv --reuid=quasselcore --regid=quassel --clear-groups \
+        quasselcore --configdir="$d" --listen=127.0.0.1 --port="$port" >"$d/log" 2>&1 &
+}
