@@ -234,3 +234,54 @@ start_quasselcore() {
     setpriv --reuid=quasselcore --regid=quassel --clear-groups \
         quasselcore --configdir="$d" --listen=127.0.0.1 --port="$port" >"$d/log" 2>&1 &
 }
+
+# apcupsd from the unpacked package (it cannot be installed beside nut-server) with its network
+# information server on PORT; its UPS is a network one that is never reached, which is enough for
+# the server to answer "status".
+start_apcupsd() {
+    local port=$1 d root
+    d=$(svc_dir "apcupsd-$port")
+    root=$(unpacked_dir apcupsd)/root
+    if [ ! -x "$root/sbin/apcupsd" ]; then
+        echo "testbed: apcupsd is not unpacked in $root: run tests/testbed/misc.sh --fetch first" >&2
+        return 1
+    fi
+    cat >"$d/apcupsd.conf" <<CONF
+## apcupsd.conf v1.1 ##
+UPSNAME testbed
+UPSCABLE ether
+UPSTYPE net
+DEVICE 127.0.0.1:9
+LOCKFILE $d
+SCRIPTDIR $d
+PWRFAILDIR $d
+NOLOGINDIR $d
+NETSERVER on
+NISIP 127.0.0.1
+NISPORT $port
+EVENTSFILE $d/apcupsd.events
+STATFILE $d/apcupsd.status
+CONF
+    "$root/sbin/apcupsd" -b -f "$d/apcupsd.conf" -P "$d/apcupsd.pid" >"$d/log" 2>&1 &
+}
+
+# Firebird 3 SuperServer with Debian's configuration (security database as installed), its lock
+# files in its own directory.
+start_firebird() {
+    local port=$1 d
+    d=$(svc_dir "firebird-$port")
+    chown firebird "$d"
+    FIREBIRD_LOCK=$d setpriv --reuid=firebird --regid=firebird --clear-groups \
+        /usr/sbin/firebird -p "$port" >"$d/log" 2>&1 &
+}
+
+# ejabberd with Debian's configuration (client port 5222, HTTP 5280 …), run as its own user with
+# its spool and logs in its directory. Its Erlang node needs epmd, which ejabberdctl starts.
+start_ejabberd() {
+    local port=$1 d
+    d=$(svc_dir "ejabberd-$port")
+    mkdir -p "$d/spool" "$d/logs"
+    chown -R ejabberd "$d"
+    setpriv --reuid=ejabberd --regid=ejabberd --clear-groups env HOME="$d" \
+        ejabberdctl --spool "$d/spool" --logs "$d/logs" --node "testbed@localhost" foreground >"$d/log" 2>&1 &
+}
