@@ -4,6 +4,35 @@
 # in the foreground as a job of the calling script. Source after lib.sh, daemons.lib.sh and
 # services.lib.sh (svc_dir); call testbed_dir first.
 
+# Stops every process of this bed's namespace. Some daemons leave the job list (ejabberd's
+# Erlang VM and epmd, rspamd's workers) or ignore SIGTERM for a while (Firebird), and any process
+# left would keep the namespace alive. Only inside a namespace of its own (ns_init checked it).
+misc_cleanup() {
+    local ns p pid pids=() left=() i
+    if ip -o link show | grep -qv ': lo:'; then
+        return 0
+    fi
+    ns=$(readlink /proc/self/ns/net)
+    for p in /proc/[0-9]*; do
+        pid=${p#/proc/}
+        [ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ] && continue
+        [ "$(readlink "$p/ns/net" 2>/dev/null)" = "$ns" ] && pids+=("$pid")
+    done
+    [ ${#pids[@]} -gt 0 ] || return 0
+    kill "${pids[@]}" 2>/dev/null
+    for i in $(seq 1 20); do
+        left=()
+        for pid in "${pids[@]}"; do
+            [ -d "/proc/$pid" ] && left+=("$pid")
+        done
+        [ ${#left[@]} -eq 0 ] && break
+        sleep 0.1
+    done
+    [ ${#left[@]} -gt 0 ] && kill -9 "${left[@]}" 2>/dev/null
+    wait 2>/dev/null
+    return 0
+}
+
 # Netdata's agent: its own web server on loopback, no cloud, no registry, no plugins.
 start_netdata() {
     local port=$1 d
@@ -115,17 +144,6 @@ start_syncthing() {
         --gui-address="http://127.0.0.1:$port" >"$d/log" 2>&1 &
 }
 
-# Gerbera UPnP media server on loopback, empty library.
-start_gerbera() {
-    local port=$1 d
-    d=$(svc_dir "gerbera-$port")
-    sed "s|<home>/var/lib/gerbera</home>|<home>$d</home>|; s|<udn/>|<udn>uuid:6f0d3f3a-0b6b-4c1e-9a55-7e57bed00001</udn>|" \
-        /etc/gerbera/config.xml >"$d/config.xml"
-    chown gerbera "$d"
-    setpriv --reuid=gerbera --regid=gerbera --clear-groups \
-        gerbera --home "$d" -c "$d/config.xml" --port "$port" --ip 127.0.0.1 >"$d/log" 2>&1 &
-}
-
 # BitlBee, the IRC gateway, as a daemon of its own.
 start_bitlbee() {
     local port=$1 d
@@ -179,16 +197,6 @@ CONF
     setpriv --reuid=_znc --regid=_znc --clear-groups znc --foreground --datadir="$d" >"$d/log" 2>&1 &
 }
 
-# TigerVNC's X server with VNC password authentication, named "testbed".
-start_xtigervnc() {
-    local port=$1 d
-    d=$(svc_dir "xtigervnc-$port")
-    echo testbed | vncpasswd -f >"$d/passwd"
-    chmod 600 "$d/passwd"
-    Xtigervnc ":$((port - 5900 + 20))" -rfbport "$port" -localhost -nolisten tcp -desktop testbed \
-        -SecurityTypes VncAuth -PasswordFile "$d/passwd" -auth "$d/Xauthority" >"$d/log" 2>&1 &
-}
-
 # PoPToP's pptpd (control connections only: no call is ever placed, so pppd never runs).
 start_pptpd() {
     local port=$1 d
@@ -205,34 +213,13 @@ start_saned() {
     saned -l -e -u saned -b 127.0.0.1 -p "$port" >"$d/log" 2>&1 &
 }
 
-# Icecream: the scheduler on PORT and a daemon on PORT2, which reports to it.
-start_icecc() {
-    local port=$1 daemon=$2 d
-    d=$(svc_dir "icecc-$port")
+# Icecream's compile daemon, iceccd, on PORT. Without a scheduler: icecc-scheduler 1.4 stops
+# accepting once a client closes right after its greeting (as a connect scan or wait_port does).
+start_iceccd() {
+    local port=$1 d
+    d=$(svc_dir "iceccd-$port")
     chown icecc "$d"
-    icecc-scheduler -n testbed -p "$port" -u icecc -l "$d/scheduler.log" >"$d/log" 2>&1 &
-    iceccd -n testbed -s "127.0.0.1:$port" -p "$daemon" -u icecc -b "$d/envs" -N node1 \
-        -l "$d/iceccd.log" >"$d/iceccd.out" 2>&1 &
-}
-
-# tinc VPN daemon (no tunnel device needed to answer the meta protocol).
-start_tincd() {
-    local port=$1 d
-    d=$(svc_dir "tinc-$port")
-    mkdir -p "$d/hosts"
-    printf 'Name = node1\nPort = %s\nBindToAddress = 127.0.0.1\nDeviceType = dummy\n' "$port" >"$d/tinc.conf"
-    printf 'Address = 127.0.0.1\nPort = %s\n' "$port" >"$d/hosts/node1"
-    tincd -c "$d" -K 2048 </dev/null >"$d/keygen.log" 2>&1
-    tincd -c "$d" -D --pidfile="$d/tinc.pid" --logfile="$d/tinc.log" >"$d/log" 2>&1 &
-}
-
-# Quassel's core, plain and TLS on one port (its own self-signed certificate is not made).
-start_quasselcore() {
-    local port=$1 d
-    d=$(svc_dir "quassel-$port")
-    chown quasselcore "$d"
-    setpriv --reuid=quasselcore --regid=quassel --clear-groups \
-        quasselcore --configdir="$d" --listen=127.0.0.1 --port="$port" >"$d/log" 2>&1 &
+    iceccd -n testbed -p "$port" -u icecc -b "$d/envs" -N node1 -l "$d/iceccd.log" >"$d/log" 2>&1 &
 }
 
 # apcupsd from the unpacked package (it cannot be installed beside nut-server) with its network
