@@ -272,3 +272,12 @@ start_ejabberd() {
     setpriv --reuid=ejabberd --regid=ejabberd --clear-groups env HOME="$d" \
         ejabberdctl --spool "$d/spool" --logs "$d/logs" --node "testbed@localhost" foreground >"$d/log" 2>&1 &
 }
+
+# OpenDKIM as a milter on a TCP socket (verify and sign modes, no keys).
+start_opendkim() {
+    local port=$1 d
+    d=$(svc_dir "opendkim-$port")
+    printf 'Socket inet:%s@127.0.0.1\nPidFile %s/opendkim.pid\nUserID opendkim\nMode sv\nBackground no\nSyslog no\n' \
+        "$port" "$d" >"$d/opendkim.conf"
+    opendkim -f -x "$d/opendkim.conf" >"$d/log" 2>&1 &
+}

@@ -23,9 +23,9 @@ testbed_dir
 trap 'misc_cleanup; rm -rf "$TESTBED_DIR"' EXIT
 
 # Daemons with a second port name it after a slash (i2pd's proxy, Syncthing's sync port);
-# rspamd also opens 11332 and 11334, ejabberd 5269, 5280, 5443 and 1883.
+# rspamd also opens 11332 (its milter proxy) and 11334, ejabberd 5269, 5280, 5443 and 1883.
 MISC="1723:pptpd 3050:firebird 3551:apcupsd 4200:shellinabox 5222:ejabberd 6566:saned
-6667:bitlbee 6668:inspircd 6669:znc 7070/4444:i2pd 8200:minidlna 8384/22000:syncthing
+6667:bitlbee 6668:inspircd 8891:opendkim 6669:znc 7070/4444:i2pd 8200:minidlna 8384/22000:syncthing
 9090:cockpit_ws 10245:iceccd 11333:rspamd 19999:netdata 61208:glances"
 
 ports=()
@@ -36,7 +36,7 @@ for spec in $MISC; do
     *) "start_$name" "$port"; ports+=("$port") ;;
     esac
 done
-ports+=(11334 5269 5280)
+ports+=(11332 11334 5269 5280)
 # Daemons start in parallel; rspamd takes longest (it compiles its URL suffix list).
 for port in "${ports[@]}"; do
     wait_port "$port" || wait_port "$port" || wait_port "$port" || wait_port "$port" ||
