@@ -1,7 +1,7 @@
-//! Other real Debian daemons (tests/testbed/misc.sh: admin consoles, chat, VPN, media, scanning,
-//! build farms, UPS, databases) in a namespace of their own: one scan must name each with the
-//! service, product and version it discloses. Expected versions come from the installed
-//! packages (dpkg), never from constants.
+//! Other real Debian daemons (tests/testbed/misc.sh: admin consoles, chat, VPN, media,
+//! scanning, build farms, UPS, databases, mail filters, monitoring, hubs, storage) in a namespace
+//! of their own: one scan must name each with the service, product and version it discloses.
+//! Expected versions come from the installed packages (dpkg), never from constants.
 
 use crate::common::*;
 use serde_json::Value;
@@ -27,6 +27,10 @@ const MISC_BED_PROGRAMS: &[&str] = &[
     "/usr/sbin/netdata",
     "/usr/bin/glances",
     "/usr/sbin/opendkim",
+    "/usr/sbin/gophernicus",
+    "/usr/bin/uhub",
+    "/usr/bin/nbd-server",
+    "/usr/bin/gkrellmd",
 ];
 
 fn require_misc_bed(test: &str) -> bool {
@@ -79,6 +83,8 @@ fn expectations() -> Vec<Want> {
         w.push(want(port, "name", name));
         w.push(want(port, "product", product));
     };
+    named(70, "gopher", "Gophernicus");
+    named(1511, "adc", "uhub");
     named(1723, "pptp", "PoPToP pptpd");
     named(3050, "gds-db", "Firebird");
     named(3551, "apcupsd", "apcupsd");
@@ -101,15 +107,24 @@ fn expectations() -> Vec<Want> {
     named(11332, "milter", "Rspamd");
     named(11333, "http", "Rspamd");
     named(11334, "http", "Rspamd");
+    named(19150, "gkrellm", "gkrellmd");
     named(19999, "http", "Netdata");
     named(61208, "http", "Glances");
     w.extend([
+        want(70, "version", upstream("gophernicus")),
+        want(1511, "version", upstream("uhub")),
         want(3551, "version", upstream_candidate("apcupsd")),
         want(3551, "hostname", host_name()),
         // OpenDKIM (libmilter) names no product: only the protocol.
         want(8891, "name", "milter"),
         want(8891, "info", "Sendmail milter protocol"),
         want(11332, "info", "milter proxy"),
+        // NBD's greeting names the negotiation style, not the server.
+        want(10809, "name", "nbd"),
+        want(10809, "info", "newstyle negotiation"),
+        want(19150, "version", upstream("gkrellmd")),
+        want(19150, "hostname", host_name()),
+        want(19150, "os", "Linux"),
         want(5280, "tunnel", "tls"),
         want(6667, "version", bitlbee),
         want(6667, "revision", format!("Debian {bitlbee_rev}")),

@@ -281,3 +281,41 @@ start_opendkim() {
         "$port" "$d" >"$d/opendkim.conf"
     opendkim -f -x "$d/opendkim.conf" >"$d/log" 2>&1 &
 }
+
+# gkrellmd, the GKrellM monitoring server, on loopback.
+start_gkrellmd() {
+    local port=$1 d
+    d=$(svc_dir "gkrellmd-$port")
+    gkrellmd -P "$port" -A 127.0.0.1 -a 127.0.0.1 --pidfile "$d/gkrellmd.pid" >"$d/log" 2>&1 &
+}
+
+# uhub, an ADC hub, on loopback.
+start_uhub() {
+    local port=$1 d
+    d=$(svc_dir "uhub-$port")
+    printf 'server_port=%s\nserver_bind_addr=127.0.0.1\nhub_name=testbed\nfile_acl=%s/users.conf\n' "$port" "$d" >"$d/uhub.conf"
+    : >"$d/users.conf"
+    uhub -c "$d/uhub.conf" -f "$d/uhub.log" >"$d/log" 2>&1 &
+}
+
+# nbd-server exporting an empty file (newstyle negotiation). It forks away (its -d serves one
+# client only); misc_cleanup stops it with the namespace's other processes.
+start_nbd_server() {
+    local port=$1 d
+    d=$(svc_dir "nbd-$port")
+    truncate -s 1M "$d/disk.img"
+    printf '[generic]\n  listenaddr = 127.0.0.1\n  port = %s\n  user = root\n  group = root\n[disk]\n  exportname = %s/disk.img\n  readonly = true\n' \
+        "$port" "$d" >"$d/nbd.conf"
+    nbd-server -C "$d/nbd.conf" -p "$d/nbd.pid" >"$d/log" 2>&1
+}
+
+# Gophernicus, inetd style (socat accepts, gophernicus serves one connection as nobody: it
+# refuses root) with a root holding one file.
+start_gophernicus() {
+    local port=$1 d
+    d=$(svc_dir "gophernicus-$port")
+    mkdir -p "$d/root"
+    echo "portprobe test bed" >"$d/root/README"
+    socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" \
+        EXEC:"/usr/sbin/gophernicus -h gopher.testbed.example -r $d/root",su=nobody </dev/null >"$d/log" 2>&1 &
+}
