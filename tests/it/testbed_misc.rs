@@ -31,6 +31,7 @@ const MISC_BED_PROGRAMS: &[&str] = &[
     "/usr/bin/uhub",
     "/usr/bin/nbd-server",
     "/usr/bin/gkrellmd",
+    "/usr/sbin/ocserv",
 ];
 
 fn require_misc_bed(test: &str) -> bool {
@@ -84,6 +85,7 @@ fn expectations() -> Vec<Want> {
         w.push(want(port, "product", product));
     };
     named(70, "gopher", "Gophernicus");
+    named(443, "http", "ocserv");
     named(1511, "adc", "uhub");
     named(1723, "pptp", "PoPToP pptpd");
     named(3050, "gds-db", "Firebird");
@@ -112,6 +114,7 @@ fn expectations() -> Vec<Want> {
     named(61208, "http", "Glances");
     w.extend([
         want(70, "version", upstream("gophernicus")),
+        want(443, "tunnel", "tls"),
         want(1511, "version", upstream("uhub")),
         want(3551, "version", upstream_candidate("apcupsd")),
         want(3551, "hostname", host_name()),

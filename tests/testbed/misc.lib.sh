@@ -319,3 +319,26 @@ start_gophernicus() {
     socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" \
         EXEC:"/usr/sbin/gophernicus -h gopher.testbed.example -r $d/root",su=nobody </dev/null >"$d/log" 2>&1 &
 }
+
+# ocserv, the OpenConnect VPN server, with Debian's settings on PORT (TLS) and a certificate
+# of its own; no client ever logs in, so no tunnel device is needed.
+start_ocserv() {
+    local port=$1 d
+    d=$(svc_dir "ocserv-$port")
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+        -subj "/CN=vpn.testbed.example" -keyout "$d/key.pem" -out "$d/cert.pem" 2>/dev/null
+    : >"$d/passwd"
+    grep -vE '^(auth|tcp-port|udp-port|socket-file|chroot-dir|pid-file|server-cert|server-key|use-occtl|occtl-socket-file)\b' \
+        /etc/ocserv/ocserv.conf >"$d/ocserv.conf"
+    cat >>"$d/ocserv.conf" <<CONF
+auth = "plain[passwd=$d/passwd]"
+tcp-port = $port
+listen-host = 127.0.0.1
+socket-file = $d/ocserv-socket
+pid-file = $d/ocserv.pid
+server-cert = $d/cert.pem
+server-key = $d/key.pem
+use-occtl = false
+CONF
+    ocserv -f -c "$d/ocserv.conf" >"$d/log" 2>&1 &
+}
