@@ -32,6 +32,8 @@ const MISC_BED_PROGRAMS: &[&str] = &[
     "/usr/bin/nbd-server",
     "/usr/bin/gkrellmd",
     "/usr/sbin/ocserv",
+    "/usr/sbin/darkstat",
+    "/usr/bin/quasselcore",
 ];
 
 fn require_misc_bed(test: &str) -> bool {
@@ -86,11 +88,13 @@ fn expectations() -> Vec<Want> {
     };
     named(70, "gopher", "Gophernicus");
     named(443, "http", "ocserv");
+    named(667, "http", "darkstat");
     named(1511, "adc", "uhub");
     named(1723, "pptp", "PoPToP pptpd");
     named(3050, "gds-db", "Firebird");
     named(3551, "apcupsd", "apcupsd");
     named(4200, "http", "Shell In A Box");
+    named(4242, "quassel", "Quassel core");
     named(4444, "http-proxy", "i2pd HTTP proxy");
     named(5222, "xmpp-client", "ejabberd");
     named(5269, "xmpp-server", "ejabberd");
@@ -115,6 +119,7 @@ fn expectations() -> Vec<Want> {
     w.extend([
         want(70, "version", upstream("gophernicus")),
         want(443, "tunnel", "tls"),
+        want(667, "version", upstream("darkstat")),
         want(1511, "version", upstream("uhub")),
         want(3551, "version", upstream_candidate("apcupsd")),
         want(3551, "hostname", host_name()),

@@ -342,3 +342,20 @@ use-occtl = false
 CONF
     ocserv -f -c "$d/ocserv.conf" >"$d/log" 2>&1 &
 }
+
+# darkstat, the traffic grapher, capturing on loopback, its web server on PORT.
+start_darkstat() {
+    local port=$1 d
+    d=$(svc_dir "darkstat-$port")
+    darkstat -i lo --no-daemon --no-dns --no-promisc -p "$port" -b 127.0.0.1 --chroot "$d" \
+        --user nobody >"$d/log" 2>&1 &
+}
+
+# Quassel's core, not configured (it still negotiates the protocol), plain on loopback.
+start_quasselcore() {
+    local port=$1 d
+    d=$(svc_dir "quassel-$port")
+    chown quasselcore "$d"
+    setpriv --reuid=quasselcore --regid=quassel --clear-groups \
+        quasselcore --configdir="$d" --listen=127.0.0.1 --port="$port" >"$d/log" 2>&1 &
+}

@@ -24,10 +24,10 @@ trap 'misc_cleanup; rm -rf "$TESTBED_DIR"' EXIT
 
 # Daemons with a second port name it after a slash (i2pd's proxy, Syncthing's sync port);
 # rspamd also opens 11332 (its milter proxy) and 11334, ejabberd 5269, 5280, 5443 and 1883.
-MISC="70:gophernicus 443:ocserv 1511:uhub 1723:pptpd 3050:firebird 3551:apcupsd 4200:shellinabox
-5222:ejabberd 6566:saned 6667:bitlbee 6668:inspircd 6669:znc 7070/4444:i2pd 8200:minidlna
-8384/22000:syncthing 8891:opendkim 9090:cockpit_ws 10245:iceccd 10809:nbd_server 11333:rspamd
-19150:gkrellmd 19999:netdata 61208:glances"
+MISC="70:gophernicus 443:ocserv 667:darkstat 1511:uhub 1723:pptpd 3050:firebird 3551:apcupsd
+4200:shellinabox 4242:quasselcore 5222:ejabberd 6566:saned 6667:bitlbee 6668:inspircd 6669:znc
+7070/4444:i2pd 8200:minidlna 8384/22000:syncthing 8891:opendkim 9090:cockpit_ws 10245:iceccd
+10809:nbd_server 11333:rspamd 19150:gkrellmd 19999:netdata 61208:glances"
 
 ports=()
 for spec in $MISC; do
