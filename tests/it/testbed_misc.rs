@@ -98,7 +98,6 @@ fn expectations() -> Vec<Want> {
     named(4444, "http-proxy", "i2pd HTTP proxy");
     named(5222, "xmpp-client", "ejabberd");
     named(5269, "xmpp-server", "ejabberd");
-    named(5280, "http", "ejabberd");
     named(6566, "sane-port", "SANE saned");
     named(6667, "irc", "BitlBee");
     named(6668, "irc", "InspIRCd");
@@ -133,7 +132,6 @@ fn expectations() -> Vec<Want> {
         want(19150, "version", upstream("gkrellmd")),
         want(19150, "hostname", host_name()),
         want(19150, "os", "Linux"),
-        want(5280, "tunnel", "tls"),
         want(6667, "version", bitlbee),
         want(6667, "revision", format!("Debian {bitlbee_rev}")),
         want(6667, "hostname", "bitlbee.testbed.example"),

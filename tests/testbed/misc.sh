@@ -37,7 +37,7 @@ for spec in $MISC; do
     *) "start_$name" "$port"; ports+=("$port") ;;
     esac
 done
-ports+=(11332 11334 5269 5280)
+ports+=(11332 11334 5269)
 # Daemons start in parallel; rspamd takes longest (it compiles its URL suffix list).
 for port in "${ports[@]}"; do
     wait_port "$port" || wait_port "$port" || wait_port "$port" || wait_port "$port" ||
