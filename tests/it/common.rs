@@ -230,7 +230,8 @@ pub fn deb_version(package: &str) -> (String, String) {
 }
 
 /// The upstream version of a Debian package as the software itself knows it: without the
-/// suffix Debian adds to a repacked source (`6.0.14+dfsg` → `6.0.14`, `1.1.20+ds` → `1.1.20`).
+/// suffix Debian adds to a repacked source (`6.0.14+dfsg` → `6.0.14`, `1.1.20+ds` → `1.1.20`,
+/// `1.19.2~ds1` → `1.19.2`).
 pub fn upstream(package: &str) -> String {
     strip_repack(deb_version(package).0)
 }
@@ -253,7 +254,7 @@ pub fn upstream_candidate(package: &str) -> String {
 }
 
 fn strip_repack(version: String) -> String {
-    match version.split_once("+dfsg").or_else(|| version.split_once("+ds")) {
+    match ["+dfsg", "+ds", "~ds"].iter().find_map(|s| version.split_once(s)) {
         Some((v, _)) => v.to_string(),
         None => version,
     }

@@ -27,6 +27,7 @@ mod testbed_datastores;
 mod testbed_enterprise;
 mod testbed_industrial;
 mod testbed_mailweb;
+mod testbed_misc;
 mod testbed_services;
 mod tls;
 mod udp;
