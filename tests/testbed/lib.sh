@@ -8,16 +8,38 @@ ns_init() {
         echo "testbed: refusing to run outside a network namespace of its own" >&2
         exit 97
     fi
+    # The namespace whose processes ns_cleanup stops (checked fresh just above).
+    TESTBED_NS=$(readlink /proc/self/ns/net)
     trap 'ns_cleanup' EXIT
     # A failing set-up step says which, instead of exiting silently under set -e.
     trap 'echo "testbed: failed (exit $?) at ${BASH_SOURCE[0]}:$LINENO: $BASH_COMMAND" >&2' ERR
     set -o errtrace
 }
 
+# Stops the bed's jobs, then every other process of its namespace: some daemons leave the job
+# list (postfix's master, ejabberd's Erlang VM and epmd, rspamd's workers, daemons that fork)
+# or ignore SIGTERM for a while (Firebird), and a process left behind would outlive the test.
 ns_cleanup() {
-    local pids
+    local pids p pid left=() i
     pids=$(jobs -p)
     [ -n "$pids" ] && kill $pids 2>/dev/null
+    [ -n "${TESTBED_NS:-}" ] || { wait 2>/dev/null; return 0; }
+    pids=()
+    for p in /proc/[0-9]*; do
+        pid=${p#/proc/}
+        { [ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ]; } && continue
+        [ "$(readlink "$p/ns/net" 2>/dev/null)" = "$TESTBED_NS" ] && pids+=("$pid")
+    done
+    [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null
+    for i in $(seq 1 20); do
+        left=()
+        for pid in "${pids[@]}"; do
+            [ -d "/proc/$pid" ] && left+=("$pid")
+        done
+        [ ${#left[@]} -eq 0 ] && break
+        sleep 0.1
+    done
+    [ ${#left[@]} -gt 0 ] && kill -9 "${left[@]}" 2>/dev/null
     wait 2>/dev/null
     return 0
 }

@@ -4,35 +4,6 @@
 # in the foreground as a job of the calling script. Source after lib.sh, daemons.lib.sh and
 # services.lib.sh (svc_dir); call testbed_dir first.
 
-# Stops every process of this bed's namespace. Some daemons leave the job list (ejabberd's
-# Erlang VM and epmd, rspamd's workers) or ignore SIGTERM for a while (Firebird), and any process
-# left would keep the namespace alive. Only inside a namespace of its own (ns_init checked it).
-misc_cleanup() {
-    local ns p pid pids=() left=() i
-    if ip -o link show | grep -qv ': lo:'; then
-        return 0
-    fi
-    ns=$(readlink /proc/self/ns/net)
-    for p in /proc/[0-9]*; do
-        pid=${p#/proc/}
-        [ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ] && continue
-        [ "$(readlink "$p/ns/net" 2>/dev/null)" = "$ns" ] && pids+=("$pid")
-    done
-    [ ${#pids[@]} -gt 0 ] || return 0
-    kill "${pids[@]}" 2>/dev/null
-    for i in $(seq 1 20); do
-        left=()
-        for pid in "${pids[@]}"; do
-            [ -d "/proc/$pid" ] && left+=("$pid")
-        done
-        [ ${#left[@]} -eq 0 ] && break
-        sleep 0.1
-    done
-    [ ${#left[@]} -gt 0 ] && kill -9 "${left[@]}" 2>/dev/null
-    wait 2>/dev/null
-    return 0
-}
-
 # Netdata's agent: its own web server on loopback, no cloud, no registry, no plugins.
 start_netdata() {
     local port=$1 d
@@ -299,7 +270,7 @@ start_uhub() {
 }
 
 # nbd-server exporting an empty file (newstyle negotiation). It forks away (its -d serves one
-# client only); misc_cleanup stops it with the namespace's other processes.
+# client only); ns_cleanup stops it with the namespace's other processes.
 start_nbd_server() {
     local port=$1 d
     d=$(svc_dir "nbd-$port")

@@ -20,7 +20,7 @@ if [ "${1:-}" = --fetch ]; then
 fi
 ns_init
 testbed_dir
-trap 'misc_cleanup; rm -rf "$TESTBED_DIR"' EXIT
+trap 'ns_cleanup; rm -rf "$TESTBED_DIR"' EXIT
 
 # Daemons with a second port name it after a slash (i2pd's proxy, Syncthing's sync port);
 # rspamd also opens 11332 (its milter proxy) and 11334, ejabberd 5269, 5280, 5443 and 1883.
