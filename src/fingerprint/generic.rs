@@ -299,21 +299,32 @@ fn ssh_version_at(software: &str) -> Option<(usize, usize)> {
 /// A `softwareversion` that reads as random characters rather than a name: some appliances send a
 /// random string per box or per connection (`t1VtSi`, `B4I_haIvxy`, `WLH_rbHQLlDeyy`, `rPKx-`).
 /// Signs: letters and digits interleaved in mixed case, a trailing separator, an upper-case run
-/// ending in a lone lower-case letter (`PKx`, `QLlD`; a `v` is a version mark), or several
-/// lower-to-upper humps with almost no vowels.
+/// ending in a lone lower-case consonant (`PKx`, `QLlD`; not `SFTPGo`; a `v` is a version mark, a
+/// final `d` or `s` ends a word), or several lower-to-upper humps with almost no vowels.
 fn random_token(t: &str) -> bool {
     let b = t.as_bytes();
     let mixed = b.iter().any(u8::is_ascii_uppercase) && b.iter().any(u8::is_ascii_lowercase);
     let interleaved = (1..b.len()).any(|i| {
         let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-        digits > 0 && b[i - 1].is_ascii_alphabetic() && b.get(i + digits).is_some_and(u8::is_ascii_alphabetic)
+        let after = &b[(i + digits).min(b.len())..];
+        // `J2SSH`: a digit before an acronym is part of a name.
+        let acronym = after.iter().take_while(|c| c.is_ascii_uppercase()).count();
+        let acronym = acronym >= 2 && !after.get(acronym).is_some_and(u8::is_ascii_lowercase);
+        digits > 0
+            && b[i - 1].is_ascii_alphabetic()
+            && after.first().is_some_and(u8::is_ascii_alphabetic)
+            && !acronym
     });
     let lone_lower = b.windows(3).enumerate().any(|(i, w)| {
+        let next = b.get(i + 3);
+        // A final `d` or `s` after an acronym is a word's ending (`FreeSSHd`, `FTPs`).
+        let word_end = matches!(w[2], b'd' | b's') && !next.is_some_and(u8::is_ascii_alphabetic);
         w[0].is_ascii_uppercase()
             && w[1].is_ascii_uppercase()
             && w[2].is_ascii_lowercase()
-            && w[2] != b'v'
-            && !b.get(i + 3).is_some_and(u8::is_ascii_lowercase)
+            && !matches!(w[2], b'v' | b'a' | b'e' | b'i' | b'o' | b'u')
+            && !word_end
+            && !next.is_some_and(u8::is_ascii_lowercase)
     });
     let humps = b
         .windows(2)
@@ -327,7 +338,7 @@ fn random_token(t: &str) -> bool {
     (mixed && interleaved)
         || t.ends_with(['-', '_'])
         || lone_lower
-        || (humps >= 2 && vowels * 10 < letters * 3)
+        || (humps >= 2 && vowels * 10 < letters * 2)
 }
 
 /// Words at the end of an SSH name that say "version" rather than name anything
@@ -731,6 +742,10 @@ mod tests {
             ("SSH-2.0-WeOnlyDo\r\n", "WeOnlyDo"),
             ("SSH-2.0-ZyXEL\r\n", "ZyXEL"),
             ("SSH-2.0-Parks\r\n", "Parks"),
+            ("SSH-2.0-FreeSSHd\r\n", "FreeSSHd"),
+            ("SSH-2.0-SFTPGo_2.5.4\r\n", "SFTPGo"),
+            ("SSH-2.0-J2SSH_Maverick\r\n", "J2SSH_Maverick"),
+            ("SSH-2.0-WeOnlyDo-wodFTPD 3.3.0.424\r\n", "WeOnlyDo-wodFTPD"),
         ] {
             assert_eq!(id(r).map(|t| t.1), Some(name.to_string()), "{r:?}");
         }
