@@ -58,9 +58,12 @@ fn looks_like_host(word: &str) -> bool {
     let parts: Vec<&str> = word.split('.').collect();
     parts.len() >= 2
         && parts.iter().all(|p| !p.is_empty())
-        && parts
-            .last()
-            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+        && parts.last().is_some_and(|tld| {
+            // `example.com`, `EXAMPLE.COM`; not `Axway.Gateway`, a product's dotted name.
+            tld.len() >= 2
+                && (tld.chars().all(|c| c.is_ascii_lowercase())
+                    || tld.chars().all(|c| c.is_ascii_uppercase()))
+        })
         || word.contains('@')
         || (parts.len() == 4 && parts.iter().all(|p| p.parse::<u8>().is_ok()))
 }
@@ -337,32 +340,122 @@ fn http_product(value: &str, words: &GenericWords) -> Option<(String, Option<Str
     None
 }
 
-/// SSH `softwareversion`: the name before the first separator followed by a digit; the
-/// version after it, or the first word of the comment (`WeOnlyDo 1.2.7`).
+/// Where the version starts in an SSH `softwareversion`: after the first separator followed by
+/// a digit (`name_1.2`, `name-1.2`, `name/1.2`, `name_v1.2`, `SSH.0.1`), else where a dotted
+/// version is glued to the name (`VRP5.150`, `wolfSSHv1.4.12`). Returns (end of the name, start
+/// of the version).
+fn ssh_version_at(software: &str) -> Option<(usize, usize)> {
+    let b = software.as_bytes();
+    let sep = |c: u8| matches!(c, b'_' | b'-' | b'/');
+    let separated = (1..b.len()).find_map(|i| {
+        if !b[i].is_ascii_digit() {
+            return None;
+        }
+        if sep(b[i - 1]) || (b[i - 1] == b'.' && i >= 2 && b[i - 2].is_ascii_alphabetic()) {
+            return Some((i - 1, i));
+        }
+        (matches!(b[i - 1], b'v' | b'V') && i >= 2 && sep(b[i - 2])).then(|| (i - 2, i))
+    });
+    separated.or_else(|| {
+        // Digits, a dot and a digit right after a letter: a version glued to the name.
+        (1..b.len()).find_map(|i| {
+            let glued = b[i].is_ascii_digit()
+                && b[i - 1].is_ascii_alphabetic()
+                && (i == 1 || !b[i - 2].is_ascii_digit());
+            let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let dotted =
+                b.get(i + digits) == Some(&b'.') && b.get(i + digits + 1).is_some_and(u8::is_ascii_digit);
+            if !(glued && dotted) {
+                return None;
+            }
+            // `wolfSSHv1.4.12`: the `v` says "version", it is not part of the name.
+            let v = matches!(b[i - 1], b'v' | b'V') && i >= 2 && b[i - 2].is_ascii_uppercase();
+            Some((if v { i - 1 } else { i }, i))
+        })
+    })
+}
+
+/// A `softwareversion` that reads as random characters rather than a name: some appliances send a
+/// random string per box or per connection (`t1VtSi`, `B4I_haIvxy`, `WLH_rbHQLlDeyy`, `rPKx-`).
+/// Signs: letters and digits interleaved in mixed case, a trailing separator, an upper-case run
+/// ending in a lone lower-case consonant (`PKx`, `QLlD`; not `SFTPGo`; a `v` is a version mark, a
+/// final `d` or `s` ends a word), or several lower-to-upper humps with almost no vowels.
+fn random_token(t: &str) -> bool {
+    let b = t.as_bytes();
+    let mixed = b.iter().any(u8::is_ascii_uppercase) && b.iter().any(u8::is_ascii_lowercase);
+    let interleaved = (1..b.len()).any(|i| {
+        let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let after = &b[(i + digits).min(b.len())..];
+        // `J2SSH`: a digit before an acronym is part of a name.
+        let acronym = after.iter().take_while(|c| c.is_ascii_uppercase()).count();
+        let acronym = acronym >= 2 && !after.get(acronym).is_some_and(u8::is_ascii_lowercase);
+        digits > 0
+            && b[i - 1].is_ascii_alphabetic()
+            && after.first().is_some_and(u8::is_ascii_alphabetic)
+            && !acronym
+    });
+    let lone_lower = b.windows(3).enumerate().any(|(i, w)| {
+        let next = b.get(i + 3);
+        // A final `d` or `s` after an acronym is a word's ending (`FreeSSHd`, `FTPs`).
+        let word_end = matches!(w[2], b'd' | b's') && !next.is_some_and(u8::is_ascii_alphabetic);
+        w[0].is_ascii_uppercase()
+            && w[1].is_ascii_uppercase()
+            && w[2].is_ascii_lowercase()
+            && !matches!(w[2], b'v' | b'a' | b'e' | b'i' | b'o' | b'u')
+            && !word_end
+            && !next.is_some_and(u8::is_ascii_lowercase)
+    });
+    let humps = b
+        .windows(2)
+        .filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
+        .count();
+    let letters = b.iter().filter(|c| c.is_ascii_alphabetic()).count();
+    let vowels = b
+        .iter()
+        .filter(|c| matches!(c.to_ascii_lowercase(), b'a' | b'e' | b'i' | b'o' | b'u'))
+        .count();
+    (mixed && interleaved)
+        || t.ends_with(['-', '_'])
+        || lone_lower
+        || (humps >= 2 && vowels * 10 < letters * 2)
+}
+
+/// Words at the end of an SSH name that say "version" rather than name anything
+/// (`MoTTY_Release_0.82`, `WinSCP_release_5.9`).
+fn strip_release_word(name: &str) -> &str {
+    match name.rfind(['_', '-']) {
+        Some(i)
+            if i > 0
+                && ["release", "rel", "build", "version", "ver"]
+                    .iter()
+                    .any(|w| name[i + 1..].eq_ignore_ascii_case(w)) =>
+        {
+            &name[..i]
+        }
+        _ => name,
+    }
+}
+
+/// SSH `softwareversion`: the name before the version (see [`ssh_version_at`]) and the version;
+/// a name without a version goes on into the comment's words up to a version there
+/// (`Mocana SSH 6.3`, `HP Integrated Lights-Out mpSSH v1.1`, `WeOnlyDo 1.2.7`).
 fn ssh_product(
     software: &str,
     comment: Option<&str>,
     words: &GenericWords,
 ) -> Option<(String, Option<String>)> {
-    let bytes = software.as_bytes();
-    let split = (1..bytes.len()).find(|&i| {
-        bytes[i].is_ascii_digit()
-            && (matches!(bytes[i - 1], b'_' | b'-' | b'/')
-                || (matches!(bytes[i - 1], b'v' | b'V')
-                    && i >= 2
-                    && matches!(bytes[i - 2], b'_' | b'-' | b'/')))
-    });
-    let (name, version) = match split {
-        Some(i) => {
-            let name = software[..i].trim_end_matches(['_', '-', '/', 'v', 'V']);
-            let version = clean_version(&software[i..]);
+    let (name, version) = match ssh_version_at(software) {
+        Some((name_end, at)) => {
+            let name = software[..name_end].trim_end_matches(['_', '-', '/', '.']);
+            let version = clean_version(&software[at..]);
             // `Dh-v39EVDB8f6LZ`: a random token (some appliances randomise the string), not a
             // name and a version; claim nothing.
-            if version.as_deref().is_some_and(|v| !version_like(v)) {
+            if version.as_deref().is_some_and(|v| !version_like(v)) || random_token(name) {
                 return None;
             }
-            (name, version)
+            (strip_release_word(name), version)
         }
+        None if random_token(software) => return None,
         // `name_build` where the build is a hash, not a version: the name alone.
         None => match software.split_once(['_', '-']) {
             // A build hash (`conker_df6142773d`) or a hidden version (`FortiSSH_x.x`).
@@ -372,20 +465,54 @@ fn ssh_product(
             {
                 (name, None)
             }
-            _ => (
-                software,
-                // `WeOnlyDo 1.2.7`: a dotted version as the first word of the comment.
-                comment
-                    .and_then(|c| c.split_whitespace().next())
-                    .filter(|w| w.contains('.'))
-                    .and_then(clean_version),
-            ),
+            _ => return ssh_name_in_comment(software, comment, words),
         },
     };
     if !name.starts_with(|c: char| c.is_ascii_alphabetic()) || !plausible_product(name, words) {
         return None;
     }
     Some((name.to_string(), version))
+}
+
+/// A name without a version (`Mocana`, `Zyxel`, `HP`): the comment's words that go on naming
+/// it, up to four, and the version that ends them, if any. Words that name a platform or join
+/// a sentence end the name; a word with digits in it (`iX512l8j`) ends it too.
+fn ssh_name_in_comment(
+    software: &str,
+    comment: Option<&str>,
+    words: &GenericWords,
+) -> Option<(String, Option<String>)> {
+    let mut name = software.to_string();
+    let mut version = None;
+    for (n, w) in comment.unwrap_or("").split_whitespace().enumerate() {
+        let number = w
+            .strip_prefix(['v', 'V'])
+            .filter(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+            .unwrap_or(w);
+        if number.starts_with(|c: char| c.is_ascii_digit()) {
+            version = clean_version(number).filter(|v| v.contains('.') && version_like(v));
+            break;
+        }
+        let name_like = w.starts_with(|c: char| c.is_ascii_alphabetic())
+            && w.chars().all(|c| c.is_ascii_alphabetic() || c == '-')
+            && !w.ends_with('-')
+            && !random_token(w)
+            && !listed(&words.greeting_stop, w)
+            && !listed(&words.http_skip, w)
+            && !w.chars().all(|c| matches!(c, 'x' | 'X'));
+        if n >= 4 || !name_like {
+            break;
+        }
+        name.push(' ');
+        name.push_str(w);
+    }
+    // A bare word ending in digits (`myrouter01`, `srv-3`) is far more often a host's name than
+    // a product.
+    let host_like = version.is_none() && name == software && software.ends_with(|c: char| c.is_ascii_digit());
+    if host_like || !name.starts_with(|c: char| c.is_ascii_alphabetic()) || !plausible_product(&name, words) {
+        return None;
+    }
+    Some((name, version))
 }
 
 /// Which service a greeting belongs to, from its reply code and keywords.
@@ -795,6 +922,86 @@ mod tests {
         ok("SSH-2.0-conker_df6142773d 396556d9f365\r\n", "ssh", "conker", "");
         assert_eq!(id("SSH-2.0-9.99 FlowSsh: Bitvise\r\n"), None);
         assert_eq!(id("SSH-2.0-Dh-v39EVDB8f6LZ\r\n"), None);
+    }
+
+    #[test]
+    fn ssh_versions_at_other_separators() {
+        // `name.version`, a version glued to the name, a `v` before it.
+        ok("SSH-2.0-ZTE_SSH.2.0\r\n", "ssh", "ZTE_SSH", "2.0");
+        ok("SSH-2.0-FooOS5.150\r\n", "ssh", "FooOS", "5.150");
+        ok("SSH-2.0-fooSSHv1.4.12\r\n", "ssh", "fooSSH", "1.4.12");
+        ok("SSH-2.0-NOS-SSH_2.0\r\n", "ssh", "NOS-SSH", "2.0");
+        ok("SSH-2.0-billsSSH_3.6.3q3\r\n", "ssh", "billsSSH", "3.6.3q3");
+        ok("SSH-2.0-CiscoIOS_12.2XA\r\n", "ssh", "CiscoIOS", "12.2XA");
+        // `Release` says "version", it names nothing.
+        ok("SSH-2.0-MoTTY_Release_0.82\r\n", "ssh", "MoTTY", "0.82");
+        ok("SSH-2.0-WinSCP_release_5.9.3\r\n", "ssh", "WinSCP", "5.9.3");
+        // `SSH.0.1` is the protocol's name and a number, not a product.
+        assert_eq!(id("SSH-1.5-SSH.0.1\r\n"), None);
+        // A dotted name is not a host name when its last part is not a domain (`Gateway`).
+        ok("SSH-2.0-Axway.Gateway\r\n", "ssh", "Axway.Gateway", "");
+        assert_eq!(id("SSH-2.0-gw.example.com\r\n"), None);
+    }
+
+    #[test]
+    fn ssh_names_that_go_on_in_the_comment() {
+        ok("SSH-2.0-Mocana SSH 6.3\r\n", "ssh", "Mocana SSH", "6.3");
+        ok(
+            "SSH-2.0-HP Integrated Lights-Out mpSSH v1.1\r\n",
+            "ssh",
+            "HP Integrated Lights-Out mpSSH",
+            "1.1",
+        );
+        ok(
+            "SSH-2.0-McAfee Web Gateway SSH\r\n",
+            "ssh",
+            "McAfee Web Gateway SSH",
+            "",
+        );
+        // A placeholder, a random word or a host name ends the name.
+        ok("SSH-2.0-tiger xxxxxxxxxxxxxxxxxxxxxxxx\r\n", "ssh", "tiger", "");
+        ok("SSH-2.0-Foo iX512l8j\r\n", "ssh", "Foo", "");
+        ok("SSH-2.0-Foo gw.example.com\r\n", "ssh", "Foo", "");
+        // Filler words alone still name nothing.
+        assert_eq!(id("SSH-2.0-SSH Server\r\n"), None);
+    }
+
+    #[test]
+    fn ssh_random_strings_are_not_products() {
+        // Strings some appliances randomise per box or per connection (public router survey data).
+        for r in [
+            "SSH-2.0-WLH_rbHQLlDeyy\r\n",
+            "SSH-2.0-b95rVonwBt\r\n",
+            "SSH-2.0-OxywS4Oe4sDl\r\n",
+            "SSH-2.0-t1VtSi\r\n",
+            "SSH-2.0-B4I_haIvxy\r\n",
+            "SSH-2.0-Li_mO3m-e_bXh-\r\n",
+            "SSH-2.0-rPKx-\r\n",
+            "SSH-2.0-9nroL3\r\n",
+            "SSH-2.0-fAqS7ZlEM\r\n",
+            "SSH-2.0-a1b2c3d4\r\n",
+            "SSH-2.0-myrouter01\r\n",
+        ] {
+            assert_eq!(id(r), None, "{r:?}");
+        }
+        // Real names in CamelCase, acronyms and few vowels are still names.
+        for (r, name) in [
+            ("SSH-2.0-RomSShell_5.40\r\n", "RomSShell"),
+            ("SSH-2.0-SilverSHielD\r\n", "SilverSHielD"),
+            ("SSH-2.0-GerritCodeReview_3.4.3\r\n", "GerritCodeReview"),
+            ("SSH-2.0-CrushFTPSSHD\r\n", "CrushFTPSSHD"),
+            ("SSH-2.0-mpSSH_0.2.1\r\n", "mpSSH"),
+            ("SSH-2.0-FxSsh\r\n", "FxSsh"),
+            ("SSH-2.0-WeOnlyDo\r\n", "WeOnlyDo"),
+            ("SSH-2.0-ZyXEL\r\n", "ZyXEL"),
+            ("SSH-2.0-Parks\r\n", "Parks"),
+            ("SSH-2.0-FreeSSHd\r\n", "FreeSSHd"),
+            ("SSH-2.0-SFTPGo_2.5.4\r\n", "SFTPGo"),
+            ("SSH-2.0-J2SSH_Maverick\r\n", "J2SSH_Maverick"),
+            ("SSH-2.0-WeOnlyDo-wodFTPD 3.3.0.424\r\n", "WeOnlyDo-wodFTPD"),
+        ] {
+            assert_eq!(id(r).map(|t| t.1), Some(name.to_string()), "{r:?}");
+        }
     }
 
     #[test]
