@@ -19,27 +19,33 @@ ns_init() {
 # Stops the bed's jobs, then every other process of its namespace: some daemons leave the job
 # list (postfix's master, ejabberd's Erlang VM and epmd, rspamd's workers, daemons that fork)
 # or ignore SIGTERM for a while (Firebird), and a process left behind would outlive the test.
+# Best effort: a process that is gone already is no failure, and nothing here fails the bed.
 ns_cleanup() {
+    set +e
+    trap - ERR
     local pids p pid left=() i
     pids=$(jobs -p)
     [ -n "$pids" ] && kill $pids 2>/dev/null
-    [ -n "${TESTBED_NS:-}" ] || { wait 2>/dev/null; return 0; }
-    pids=()
-    for p in /proc/[0-9]*; do
-        pid=${p#/proc/}
-        { [ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ]; } && continue
-        [ "$(readlink "$p/ns/net" 2>/dev/null)" = "$TESTBED_NS" ] && pids+=("$pid")
-    done
-    [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null
-    for i in $(seq 1 20); do
-        left=()
-        for pid in "${pids[@]}"; do
-            [ -d "/proc/$pid" ] && left+=("$pid")
+    if [ -n "${TESTBED_NS:-}" ]; then
+        pids=()
+        for p in /proc/[0-9]*; do
+            pid=${p#/proc/}
+            { [ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ]; } && continue
+            [ "$(readlink "$p/ns/net" 2>/dev/null)" = "$TESTBED_NS" ] && pids+=("$pid")
         done
-        [ ${#left[@]} -eq 0 ] && break
-        sleep 0.1
-    done
-    [ ${#left[@]} -gt 0 ] && kill -9 "${left[@]}" 2>/dev/null
+        [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null
+        for i in $(seq 1 20); do
+            left=()
+            for pid in "${pids[@]}"; do
+                # A zombie has exited; its parent (this script, or init) reaps it.
+                [ -d "/proc/$pid" ] && [ "$(sed 's/.*) //; s/ .*//' "/proc/$pid/stat" 2>/dev/null)" != Z ] &&
+                    left+=("$pid")
+            done
+            [ ${#left[@]} -eq 0 ] && break
+            sleep 0.1
+        done
+        [ ${#left[@]} -gt 0 ] && kill -9 "${left[@]}" 2>/dev/null
+    fi
     wait 2>/dev/null
     return 0
 }
