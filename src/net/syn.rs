@@ -365,6 +365,19 @@ const POLL_TICK: Duration = Duration::from_millis(1);
 thread_local! {
     /// Each worker's UDP socket for route look-ups (connect, read the source, disconnect).
     static ROUTE_SOCKET: std::cell::RefCell<Option<UdpSocket>> = const { std::cell::RefCell::new(None) };
+    /// Each worker's raw socket for sending (see [`send_socket`]); `None` inside: none could be
+    /// opened, the engine's own is used.
+    static SEND_SOCKET: std::cell::OnceCell<Option<Socket>> = const { std::cell::OnceCell::new() };
+}
+
+/// A raw TCP socket for this thread's SYNs, which reads nothing (a filter drops every packet):
+/// the kernel holds a raw socket's lock while a segment goes out — on loopback, through the
+/// whole receive path and the reply — so workers sharing one socket would take turns.
+fn send_socket() -> Option<Socket> {
+    let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::TCP)).ok()?;
+    let drop_all = [socket2::SockFilter::new(0x06, 0, 0, 0)]; // ret 0: drop
+    socket.attach_filter(&drop_all).ok()?;
+    Some(socket)
 }
 
 /// How long a reader blocks before it looks whether the engine is gone.
@@ -508,8 +521,12 @@ impl SynEngine {
             seq,
         });
         let sent = Instant::now();
-        self.tcp
-            .send_to(&segment, &SocketAddrV4::new(dst, 0).into())
+        let to = SocketAddrV4::new(dst, 0).into();
+        SEND_SOCKET
+            .with(|own| match own.get_or_init(send_socket) {
+                Some(own) => own.send_to(&segment, &to),
+                None => self.tcp.send_to(&segment, &to),
+            })
             .map_err(classify_send)?;
         if self.replies == Replies::Batched {
             let mut batch = Vec::new();
