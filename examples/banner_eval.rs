@@ -7,98 +7,10 @@ use std::error::Error;
 
 use portprobe::escape::unescape;
 use portprobe::fingerprint::{decode, generic, Database, Matcher};
-use serde::Deserialize;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct File {
-    case: Vec<Case>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Case {
-    response: String,
-    probe: String,
-    #[allow(dead_code)]
-    source: String,
-    service: String,
-    product: String,
-    #[serde(default)]
-    aliases: Vec<String>,
-    version: String,
-}
-
-/// Lower-case letters and digits only.
-fn norm(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
-}
-
-/// Words that name no product on their own (as in tests/it/corpus.rs).
-const FILLER: &[&str] = &[
-    "server",
-    "service",
-    "daemon",
-    "http",
-    "httpd",
-    "https",
-    "web",
-    "ftp",
-    "ftpd",
-    "smtp",
-    "smtpd",
-    "mail",
-    "pop3",
-    "pop3d",
-    "imap",
-    "imapd",
-    "imap4",
-    "ssh",
-    "sshd",
-    "the",
-    "for",
-    "and",
-    "microsoft",
-    "apache",
-    "gnu",
-    "linux",
-];
-
-fn words(s: &str) -> Vec<String> {
-    s.split(|c: char| !c.is_ascii_alphanumeric())
-        .map(str::to_ascii_lowercase)
-        .filter(|w| w.len() >= 3 && !FILLER.contains(&w.as_str()))
-        .collect()
-}
-
-/// Equal, contained, or sharing a word that names something (as in tests/it/corpus.rs).
-fn same_product(got: &str, want: &str, aliases: &[String]) -> bool {
-    let g = norm(got);
-    if g.len() < 2 {
-        return false;
-    }
-    let gw = words(got);
-    std::iter::once(want)
-        .chain(aliases.iter().map(String::as_str))
-        .any(|w| {
-            let n = norm(w);
-            n.len() >= 2
-                && (g == n || g.contains(&n) || n.contains(&g) || words(w).iter().any(|x| gw.contains(x)))
-        })
-}
-
-/// Equal, or one extends the other at a separator (as in tests/it/corpus.rs).
-fn same_version(got: &str, want: &str) -> bool {
-    let (g, w) = (got.to_ascii_lowercase(), want.to_ascii_lowercase());
-    g == w
-        || g.strip_prefix(&w)
-            .is_some_and(|rest| rest.starts_with(|c: char| !c.is_ascii_digit()))
-        || w.strip_prefix(&g)
-            .is_some_and(|rest| rest.starts_with(|c: char| !c.is_ascii_digit()))
-}
+#[path = "../tests/it/score.rs"]
+mod score;
+use score::{same_product, same_version, File};
 
 #[derive(Default)]
 struct Tally {

@@ -17,6 +17,7 @@ mod port_knowledge;
 mod properties;
 mod proxy_scan;
 mod resource_limits;
+mod score;
 mod seed_scenario;
 mod session;
 mod shards;
