@@ -135,6 +135,14 @@ pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The port records of a `--json` run, by port number.
+pub fn by_port(out: &Output) -> std::collections::HashMap<u64, serde_json::Value> {
+    json_lines(out)
+        .into_iter()
+        .filter_map(|v| Some((v["port"].as_u64()?, v)))
+        .collect()
+}
+
 /// Every JSON Lines record of `text` (a scan's start, port, finding, host and summary records).
 pub fn json_records(text: &str) -> Vec<serde_json::Value> {
     text.lines()

@@ -10,14 +10,6 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::TcpStream;
-use std::process::Output;
-
-fn by_port(out: &Output) -> HashMap<u64, Value> {
-    json_lines(out)
-        .into_iter()
-        .filter_map(|v| Some((v["port"].as_u64()?, v)))
-        .collect()
-}
 
 /// The binaries of the bed, for the skip message.
 const BED: [&str; 4] = [

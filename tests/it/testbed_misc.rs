@@ -158,10 +158,7 @@ fn one_scan_names_every_misc_daemon_and_its_version() {
     let ports: Vec<String> = ports.into_iter().collect();
     let out = misc_bed(&["scan", "127.0.0.1", "-p", &ports.join(","), "--json"]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
-    let got: HashMap<u64, Value> = json_lines(&out)
-        .into_iter()
-        .filter_map(|v| Some((v["port"].as_u64()?, v)))
-        .collect();
+    let got: HashMap<u64, Value> = by_port(&out);
     let mut m = mismatches(&got, &wants);
     for port in got.keys() {
         if got[port]["state"] != "open" {

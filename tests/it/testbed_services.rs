@@ -218,10 +218,7 @@ fn one_scan_names_every_service_daemon_without_a_wrong_claim() {
     let ports: Vec<String> = wants.iter().map(|w| w.port.to_string()).collect();
     let out = services_bed(&["scan", "127.0.0.1", "-p", &ports.join(","), "--json"]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
-    let got: HashMap<u64, Value> = json_lines(&out)
-        .into_iter()
-        .filter_map(|v| Some((v["port"].as_u64()?, v)))
-        .collect();
+    let got: HashMap<u64, Value> = by_port(&out);
     let mut m = Vec::new();
     for w in &wants {
         match got.get(&w.port) {
