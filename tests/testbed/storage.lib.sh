@@ -1,0 +1,198 @@
+# Start functions of the storage test bed (storage.sh): storage, backup, database, cluster and
+# version-control daemons of Debian, each on PORT on loopback with its files in $TESTBED_DIR.
+# Sourced after lib.sh and daemons.lib.sh (testbed_dir first).
+
+# Bacula's three daemons share one password, which no probe knows. Director on PORT (its catalog
+# is an SQLite file that bacula-dir creates from the packaged schema).
+BACULA_PASSWORD=portprobe-testbed
+
+start_bacula_dir() {
+    local port=$1
+    local d="$TESTBED_DIR/bacula-dir-$port"
+    mkdir -p "$d"
+    sqlite3 "$d/bacula.db" </usr/share/dbconfig-common/data/bacula-director-sqlite3/install/sqlite3
+    cat >"$d/bacula-dir.conf" <<CONF
+Director {
+  Name = testbed-dir
+  DIRport = $port
+  DirAddress = 127.0.0.1
+  QueryFile = "/etc/bacula/scripts/query.sql"
+  WorkingDirectory = "$d"
+  PidDirectory = "$d"
+  Maximum Concurrent Jobs = 1
+  Password = "$BACULA_PASSWORD"
+  Messages = Standard
+}
+Catalog {
+  Name = MyCatalog
+  dbname = "bacula"; DB Address = ""; dbuser = ""; dbpassword = ""
+}
+Messages {
+  Name = Standard
+  console = all, !skipped, !saved
+}
+Job {
+  Name = testbed-job
+  Type = Backup
+  Client = testbed-fd
+  FileSet = testbed-set
+  Storage = testbed-sd
+  Pool = testbed-pool
+  Messages = Standard
+}
+FileSet {
+  Name = testbed-set
+  Include { File = $d/none }
+}
+Client {
+  Name = testbed-fd
+  Address = 127.0.0.1
+  FDPort = $((port + 1))
+  Catalog = MyCatalog
+  Password = "$BACULA_PASSWORD"
+}
+Storage {
+  Name = testbed-sd
+  Address = 127.0.0.1
+  SDPort = $((port + 2))
+  Password = "$BACULA_PASSWORD"
+  Device = FileStorage
+  Media Type = File
+}
+Pool {
+  Name = testbed-pool
+  Pool Type = Backup
+}
+CONF
+    setsid bacula-dir -f -c "$d/bacula-dir.conf" >"$d/log" 2>&1 &
+}
+
+start_bacula_fd() {
+    local port=$1
+    local d="$TESTBED_DIR/bacula-fd-$port"
+    mkdir -p "$d"
+    cat >"$d/bacula-fd.conf" <<CONF
+Director {
+  Name = testbed-dir
+  Password = "$BACULA_PASSWORD"
+}
+FileDaemon {
+  Name = testbed-fd
+  FDport = $port
+  FDAddress = 127.0.0.1
+  WorkingDirectory = "$d"
+  Pid Directory = "$d"
+  Maximum Concurrent Jobs = 1
+}
+Messages {
+  Name = Standard
+  director = testbed-dir = all, !skipped, !restored
+}
+CONF
+    setsid bacula-fd -f -c "$d/bacula-fd.conf" >"$d/log" 2>&1 &
+}
+
+start_bacula_sd() {
+    local port=$1
+    local d="$TESTBED_DIR/bacula-sd-$port"
+    mkdir -p "$d/archive"
+    cat >"$d/bacula-sd.conf" <<CONF
+Storage {
+  Name = testbed-sd
+  SDPort = $port
+  SDAddress = 127.0.0.1
+  WorkingDirectory = "$d"
+  Pid Directory = "$d"
+  Maximum Concurrent Jobs = 1
+}
+Director {
+  Name = testbed-dir
+  Password = "$BACULA_PASSWORD"
+}
+Device {
+  Name = FileStorage
+  Media Type = File
+  Archive Device = $d/archive
+  LabelMedia = yes
+  Random Access = yes
+  AutomaticMount = yes
+  RemovableMedia = no
+  AlwaysOpen = no
+}
+Messages {
+  Name = Standard
+  director = testbed-dir = all
+}
+CONF
+    setsid bacula-sd -f -c "$d/bacula-sd.conf" >"$d/log" 2>&1 &
+}
+
+# Tarantool's binary protocol on PORT (box.cfg in a script of its own).
+start_tarantool() {
+    local port=$1
+    local d="$TESTBED_DIR/tarantool-$port"
+    mkdir -p "$d"
+    cat >"$d/init.lua" <<LUA
+box.cfg{listen = '127.0.0.1:$port', work_dir = '$d', log_level = 2}
+LUA
+    setsid tarantool "$d/init.lua" >"$d/log" 2>&1 &
+}
+
+# apt-cacher-ng on PORT, its cache and logs in its directory.
+start_apt_cacher_ng() {
+    local port=$1
+    local d="$TESTBED_DIR/acng-$port"
+    mkdir -p "$d/cache" "$d/log"
+    setsid apt-cacher-ng -c /etc/apt-cacher-ng ForeGround=1 Port="$port" BindAddress=127.0.0.1 \
+        CacheDir="$d/cache" LogDir="$d/log" PidFile="$d/pid" SocketPath="$d/socket" \
+        >"$d/out" 2>&1 &
+}
+
+# Fossil's own HTTP server on PORT, one empty repository.
+start_fossil() {
+    local port=$1
+    local d="$TESTBED_DIR/fossil-$port"
+    mkdir -p "$d"
+    HOME=$d USER=testbed fossil init "$d/repo.fossil" >/dev/null 2>&1
+    HOME=$d USER=testbed setsid fossil server --localhost --port "$port" "$d/repo.fossil" >"$d/log" 2>&1 &
+}
+
+# Mercurial's built-in web server (hg serve) on PORT, one empty repository.
+start_hg_serve() {
+    local port=$1
+    local d="$TESTBED_DIR/hg-$port"
+    mkdir -p "$d/repo"
+    HOME=$d hg init "$d/repo"
+    HOME=$d setsid hg serve -R "$d/repo" -a 127.0.0.1 -p "$port" >"$d/log" 2>&1 &
+}
+
+# Breezy's smart server (bzr:// protocol, brz serve) on PORT, read-only.
+start_brz_serve() {
+    local port=$1
+    local d="$TESTBED_DIR/brz-$port"
+    mkdir -p "$d/repo"
+    HOME=$d setsid brz serve --listen=127.0.0.1 --port="$port" --directory="$d/repo" >"$d/log" 2>&1 &
+}
+
+# GlusterFS management daemon on PORT (24007), its state in its directory.
+start_glusterd() {
+    local port=$1
+    local d="$TESTBED_DIR/glusterd-$port"
+    mkdir -p "$d/lib" "$d/run"
+    cat >"$d/glusterd.vol" <<CONF
+volume management
+    type mgmt/glusterd
+    option working-directory $d/lib
+    option transport-type socket
+    option transport.socket.listen-port $port
+    option transport.socket.bind-address 127.0.0.1
+    option transport.socket.keepalive-time 10
+    option transport.socket.keepalive-interval 2
+    option transport.socket.read-fail-log off
+    option transport.rdma.bind-address 127.0.0.1
+    option ping-timeout 0
+    option event-threads 1
+end-volume
+CONF
+    setsid glusterd -N -f "$d/glusterd.vol" -p "$d/pid" -l "$d/log" --no-daemon >"$d/out" 2>&1 &
+}
