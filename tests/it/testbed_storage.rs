@@ -1,5 +1,6 @@
 //! Storage, backup, database, cluster and version-control daemons of Debian (tests/testbed/
-//! storage.sh: Bacula, Tarantool, Apt-Cacher NG, Fossil, hg serve, brz serve, glusterd) in a
+//! storage.sh: Bacula, Tarantool, Apt-Cacher NG, Fossil, hg serve, brz serve, glusterd, tgt,
+//! MooseFS) in a
 //! namespace of their own: one scan must name each with what it discloses, and claim nothing
 //! it does not. Expected versions come from the installed packages (dpkg), never from constants.
 
@@ -8,7 +9,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 /// The programs of the bed, for the skip message.
-const BED: [&str; 9] = [
+const BED: [&str; 11] = [
     "/usr/sbin/bacula-dir",
     "/usr/sbin/bacula-fd",
     "/usr/sbin/bacula-sd",
@@ -18,6 +19,8 @@ const BED: [&str; 9] = [
     "/usr/bin/hg",
     "/usr/bin/brz",
     "/usr/sbin/glusterd",
+    "/usr/sbin/tgtd",
+    "/usr/sbin/mfsmaster",
 ];
 
 /// The Python release Debian's hg runs on (/usr/bin/python3, package python3.11 in Debian 12),
@@ -36,7 +39,7 @@ fn storage_daemons_are_named() {
     if !require_bed_programs("testbed_storage", &BED) {
         return;
     }
-    let ports_arg = "3301,3142,8080,8000,4155,9101,9102,9103,24007";
+    let ports_arg = "3301,3142,8080,8000,4155,9101,9102,9103,24007,3260,9419,9420,9421";
     let snippet = format!("\"$PORTPROBE\" scan 127.0.0.1 -p {ports_arg} --json && echo --- && \"$PORTPROBE\" scan 127.0.0.1 -p 9101,24007");
     let out = shell_in_testbed("storage.sh", &snippet);
     let text = stdout(&out);
@@ -48,7 +51,7 @@ fn storage_daemons_are_named() {
         .filter_map(|v| Some((v["port"].as_u64()?, v)))
         .collect();
 
-    let wants = [
+    let mut wants = vec![
         want(3301, "name", "tarantool"),
         want(3301, "product", "Tarantool"),
         want(3301, "version", deb_version("tarantool").0),
@@ -70,7 +73,18 @@ fn storage_daemons_are_named() {
         want(24007, "name", "glusterfs"),
         want(24007, "product", "GlusterFS glusterd"),
         want(24007, "probe", "gluster-dump"),
+        // tgt's login response negotiates, but names no product.
+        want(3260, "name", "iscsi"),
+        want(3260, "confidence", "soft"),
+        want(3260, "probe", "iscsi-login"),
     ];
+    let moosefs = deb_version("moosefs-master").0;
+    for port in [9419, 9420, 9421] {
+        wants.push(want(port, "name", "moosefs"));
+        wants.push(want(port, "product", "MooseFS"));
+        wants.push(want(port, "version", moosefs.clone()));
+        wants.push(want(port, "probe", "moosefs-version"));
+    }
     let mut bad = mismatches(&ports, &wants);
     for (port, v) in &ports {
         // Bacula's file and storage daemons answer only a director that names itself: silent.
@@ -81,16 +95,16 @@ fn storage_daemons_are_named() {
             if !v["service"]["product"].is_null() || v["service"]["confidence"] != "port-table" {
                 bad.push(format!("{port}/tcp: a silent daemon must only get the port's name: {v}"));
             }
-        } else if v["service"]["confidence"] != "hard" {
+        } else if *port != 3260 && v["service"]["confidence"] != "hard" {
             bad.push(format!("{port}/tcp: not a hard match: {v}"));
         }
-        // None of these daemons disclose a version but Tarantool and Apt-Cacher NG.
-        if !matches!(port, 3301 | 3142) && !v["service"]["version"].is_null() {
+        // None of these daemons disclose a version but Tarantool, Apt-Cacher NG and MooseFS.
+        if !matches!(port, 3301 | 3142 | 9419..=9421) && !v["service"]["version"].is_null() {
             bad.push(format!("{port}/tcp: a version nobody sent: {v}"));
         }
     }
-    if ports.len() != 9 {
-        bad.push(format!("{} ports reported, want 9", ports.len()));
+    if ports.len() != 13 {
+        bad.push(format!("{} ports reported, want 13", ports.len()));
     }
     let line = "24007/tcp open      glusterfs        syn-ack         GlusterFS glusterd (management daemon)";
     if !table.lines().any(|l| l == line) {

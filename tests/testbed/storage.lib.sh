@@ -196,3 +196,53 @@ end-volume
 CONF
     setsid glusterd -N -f "$d/glusterd.vol" -p "$d/pid" -l "$d/log" --no-daemon >"$d/out" 2>&1 &
 }
+
+# tgt, the Linux SCSI target framework, as an iSCSI target on PORT with one target (no LUN).
+# Its control socket (/var/run/tgtd/socket.N) is not in the namespace: N is this script's pid,
+# so two beds never share one. tgtd ignores SIGTERM: stop_tgtd kills it and removes the socket.
+TGTD_PID=
+stop_tgtd() {
+    [ -n "$TGTD_PID" ] && kill -9 "$TGTD_PID" 2>/dev/null
+    rm -f "/var/run/tgtd/socket.$$" "/var/run/tgtd/socket.$$.lock"
+    return 0
+}
+
+start_tgtd() {
+    local port=$1
+    local d="$TESTBED_DIR/tgtd-$port"
+    mkdir -p "$d"
+    setsid tgtd -f -C $$ --iscsi "portal=127.0.0.1:$port" >"$d/log" 2>&1 &
+    TGTD_PID=$!
+    local i
+    for i in $(seq 1 50); do
+        tgtadm -C $$ --lld iscsi --op new --mode target --tid 1 \
+            -T iqn.2026-01.example.testbed:disk1 2>/dev/null && break
+        sleep 0.1
+    done
+    tgtadm -C $$ --lld iscsi --op bind --mode target --tid 1 -I ALL
+}
+
+# MooseFS master on PORT (metaloggers), PORT+1 (chunkservers) and PORT+2 (clients), an empty
+# file system in its directory.
+start_mfsmaster() {
+    local port=$1
+    local d="$TESTBED_DIR/mfsmaster-$port"
+    mkdir -p "$d/data"
+    cp /var/lib/mfs/metadata.mfs.empty "$d/data/metadata.mfs"
+    echo '* / rw' >"$d/mfsexports.cfg"
+    : >"$d/mfstopology.cfg"
+    cat >"$d/mfsmaster.cfg" <<CONF
+WORKING_USER = root
+WORKING_GROUP = root
+DATA_PATH = $d/data
+EXPORTS_FILENAME = $d/mfsexports.cfg
+TOPOLOGY_FILENAME = $d/mfstopology.cfg
+MATOML_LISTEN_HOST = 127.0.0.1
+MATOML_LISTEN_PORT = $port
+MATOCS_LISTEN_HOST = 127.0.0.1
+MATOCS_LISTEN_PORT = $((port + 1))
+MATOCL_LISTEN_HOST = 127.0.0.1
+MATOCL_LISTEN_PORT = $((port + 2))
+CONF
+    setsid mfsmaster -c "$d/mfsmaster.cfg" -f >"$d/log" 2>&1 &
+}
