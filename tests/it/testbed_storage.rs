@@ -1,6 +1,6 @@
 //! Storage, backup, database, cluster and version-control daemons of Debian (tests/testbed/
 //! storage.sh: Bacula, Tarantool, Apt-Cacher NG, Fossil, hg serve, brz serve, glusterd, tgt,
-//! MooseFS) in a
+//! MooseFS, XRootD) in a
 //! namespace of their own: one scan must name each with what it discloses, and claim nothing
 //! it does not. Expected versions come from the installed packages (dpkg), never from constants.
 
@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 /// The programs of the bed, for the skip message.
-const BED: [&str; 11] = [
+const BED: [&str; 12] = [
     "/usr/sbin/bacula-dir",
     "/usr/sbin/bacula-fd",
     "/usr/sbin/bacula-sd",
@@ -21,6 +21,7 @@ const BED: [&str; 11] = [
     "/usr/sbin/glusterd",
     "/usr/sbin/tgtd",
     "/usr/sbin/mfsmaster",
+    "/usr/bin/xrootd",
 ];
 
 /// The Python release Debian's hg runs on (/usr/bin/python3, package python3.11 in Debian 12),
@@ -39,7 +40,7 @@ fn storage_daemons_are_named() {
     if !require_bed_programs("testbed_storage", &BED) {
         return;
     }
-    let ports_arg = "3301,3142,8080,8000,4155,9101,9102,9103,24007,3260,9419,9420,9421";
+    let ports_arg = "3301,3142,8080,8000,4155,9101,9102,9103,24007,3260,9419,9420,9421,1094";
     let snippet = format!("\"$PORTPROBE\" scan 127.0.0.1 -p {ports_arg} --json && echo --- && \"$PORTPROBE\" scan 127.0.0.1 -p 9101,24007");
     let out = shell_in_testbed("storage.sh", &snippet);
     let text = stdout(&out);
@@ -77,6 +78,9 @@ fn storage_daemons_are_named() {
         want(3260, "name", "iscsi"),
         want(3260, "confidence", "soft"),
         want(3260, "probe", "iscsi-login"),
+        want(1094, "name", "xrootd"),
+        want(1094, "product", "XRootD"),
+        want(1094, "info", "data server"),
     ];
     let moosefs = deb_version("moosefs-master").0;
     for port in [9419, 9420, 9421] {
@@ -103,8 +107,8 @@ fn storage_daemons_are_named() {
             bad.push(format!("{port}/tcp: a version nobody sent: {v}"));
         }
     }
-    if ports.len() != 13 {
-        bad.push(format!("{} ports reported, want 13", ports.len()));
+    if ports.len() != 14 {
+        bad.push(format!("{} ports reported, want 14", ports.len()));
     }
     let line = "24007/tcp open      glusterfs        syn-ack         GlusterFS glusterd (management daemon)";
     if !table.lines().any(|l| l == line) {

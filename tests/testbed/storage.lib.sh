@@ -246,3 +246,18 @@ MATOCL_LISTEN_PORT = $((port + 2))
 CONF
     setsid mfsmaster -c "$d/mfsmaster.cfg" -f >"$d/log" 2>&1 &
 }
+
+# XRootD data server on PORT exporting an empty directory; it refuses to run as root.
+start_xrootd() {
+    local port=$1
+    local d="$TESTBED_DIR/xrootd-$port"
+    mkdir -p "$d/data"
+    cat >"$d/xrootd.cfg" <<CONF
+all.export /
+oss.localroot $d/data
+xrd.port $port
+CONF
+    chown -R nobody "$d"
+    setsid setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        xrootd -c "$d/xrootd.cfg" -n testbed -l "$d/xrootd.log" -a "$d" >"$d/log" 2>&1 &
+}
