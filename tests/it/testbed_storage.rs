@@ -1,12 +1,13 @@
 //! Storage, backup, database, cluster and version-control daemons of Debian (tests/testbed/
 //! storage.sh: Bacula, Tarantool, Apt-Cacher NG, Fossil, hg serve, brz serve, glusterd, tgt,
-//! MooseFS, XRootD) in a
+//! MooseFS, XRootD, Pgpool-II) in a
 //! namespace of their own: one scan must name each with what it discloses, and claim nothing
 //! it does not. Expected versions come from the installed packages (dpkg), never from constants.
 
 use crate::common::*;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::process::{Command, Stdio};
 
 /// The programs of the bed, for the skip message.
 const BED: [&str; 12] = [
@@ -40,8 +41,15 @@ fn storage_daemons_are_named() {
     if !require_bed_programs("testbed_storage", &BED) {
         return;
     }
-    let ports_arg = "3301,3142,8080,8000,4155,9101,9102,9103,24007,3260,9419,9420,9421,1094";
+    let ports_arg = "3301,3142,8080,8000,4155,9101,9102,9103,24007,3260,9419,9420,9421,1094,9999";
     let snippet = format!("\"$PORTPROBE\" scan 127.0.0.1 -p {ports_arg} --json && echo --- && \"$PORTPROBE\" scan 127.0.0.1 -p 9101,24007");
+    // Pgpool-II runs unpacked: fetched first, outside the namespace.
+    let fetch = Command::new(testbed("storage.sh"))
+        .arg("--fetch")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run storage.sh --fetch");
+    assert_eq!(fetch.status.code(), Some(0), "storage.sh --fetch: {}", stderr(&fetch));
     let out = shell_in_testbed("storage.sh", &snippet);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}\nstderr: {}", stderr(&out));
@@ -81,6 +89,10 @@ fn storage_daemons_are_named() {
         want(1094, "name", "xrootd"),
         want(1094, "product", "XRootD"),
         want(1094, "info", "data server"),
+        // Pgpool-II without a backend answers with its own error, naming its own source file.
+        want(9999, "name", "postgresql"),
+        want(9999, "product", "Pgpool-II"),
+        want(9999, "probe", "pg-startup"),
     ];
     let moosefs = deb_version("moosefs-master").0;
     for port in [9419, 9420, 9421] {
@@ -107,8 +119,8 @@ fn storage_daemons_are_named() {
             bad.push(format!("{port}/tcp: a version nobody sent: {v}"));
         }
     }
-    if ports.len() != 14 {
-        bad.push(format!("{} ports reported, want 14", ports.len()));
+    if ports.len() != 15 {
+        bad.push(format!("{} ports reported, want 15", ports.len()));
     }
     let line = "24007/tcp open      glusterfs        syn-ack         GlusterFS glusterd (management daemon)";
     if !table.lines().any(|l| l == line) {

@@ -261,3 +261,32 @@ CONF
     setsid setpriv --reuid=nobody --regid=nogroup --clear-groups \
         xrootd -c "$d/xrootd.cfg" -n testbed -l "$d/xrootd.log" -a "$d" >"$d/log" 2>&1 &
 }
+
+# Pgpool-II in front of a PostgreSQL that is not there (the answers we read are pgpool's own),
+# on PORT, as nobody. pgpool2 conflicts with pcp (both ship a libpcp): it is unpacked, not
+# installed (storage.sh --fetch, with services.lib.sh's fetch_unpacked).
+start_pgpool() {
+    local port=$1
+    local d="$TESTBED_DIR/pgpool-$port"
+    local root lib
+    root=$(unpacked_dir pgpool2)/root
+    lib=$(unpacked_dir libpgpool2)/root/usr/lib/x86_64-linux-gnu
+    mkdir -p "$d"
+    cat >"$d/pgpool.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+socket_dir = '$d'
+pcp_listen_addresses = ''
+pcp_socket_dir = '$d'
+pid_file_name = '$d/pgpool.pid'
+logdir = '$d'
+backend_hostname0 = '127.0.0.1'
+backend_port0 = $((port + 1))
+backend_weight0 = 1
+num_init_children = 2
+CONF
+    : >"$d/pcp.conf"
+    chown -R nobody "$d"
+    LD_LIBRARY_PATH=$lib setsid setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        "$root/usr/sbin/pgpool" -n -f "$d/pgpool.conf" -F "$d/pcp.conf" >"$d/log" 2>&1 &
+}
