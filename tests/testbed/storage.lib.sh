@@ -290,3 +290,23 @@ CONF
     LD_LIBRARY_PATH=$lib setsid setpriv --reuid=nobody --regid=nogroup --clear-groups \
         "$root/usr/sbin/pgpool" -n -f "$d/pgpool.conf" -F "$d/pcp.conf" >"$d/log" 2>&1 &
 }
+
+# apt-cacher (Perl) in daemon mode on PORT, as www-data, its cache and logs in its directory.
+start_apt_cacher() {
+    local port=$1
+    local d="$TESTBED_DIR/apt-cacher-$port"
+    mkdir -p "$d/cache" "$d/logs"
+    chown -R www-data "$d"
+    setsid /usr/sbin/apt-cacher -R 3 -c /etc/apt-cacher/apt-cacher.conf daemon_port="$port" \
+        daemon_addr=127.0.0.1 cache_dir="$d/cache" log_dir="$d/logs" user=www-data group=www-data \
+        >"$d/log" 2>&1 &
+}
+
+# csync2's daemon on PORT, one group of no files and its own key.
+start_csync2() {
+    local port=$1
+    local d="$TESTBED_DIR/csync2-$port"
+    mkdir -p "$d"
+    csync2 -k "$d/key" 2>/dev/null
+    setsid csync2 -ii -N localhost -D "$d" -p "$port" >"$d/log" 2>&1 &
+}
