@@ -51,7 +51,12 @@ fn storage_daemons_are_named() {
         .stdin(Stdio::null())
         .output()
         .expect("run storage.sh --fetch");
-    assert_eq!(fetch.status.code(), Some(0), "storage.sh --fetch: {}", stderr(&fetch));
+    assert_eq!(
+        fetch.status.code(),
+        Some(0),
+        "storage.sh --fetch: {}",
+        stderr(&fetch)
+    );
     let out = shell_in_testbed("storage.sh", &snippet);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}\nstderr: {}", stderr(&out));
@@ -74,7 +79,11 @@ fn storage_daemons_are_named() {
         want(8080, "product", "Fossil SCM http server"),
         want(8000, "name", "http"),
         want(8000, "product", "Mercurial hgweb"),
-        want(8000, "info", format!("hg serve, Python {}", debian_python3_version())),
+        want(
+            8000,
+            "info",
+            format!("hg serve, Python {}", debian_python3_version()),
+        ),
         want(4155, "name", "bzr"),
         want(4155, "product", "Bazaar smart server"),
         want(9101, "name", "bacula-dir"),
@@ -116,7 +125,9 @@ fn storage_daemons_are_named() {
             bad.push(format!("{port}/tcp: not open: {v}"));
         } else if silent {
             if !v["service"]["product"].is_null() || v["service"]["confidence"] != "port-table" {
-                bad.push(format!("{port}/tcp: a silent daemon must only get the port's name: {v}"));
+                bad.push(format!(
+                    "{port}/tcp: a silent daemon must only get the port's name: {v}"
+                ));
             }
         } else if *port != 3260 && v["service"]["confidence"] != "hard" {
             bad.push(format!("{port}/tcp: not a hard match: {v}"));
