@@ -310,3 +310,27 @@ start_csync2() {
     csync2 -k "$d/key" 2>/dev/null
     setsid csync2 -ii -N localhost -D "$d" -p "$port" >"$d/log" 2>&1 &
 }
+
+# A one-monitor Ceph cluster: messenger v2 on PORT (3300), v1 on 6789, no authentication.
+start_ceph_mon() {
+    local port=$1
+    local d="$TESTBED_DIR/ceph-mon-$port"
+    local fsid addrs
+    mkdir -p "$d/mon"
+    fsid=$(cat /proc/sys/kernel/random/uuid)
+    addrs="[v2:127.0.0.1:$port,v1:127.0.0.1:6789]"
+    cat >"$d/ceph.conf" <<CONF
+[global]
+fsid = $fsid
+mon host = $addrs
+auth cluster required = none
+auth service required = none
+auth client required = none
+run dir = $d
+log file = $d/ceph.log
+admin socket = $d/\$name.asok
+CONF
+    monmaptool --create --fsid "$fsid" --addv a "$addrs" "$d/monmap" >/dev/null
+    ceph-mon -c "$d/ceph.conf" --mkfs -i a --monmap "$d/monmap" --mon-data "$d/mon" >"$d/log" 2>&1
+    setsid ceph-mon -c "$d/ceph.conf" -i a -f --mon-data "$d/mon" >>"$d/log" 2>&1 &
+}
