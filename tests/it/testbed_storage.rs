@@ -1,6 +1,7 @@
 //! Storage, backup, database, cluster and version-control daemons of Debian (tests/testbed/
 //! storage.sh: Bacula, Tarantool, Apt-Cacher NG, Fossil, hg serve, brz serve, glusterd, tgt,
-//! MooseFS, XRootD, Pgpool-II, apt-cacher, csync2, a Ceph monitor) in a
+//! MooseFS, XRootD, Pgpool-II, apt-cacher, csync2, a Ceph monitor,
+//! MIT kadmind) in a
 //! namespace of their own: one scan must name each with what it discloses, and claim nothing
 //! it does not. Expected versions come from the installed packages (dpkg), never from constants.
 
@@ -10,7 +11,7 @@ use std::collections::HashMap;
 use std::process::{Command, Stdio};
 
 /// The programs of the bed, for the skip message.
-const BED: [&str; 15] = [
+const BED: [&str; 16] = [
     "/usr/sbin/bacula-dir",
     "/usr/sbin/bacula-fd",
     "/usr/sbin/bacula-sd",
@@ -26,6 +27,7 @@ const BED: [&str; 15] = [
     "/usr/sbin/apt-cacher",
     "/usr/sbin/csync2",
     "/usr/bin/ceph-mon",
+    "/usr/sbin/kadmind",
 ];
 
 /// The Python release Debian's hg runs on (/usr/bin/python3, package python3.11 in Debian 12),
@@ -45,7 +47,7 @@ fn storage_daemons_are_named() {
         return;
     }
     let ports_arg =
-        "3301,3142,8080,8000,4155,9101,9102,9103,24007,3260,9419,9420,9421,1094,9999,3143,30865,3300,6789";
+        "3301,3142,8080,8000,4155,9101,9102,9103,24007,3260,9419,9420,9421,1094,9999,3143,30865,3300,6789,464";
     let snippet = format!("\"$PORTPROBE\" scan 127.0.0.1 -p {ports_arg} --json && echo --- && \"$PORTPROBE\" scan 127.0.0.1 -p 9101,24007");
     // Pgpool-II runs unpacked: fetched first, outside the namespace.
     let fetch = Command::new(testbed("storage.sh"))
@@ -117,6 +119,9 @@ fn storage_daemons_are_named() {
         want(6789, "name", "ceph"),
         want(6789, "product", "Ceph"),
         want(6789, "info", "messenger v1"),
+        want(464, "name", "kpasswd"),
+        want(464, "product", "MIT Kerberos kpasswd"),
+        want(464, "info", "kadmind, realm TESTBED.EXAMPLE"),
     ];
     let moosefs = deb_version("moosefs-master").0;
     for port in [9419, 9420, 9421] {
@@ -145,8 +150,8 @@ fn storage_daemons_are_named() {
             bad.push(format!("{port}/tcp: a version nobody sent: {v}"));
         }
     }
-    if ports.len() != 19 {
-        bad.push(format!("{} ports reported, want 19", ports.len()));
+    if ports.len() != 20 {
+        bad.push(format!("{} ports reported, want 20", ports.len()));
     }
     let line = "24007/tcp open      glusterfs        syn-ack         GlusterFS glusterd (management daemon)";
     if !table.lines().any(|l| l == line) {

@@ -334,3 +334,36 @@ CONF
     ceph-mon -c "$d/ceph.conf" --mkfs -i a --monmap "$d/monmap" --mon-data "$d/mon" >"$d/log" 2>&1
     setsid ceph-mon -c "$d/ceph.conf" -i a -f --mon-data "$d/mon" >>"$d/log" 2>&1 &
 }
+
+# MIT kadmind with a realm of its own: kpasswd on PORT (464), kadmin on 749.
+start_kadmind() {
+    local port=$1
+    local d="$TESTBED_DIR/kadmind-$port"
+    mkdir -p "$d"
+    cat >"$d/krb5.conf" <<CONF
+[libdefaults]
+ default_realm = TESTBED.EXAMPLE
+[realms]
+ TESTBED.EXAMPLE = {
+  kdc = 127.0.0.1:88
+  admin_server = 127.0.0.1:749
+ }
+CONF
+    cat >"$d/kdc.conf" <<CONF
+[realms]
+ TESTBED.EXAMPLE = {
+  database_name = $d/principal
+  key_stash_file = $d/stash
+  acl_file = $d/kadm5.acl
+  kadmind_listen = 127.0.0.1:749
+  kpasswd_listen = 127.0.0.1:$port
+ }
+[logging]
+ admin_server = FILE:$d/kadmind.log
+CONF
+    : >"$d/kadm5.acl"
+    KRB5_CONFIG="$d/krb5.conf" KRB5_KDC_PROFILE="$d/kdc.conf" \
+        kdb5_util create -s -r TESTBED.EXAMPLE -P testbed-master >"$d/kdb5_util.log" 2>&1
+    KRB5_CONFIG="$d/krb5.conf" KRB5_KDC_PROFILE="$d/kdc.conf" \
+        setsid kadmind -nofork -P "$d/kadmind.pid" >"$d/log" 2>&1 &
+}

@@ -24,7 +24,7 @@ trap 'stop_tgtd; ns_cleanup; rm -rf "$TESTBED_DIR"' EXIT
 SERVICES="3301:tarantool 3142:apt_cacher_ng 8080:fossil 8000:hg_serve
 4155:brz_serve 9101:bacula_dir 9102:bacula_fd 9103:bacula_sd 24007:glusterd 3260:tgtd
 9419:mfsmaster 1094:xrootd 9999:pgpool
-3143:apt_cacher 30865:csync2 3300:ceph_mon"
+3143:apt_cacher 30865:csync2 3300:ceph_mon 464:kadmind"
 
 ports=()
 for spec in $SERVICES; do
