@@ -30,5 +30,6 @@ mod testbed_industrial;
 mod testbed_mailweb;
 mod testbed_misc;
 mod testbed_services;
+mod testbed_storage;
 mod tls;
 mod udp;
