@@ -393,8 +393,8 @@ impl Found {
 }
 
 /// How many probes of one port may run at once, each on its own connection: a port that stays
-/// silent then costs about the longest probe wait, not their sum.
-const PARALLEL_PROBES: usize = 32;
+/// silent then costs about the longest probe wait, not their sum (90 probes: two rounds).
+const PARALLEL_PROBES: usize = 48;
 
 /// Silence on the first probe for this long starts the others in parallel. Services that greet
 /// do so well within it, so they never see the extra connections.
