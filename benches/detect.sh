@@ -2,13 +2,14 @@
 # Service detection benchmark on the daemon test bed (tests/testbed/daemons.sh), side by side
 # with `nmap -sV` on the same ports in the same run. Needs root and the test-bed packages plus
 # nmap (apt-get install -y nmap time). Touches only the namespace's loopback.
-# BED=services.sh runs it on the services test bed (tests/testbed/services.sh, 40 daemons) instead.
+# BED=services.sh runs it on the services test bed (tests/testbed/services.sh, 40 daemons) instead;
+# BED=mailweb.sh or BED=storage.sh on those beds (run the bed with --fetch once first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BED=${BED:-daemons.sh}
-if [ "$BED" = services.sh ]; then
-    # Every port of the bed's SERVICES list.
-    default=$(sed -n '/^SERVICES="/,/"$/p' tests/testbed/services.sh | tr -d '"' | sed 's/SERVICES=//' |
+if [ "$BED" != daemons.sh ]; then
+    # Every port of the bed's SERVICES list (services.sh, mailweb.sh, storage.sh).
+    default=$(sed -n '/^SERVICES="/,/"$/p' "tests/testbed/$BED" | tr -d '"' | sed 's/SERVICES=//' |
         tr ' ' '\n' | grep . | cut -d: -f1 | sort -n | paste -sd,)
 else
     default=21,22,25,80,110,143,3306,5432,6379,11211
