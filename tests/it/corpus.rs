@@ -7,60 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::score::{same_product, same_version, File};
+use crate::score::{pct, print_table, File, Tally, Verdict};
 use portprobe::escape::unescape;
-use portprobe::fingerprint::{Confidence, Database, Matcher};
-
-#[derive(Default)]
-struct Tally {
-    cases: usize,
-    with_product: usize,
-    product_right: usize,
-    with_version: usize,
-    version_right: usize,
-    claims: usize,
-    wrong: usize,
-    generic: usize,
-}
-
-impl Tally {
-    fn add(&mut self, t: &Tally) {
-        self.cases += t.cases;
-        self.with_product += t.with_product;
-        self.product_right += t.product_right;
-        self.with_version += t.with_version;
-        self.version_right += t.version_right;
-        self.claims += t.claims;
-        self.wrong += t.wrong;
-        self.generic += t.generic;
-    }
-
-    /// One row of the table BENCHMARKS.md records.
-    fn print(&self, label: &str) {
-        println!(
-            "{label:<8} {:>6} {:>5}/{:<4}{:>5.1}% {:>5}/{:<4}{:>5.1}% {:>8} {:>7} {:>8}",
-            self.cases,
-            self.product_right,
-            self.with_product,
-            pct(self.product_right, self.with_product),
-            self.version_right,
-            self.with_version,
-            pct(self.version_right, self.with_version),
-            self.claims,
-            self.wrong,
-            self.generic
-        );
-    }
-}
-
-/// A share in percent; an empty base counts as all.
-fn pct(a: usize, b: usize) -> f64 {
-    if b == 0 {
-        100.0
-    } else {
-        100.0 * a as f64 / b as f64
-    }
-}
+use portprobe::fingerprint::{Database, Matcher};
 
 #[test]
 fn corpus_recall_and_wrong_claims() {
@@ -91,67 +40,27 @@ fn corpus_recall_and_wrong_claims() {
             let response = unescape(&case.response)
                 .unwrap_or_else(|| panic!("{}: malformed escape in {:?}", path.display(), case.response));
             let got = matcher.identify(&response, &case.probe);
-            let t = tallies.entry(case.service.clone()).or_default();
-            t.cases += 1;
-            let product = got
-                .as_ref()
-                .and_then(|g| g.product.clone())
-                .filter(|p| !p.is_empty());
-            let version = got
-                .as_ref()
-                .and_then(|g| g.version.clone())
-                .filter(|v| !v.is_empty());
-            if got.as_ref().is_some_and(|g| g.confidence == Confidence::Generic) {
-                t.generic += 1;
-            }
-            if !case.product.is_empty() {
-                t.with_product += 1;
-            }
-            if !case.version.is_empty() {
-                t.with_version += 1;
-            }
             let line = format!(
                 "{:?} -> {:?} {:?} (want {:?} {:?}; {})",
-                case.response, product, version, case.product, case.version, case.source
+                case.response,
+                got.as_ref().and_then(|g| g.product.as_deref()),
+                got.as_ref().and_then(|g| g.version.as_deref()),
+                case.product,
+                case.version,
+                case.source
             );
-            if let Some(p) = &product {
-                t.claims += 1;
-                let right = !case.product.is_empty() && same_product(p, &case.product, &case.aliases);
-                let version_wrong = match (&version, case.version.is_empty()) {
-                    (Some(v), false) => !same_version(v, &case.version),
-                    _ => false,
-                };
-                if right {
-                    t.product_right += 1;
-                }
-                if !right || version_wrong {
-                    t.wrong += 1;
-                    wrong.push(line.clone());
-                }
-            } else if !case.product.is_empty() {
-                missed.push(line.clone());
-            }
-            if let (Some(v), false) = (&version, case.version.is_empty()) {
-                if same_version(v, &case.version)
-                    && product
-                        .as_deref()
-                        .is_some_and(|p| same_product(p, &case.product, &case.aliases))
-                {
-                    t.version_right += 1;
-                }
+            match tallies
+                .entry(case.service.clone())
+                .or_default()
+                .record(&case, got.as_ref())
+            {
+                Verdict::Wrong => wrong.push(line),
+                Verdict::Missed => missed.push(line),
+                Verdict::Right | Verdict::Silent => {}
             }
         }
     }
-    println!(
-        "{:<8} {:>6} {:>16} {:>16} {:>8} {:>7} {:>8}",
-        "service", "cases", "product", "version", "claims", "wrong", "generic"
-    );
-    let mut all = Tally::default();
-    for (service, t) in &tallies {
-        t.print(service);
-        all.add(t);
-    }
-    all.print("all");
+    let all = print_table(&tallies);
     if std::env::var_os("CORPUS_VERBOSE").is_some() {
         for m in &missed {
             println!("missed: {m}");

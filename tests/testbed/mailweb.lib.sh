@@ -339,52 +339,13 @@ start_pure_ftpd() {
     "$root/usr/sbin/pure-ftpd" -S "127.0.0.1,$port" -E -g "$d/pure-ftpd.pid" >"$d/log" 2>&1 &
 }
 
-# BusyBox ftpd, inetd style (socat accepts, ftpd serves one connection), read-only.
-start_busybox_ftpd() {
-    local port=$1 d
-    d=$(svc_dir "busybox-ftpd-$port")
-    socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" \
-        EXEC:"busybox ftpd $(mailweb_docroot "$d")" </dev/null >"$d/log" 2>&1 &
-}
-
-# BusyBox telnetd in the foreground, running a shell that only says goodbye.
-start_busybox_telnetd() {
-    local port=$1 d
-    d=$(svc_dir "busybox-telnetd-$port")
-    busybox telnetd -F -b "127.0.0.1:$port" -l /bin/false >"$d/log" 2>&1 &
-}
-
 # Dovecot's submission service (RFC 6409) with its own instance, relaying to nowhere.
 start_dovecot_submission() {
-    local port=$1 d
-    d=$(svc_dir "dovecot-submission-$port")
-    mkdir -p "$d/run" "$d/state"
-    cat >"$d/dovecot.conf" <<CONF
-base_dir = $d/run
-state_dir = $d/state
-protocols = submission
-listen = 127.0.0.1
-ssl = no
-log_path = $d/dovecot.log
+    start_dovecot_only "$(svc_dir "dovecot-submission-$1")" submission submission submission "$1" <<CONF
 hostname = mail.testbed.example
 submission_relay_host = 127.0.0.1
 submission_relay_port = 9
-disable_plaintext_auth = no
-passdb {
-  driver = static
-  args = nopassword=y
-}
-userdb {
-  driver = static
-  args = uid=nobody gid=nogroup home=/nonexistent
-}
-service submission-login {
-  inet_listener submission {
-    port = $port
-  }
-}
 CONF
-    dovecot -F -c "$d/dovecot.conf" >"$d/log" 2>&1 &
 }
 
 # Perdition, the IMAP4 (or POP3: $2 = pop3) proxy, in front of a back-end that is never reached.
@@ -452,52 +413,6 @@ start_twistd_mail() {
     (cd "$d" && exec twistd3 --nodaemon --pidfile= --logfile="$d/twistd.log" mail \
         --esmtp --hostname mail.testbed.example --smtp "tcp:$port:interface=127.0.0.1" --pop3 "tcp:$((port + 1)):interface=127.0.0.1" \
         --maildirdbmdomain "testbed.example=$d/maildir") >"$d/log" 2>&1 &
-}
-
-# The system users and directories the unpacked packages expect (their postinst scripts would
-# create them): OpenSMTPD's daemon and queue users and its empty chroot; Exim's user, whose
-# name is compiled into the binary.
-mailweb_users() {
-    local u
-    for u in opensmtpd opensmtpq Debian-exim; do
-        id "$u" >/dev/null 2>&1 ||
-            useradd --system --no-create-home --home-dir /var/lib/opensmtpd/empty \
-                --shell /usr/sbin/nologin --user-group "$u"
-    done
-    mkdir -p /var/lib/opensmtpd/empty
-}
-
-# INN's innd (the news transit server; readers are handed to nnrpd) with its own inn.conf,
-# database and spool (the packaged configuration files otherwise), two newsgroups.
-start_innd() {
-    local port=$1 d
-    d=$(svc_dir "innd-$port")
-    mkdir -p "$d/db" "$d/run" "$d/spool/articles" "$d/spool/overview" "$d/spool/incoming/bad" \
-        "$d/spool/outgoing" "$d/spool/archive" "$d/logs" "$d/tmp"
-    {
-        grep -vE '^(pathdb|pathrun|pathspool|pathlog|pathtmp|pathincoming|pathoutgoing|patharticles|pathoverview|pathetc|port|bindaddress|domain|pathhost):' /etc/news/inn.conf
-        cat <<CONF
-pathdb: $d/db
-pathrun: $d/run
-pathspool: $d/spool
-pathlog: $d/logs
-pathtmp: $d/tmp
-pathetc: $d/etc
-port: $port
-bindaddress: 127.0.0.1
-domain: testbed.example
-pathhost: news.testbed.example
-CONF
-    } >"$d/inn.conf"
-    cp -r /etc/news "$d/etc"
-    printf 'ME:*::\n' >"$d/etc/newsfeeds"
-    printf 'control 0000000000 0000000001 n\njunk 0000000000 0000000001 n\n' >"$d/db/active"
-    : >"$d/db/active.times"
-    : >"$d/db/newsgroups"
-    : >"$d/db/history"
-    chown -R news:news "$d"
-    runuser -u news -- env INNCONF="$d/inn.conf" /usr/lib/news/bin/makedbz -i -o -f "$d/db/history"
-    INNCONF="$d/inn.conf" /usr/lib/news/bin/innd -f >"$d/log" 2>&1 &
 }
 
 # pyftpdlib's FTP server serving an empty directory (anonymous, read-only).

@@ -224,15 +224,16 @@ CONF
     clamd -c "$d/clamd.conf" >"$d/log" 2>&1 &
 }
 
-# Dovecot's ManageSieve server (Pigeonhole) alone in an instance of its own.
-start_managesieve() {
-    local port=$1 d
-    d=$(svc_dir "managesieve-$port")
+# One Dovecot service alone (PROTOCOL, its SERVICE-login listener LISTENER on PORT), any
+# login accepted, in DIR; further settings on stdin.
+start_dovecot_only() {
+    local d=$1 protocol=$2 service=$3 listener=$4 port=$5
     mkdir -p "$d/run" "$d/state"
-    cat >"$d/dovecot.conf" <<CONF
+    {
+        cat <<CONF
 base_dir = $d/run
 state_dir = $d/state
-protocols = sieve
+protocols = $protocol
 listen = 127.0.0.1
 ssl = no
 log_path = $d/dovecot.log
@@ -245,13 +246,20 @@ userdb {
   driver = static
   args = uid=nobody gid=nogroup home=/nonexistent
 }
-service managesieve-login {
-  inet_listener sieve {
+service $service-login {
+  inet_listener $listener {
     port = $port
   }
 }
 CONF
+        cat
+    } >"$d/dovecot.conf"
     dovecot -F -c "$d/dovecot.conf" >"$d/log" 2>&1 &
+}
+
+# Dovecot's ManageSieve service (Pigeonhole) alone.
+start_managesieve() {
+    start_dovecot_only "$(svc_dir "managesieve-$1")" sieve managesieve sieve "$1" </dev/null
 }
 
 # postgrey, the Postfix greylisting policy server.
