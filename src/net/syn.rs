@@ -572,7 +572,7 @@ impl Drop for WaiterGuard<'_> {
 
 /// A UDP socket for route look-ups, bound to a port of its own choosing: a port named in
 /// `bind` survives the disconnect after each look-up, while an automatic one is given back and
-/// searched for again on every connect (most of a look-up's cost on a large scan).
+/// searched for again on every connect.
 fn route_socket() -> io::Result<UdpSocket> {
     let port = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?.local_addr()?.port();
     UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port)).or_else(|_| UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)))
