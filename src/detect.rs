@@ -301,6 +301,7 @@ async fn read_response(
                     && identity
                         .as_ref()
                         .is_some_and(|id| id.confidence == Confidence::Hard)
+                    && !crate::fingerprint::decode::http_awaits_more(&bytes)
                 {
                     break;
                 }

@@ -631,6 +631,35 @@ fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
         .position(|w| w.eq_ignore_ascii_case(needle))
 }
 
+/// Whether `response` is an HTTP/1.x answer still arriving: its header not yet ended, or its
+/// body shorter than its Content-Length. A server that writes the header and the body apart
+/// (Python's wsgiref under load) would otherwise be judged on its header alone, and a rule for
+/// its `Server` would win over the rule that reads its page.
+pub fn http_awaits_more(response: &[u8]) -> bool {
+    if !response.starts_with(b"HTTP/") {
+        return false;
+    }
+    let Some((head, body)) = find(response, b"\r\n\r\n")
+        .map(|i| (&response[..i], &response[i + 4..]))
+        .or_else(|| find(response, b"\n\n").map(|i| (&response[..i], &response[i + 2..])))
+    else {
+        return true;
+    };
+    let length = lines(head).skip(1).find_map(|line| {
+        let (name, value) = line.split_at(line.iter().position(|&c| c == b':')?);
+        name.eq_ignore_ascii_case(b"content-length")
+            .then(|| {
+                std::str::from_utf8(&value[1..])
+                    .ok()?
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+            })
+            .flatten()
+    });
+    length.is_some_and(|n| body.len() < n)
+}
+
 /// Most header lines read; a response with more keeps the first ones.
 const MAX_HEADERS: usize = 200;
 
@@ -835,6 +864,25 @@ fn greeting<'a>(response: &'a [u8], d: &mut Decoded<'a>) {
 
 #[cfg(test)]
 mod tests {
+    use super::http_awaits_more;
+
+    #[test]
+    fn an_http_answer_awaits_its_header_end_and_its_declared_body() {
+        assert!(http_awaits_more(b"HTTP/1.0 200 OK\r\nServer: WSGIServer/0.2\r\n"));
+        assert!(http_awaits_more(
+            b"HTTP/1.0 200 OK\r\nContent-Length: 10\r\nServer: x\r\n\r\n<html>"
+        ));
+        assert!(!http_awaits_more(
+            b"HTTP/1.0 200 OK\r\ncontent-length: 6\r\n\r\n<html>"
+        ));
+        // No length: the body ends when the server closes; nothing to wait for.
+        assert!(!http_awaits_more(b"HTTP/1.0 200 OK\r\nServer: x\r\n\r\n<ht"));
+        assert!(!http_awaits_more(b"SSH-2.0-OpenSSH_9.2\r\n"));
+        assert!(!http_awaits_more(
+            b"HTTP/1.1 200 OK\r\nContent-Length: junk\r\n\r\n"
+        ));
+    }
+
     use super::*;
 
     fn field<'a>(d: &'a Decoded, name: &str) -> Option<&'a str> {
