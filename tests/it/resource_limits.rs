@@ -164,7 +164,8 @@ fn a_low_memory_limit_is_a_clear_error_not_a_panic() {
         (ulimit -v 34000; "$PORTPROBE" scan 127.0.0.1 -p 1-400 --json; echo "rc=$?")
         (ulimit -v 66000; "$PORTPROBE" scan 127.0.0.1 -p 1-400 --json | grep -c '"state"'; echo "rc=${PIPESTATUS[0]}"
          "$PORTPROBE" listen --tls 127.0.0.1:9000 </dev/null 2>/dev/null & l=$!; sleep 0.5
-         echo hi | "$PORTPROBE" connect --tls --insecure 127.0.0.1 9000 -N; echo "connect rc=$?"; wait $l)"#;
+         echo hi | "$PORTPROBE" connect --tls --insecure 127.0.0.1 9000 -N; rc=$?; wait $l
+         echo "connect rc=$rc")"#;
     let out = shell_in("seed.sh", snippet);
     assert_eq!(
         stdout(&out),
