@@ -22,21 +22,16 @@ struct Group {
 
 impl Group {
     fn new(rules: Vec<usize>, db: &Database) -> Group {
-        let patterns: Vec<&str> = rules.iter().map(|&i| db.rules[i].pattern.as_str()).collect();
-        let literals: Vec<&[Vec<u8>]> = rules
-            .iter()
-            .map(|&i| db.rules[i].analysis.literals.as_slice())
-            .collect();
-        let prefilter = Prefilter::new(&patterns, &literals);
+        let analyses: Vec<_> = rules.iter().map(|&i| &db.rules[i].analysis).collect();
+        let prefilter = Prefilter::new(&analyses);
         Group { rules, prefilter }
     }
 
-    /// Pushes (rule, value) for every rule of this group whose pattern matches `hay`.
-    fn matches<'h>(&self, db: &Database, hay: &'h [u8], out: &mut Vec<(usize, &'h [u8])>) {
-        let mut found = Vec::new();
-        self.prefilter
-            .matches(hay, &|k| db.rules[self.rules[k]].regex.is_match(hay), &mut found);
-        out.extend(found.into_iter().map(|k| (self.rules[k], hay)));
+    /// Pushes (rule, value) for every rule of this group whose pattern may match `hay`.
+    fn matches<'h>(&self, hay: &'h [u8], found: &mut Vec<usize>, out: &mut Vec<(usize, &'h [u8])>) {
+        found.clear();
+        self.prefilter.matches(hay, found);
+        out.extend(found.iter().map(|&k| (self.rules[k], hay)));
     }
 }
 
@@ -191,7 +186,11 @@ impl Matcher {
 
     /// The values a rule reads: a header sent several times is read one line at a time, so an
     /// anchored pattern sees each `Server:` (a proxy's and the origin's) on its own.
-    fn values<'a>(field: Option<&str>, response: &'a [u8], decoded: &'a Decoded<'_>) -> Vec<Cow<'a, [u8]>> {
+    pub(crate) fn values<'a>(
+        field: Option<&str>,
+        response: &'a [u8],
+        decoded: &'a Decoded<'_>,
+    ) -> Vec<Cow<'a, [u8]>> {
         let value = match field {
             None => Some(response),
             Some(f) if f.contains(JOIN) => return decoded.joined(f).map(Cow::Owned).into_iter().collect(),
@@ -229,8 +228,8 @@ impl Matcher {
         out
     }
 
-    /// Candidate rules (database order) whose pattern matches their field, with the value it
-    /// matched in.
+    /// Candidate rules (database order) whose pattern may match their field, with the value it
+    /// may match in (a header sent twice gives a rule a candidate value per line, in order).
     fn candidates<'a>(
         &self,
         response: &'a [u8],
@@ -238,9 +237,10 @@ impl Matcher {
         joined: &'a [(usize, Vec<u8>)],
     ) -> Vec<(usize, &'a [u8])> {
         let mut out = Vec::new();
-        self.raw[raw_slot(decoded.protocol)].matches(&self.db, response, &mut out);
+        let mut found = Vec::new();
+        self.raw[raw_slot(decoded.protocol)].matches(response, &mut found, &mut out);
         for (g, value) in joined {
-            self.fields[*g].matches(&self.db, value, &mut out);
+            self.fields[*g].matches(value, &mut found, &mut out);
         }
         let mut lower = [0u8; 64];
         for (key, value) in decoded.entries() {
@@ -253,15 +253,15 @@ impl Matcher {
             };
             if matches!(key, Key::Header(_)) && value.contains(&b'\n') {
                 for line in value.split(|&b| b == b'\n') {
-                    g.matches(&self.db, line, &mut out);
+                    g.matches(line, &mut found, &mut out);
                 }
             } else {
-                g.matches(&self.db, value, &mut out);
+                g.matches(value, &mut found, &mut out);
             }
         }
-        // Database order decides; for one rule, the first value it matched.
+        // Database order decides; for one rule, the first value it matches (a stable sort).
         out.sort_by_key(|&(rule, _)| rule);
-        out.dedup_by_key(|&mut (rule, _)| rule);
+        out.dedup();
         out
     }
 
@@ -402,6 +402,21 @@ impl Matcher {
                 }
                 for m in compare(&ex.expect, ex.service.as_deref(), &got) {
                     problem(m);
+                }
+            }
+            let inputs = rule.examples.iter().map(|e| (&e.response, e.line));
+            for (bytes, line) in inputs.chain(rule.counters.iter().map(|(b, l)| (b, *l))) {
+                let decoded = decode(bytes);
+                let values = Matcher::values(rule.field.as_deref(), bytes, &decoded);
+                if !values.iter().all(|v| rule.regex.engines_agree(v)) {
+                    problems.push(Problem {
+                        file: rule.file.clone(),
+                        line,
+                        message: format!(
+                            "rule '{}': the small matcher and the regex engine disagree on this example (a bug in fingerprint::backtrack)",
+                            rule.id
+                        ),
+                    });
                 }
             }
             for (bytes, line) in &rule.counters {

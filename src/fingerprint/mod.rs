@@ -2,6 +2,7 @@
 //! (what package revisions say about the system), loaded from `fingerprints/` and user
 //! directories, compiled once, and checked against the examples every rule carries.
 
+pub mod backtrack;
 pub mod binary;
 pub mod decode;
 pub mod generic;
@@ -178,20 +179,18 @@ pub struct Example {
 /// makes the rule a candidate: a scan only ever runs a few of the thousands of rules, so
 /// start-up and memory do not grow with the database.
 ///
-/// Matching uses the regex engine underneath `regex::bytes::Regex` with the same syntax, match
-/// semantics and size limits, so results are the same. One thing differs: a pattern anchored at
-/// the start that reads a field (not a whole raw response or an HTTP body) gets no lazy DFA.
-/// Such a rule reads a short value and is run only when the prefilter made it a candidate and
-/// its literal prefix is there, so it runs on few responses; a lazy DFA would
-/// cost a cold table walk (and a second engine for the capture groups) every time, while the
-/// one-pass DFA or the bounded backtracker answer directly, with captures, from a much smaller
-/// footprint. Thousands of rules each touched once per thousand responses are a cache-miss
-/// problem, not an automaton-speed one.
+/// A pattern simple enough (most are) runs on [`backtrack::Program`], a flat program a cold rule
+/// reads in a few cache lines; the general engine underneath `regex::bytes::Regex` (same syntax,
+/// match semantics and size limits) runs the others, and any search the small one gives up on.
+/// One thing differs in the general engine: a pattern anchored at the start that reads a field
+/// (not a whole raw response or an HTTP body) gets no lazy DFA: it reads a short value, and a lazy
+/// DFA would cost a cold table walk (and a second engine for the capture groups) every time.
 #[derive(Debug, Clone)]
 pub struct LazyRegex {
     pattern: String,
     /// The pattern may read long inputs (a raw response, an HTTP body): keep the lazy DFA.
     long_input: bool,
+    program: std::sync::OnceLock<Option<backtrack::Program>>,
     compiled: std::sync::OnceLock<Option<MetaRegex>>,
 }
 
@@ -201,11 +200,15 @@ pub type MetaRegex = regex_automata::meta::Regex;
 /// Capture group `i` of a match, as templates read it.
 pub type Groups<'a> = &'a dyn Fn(usize) -> Option<&'a [u8]>;
 
+/// Capture slots kept on the stack; patterns with more groups use the general engine.
+const STACK_SLOTS: usize = 32;
+
 impl LazyRegex {
     pub fn new(pattern: String, long_input: bool) -> LazyRegex {
         LazyRegex {
             pattern,
             long_input,
+            program: std::sync::OnceLock::new(),
             compiled: std::sync::OnceLock::new(),
         }
     }
@@ -215,6 +218,22 @@ impl LazyRegex {
     pub fn get(&self) -> Option<&MetaRegex> {
         self.compiled
             .get_or_init(|| compile_meta(&self.pattern, self.long_input))
+            .as_ref()
+    }
+
+    /// The small program, when the pattern has one (and compiles in the general engine too, so
+    /// both agree on what never matches).
+    fn program(&self) -> Option<&backtrack::Program> {
+        self.program
+            .get_or_init(|| {
+                let hir = parse_hir(&self.pattern)?;
+                let groups = hir.properties().explicit_captures_len() + 1;
+                if groups * 2 > STACK_SLOTS {
+                    return None;
+                }
+                self.get()?;
+                backtrack::Program::new(&hir, groups)
+            })
             .as_ref()
     }
 
@@ -229,11 +248,73 @@ impl LazyRegex {
     }
 
     pub fn is_match(&self, hay: &[u8]) -> bool {
+        if let Some(p) = self.program() {
+            let mut slots = [usize::MAX; STACK_SLOTS];
+            match p.search(hay, &mut slots[..p.slots()]) {
+                backtrack::Found::Yes => return true,
+                backtrack::Found::No => return false,
+                backtrack::Found::GaveUp => {}
+            }
+        }
         self.get().is_some_and(|r| r.is_match(hay))
     }
 
     /// Runs `f` on the capture groups of the first match in `hay`, if there is one.
     pub fn with_captures<R>(&self, hay: &[u8], f: impl FnOnce(Groups<'_>) -> R) -> Option<R> {
+        if let Some(p) = self.program() {
+            let mut slots = [usize::MAX; STACK_SLOTS];
+            let slots = &mut slots[..p.slots()];
+            match p.search(hay, slots) {
+                backtrack::Found::Yes => {
+                    let slots = &*slots;
+                    return Some(f(&|i| {
+                        let (s, e) = (*slots.get(2 * i)?, *slots.get(2 * i + 1)?);
+                        hay.get(s..e)
+                    }));
+                }
+                backtrack::Found::No => return None,
+                backtrack::Found::GaveUp => {}
+            }
+        }
+        self.with_meta_captures(hay, f)
+    }
+
+    /// Whether the small program and the general engine find the same match and groups in
+    /// `hay` (true when the pattern has no program or the program gave up); `fingerprints
+    /// check` runs it on every example.
+    pub fn engines_agree(&self, hay: &[u8]) -> bool {
+        let Some(p) = self.program() else {
+            return true;
+        };
+        let mut slots = [usize::MAX; STACK_SLOTS];
+        let slots = &mut slots[..p.slots()];
+        let small = match p.search(hay, slots) {
+            backtrack::Found::GaveUp => return true,
+            backtrack::Found::No => None,
+            backtrack::Found::Yes => Some(slots.to_vec()),
+        };
+        let general = self.get().and_then(|re| {
+            let mut caps = re.create_captures();
+            re.captures(hay, &mut caps);
+            caps.is_match().then(|| {
+                (0..p.slots() / 2)
+                    .flat_map(|g| match caps.get_group(g) {
+                        Some(span) => [span.start, span.end],
+                        None => [usize::MAX; 2],
+                    })
+                    .collect::<Vec<_>>()
+            })
+        });
+        small == general
+    }
+
+    /// Whether the pattern runs on the small program (not only the general engine).
+    pub fn has_program(&self) -> bool {
+        self.program().is_some()
+    }
+
+    /// [`Self::with_captures`] on the general engine alone.
+    fn with_meta_captures<R>(&self, hay: &[u8], f: impl FnOnce(Groups<'_>) -> R) -> Option<R> {
         let re = self.get()?;
         let mut caps = re.create_captures();
         re.captures(hay, &mut caps);
@@ -244,17 +325,22 @@ impl LazyRegex {
     }
 }
 
+/// A rule pattern's syntax tree, parsed as every engine here reads it (bytes, no Unicode).
+fn parse_hir(pattern: &str) -> Option<regex_syntax::hir::Hir> {
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .ok()
+}
+
 /// Compiles `pattern` as `load::compile_pattern` does (same syntax, semantics and limits),
 /// without a lazy DFA when the pattern is anchored at the start and reads short values (see
 /// [`LazyRegex`]).
 fn compile_meta(pattern: &str, long_input: bool) -> Option<MetaRegex> {
     use regex_automata::util::syntax;
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(pattern)
-        .ok()?;
+    let hir = parse_hir(pattern)?;
     let anchored = hir
         .properties()
         .look_set_prefix()
@@ -652,5 +738,57 @@ mod tests {
         problems.extend(matcher.check());
         let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         assert!(problems.is_empty(), "{}", text.join("\n"));
+    }
+
+    /// Every rule's small program finds what the regex engine finds, on what rules of its own
+    /// kind (the same field, or raw) were written for, and on cut and case-changed copies:
+    /// inputs a rule is a candidate for without matching.
+    #[test]
+    fn small_matcher_agrees_with_the_regex_engine_on_every_rule() {
+        let mut problems = Vec::new();
+        let db = Database::from_sources(&Database::shipped_sources(), &mut problems);
+        let mut by_field: std::collections::HashMap<Option<&str>, Vec<Vec<u8>>> = Default::default();
+        for rule in &db.rules {
+            let inputs = by_field.entry(rule.field.as_deref()).or_default();
+            for ex in &rule.examples {
+                let decoded = decode(&ex.response);
+                for v in matcher::Matcher::values(rule.field.as_deref(), &ex.response, &decoded) {
+                    inputs.push(v.to_vec());
+                    inputs.push(v[..v.len() / 2].to_vec());
+                    inputs.push(v[v.len() / 3..].to_vec());
+                    inputs.push(v.to_ascii_uppercase());
+                }
+            }
+        }
+        let mut disagree = Vec::new();
+        let mut checked = 0usize;
+        for rule in &db.rules {
+            let inputs = &by_field[&rule.field.as_deref()];
+            // Its own kind's inputs, sampled so the test stays quick.
+            let step = (inputs.len() / 400).max(1);
+            for input in inputs.iter().step_by(step) {
+                checked += 1;
+                if !rule.regex.engines_agree(input) {
+                    disagree.push(format!("{} on {}", rule.id, crate::escape::escape_bytes(input)));
+                }
+            }
+        }
+        assert!(checked > 100_000, "only {checked} inputs checked");
+        let small = db.rules.iter().filter(|r| r.regex.has_program()).count();
+        eprintln!(
+            "{small} of {} rules run on the small matcher; {checked} inputs",
+            db.rules.len()
+        );
+        assert!(
+            small * 10 > db.rules.len() * 9,
+            "only {small} of {} rules have a program",
+            db.rules.len()
+        );
+        assert!(
+            disagree.is_empty(),
+            "{} disagreements:\n{}",
+            disagree.len(),
+            disagree.join("\n")
+        );
     }
 }

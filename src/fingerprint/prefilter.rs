@@ -1,116 +1,153 @@
-//! A literal prefilter for a group of rules: each pattern's longest literal that every match must
-//! contain goes into one Aho-Corasick automaton, so a response is searched once for all of them
-//! and only the rules whose literal occurs are run. Patterns without such a literal are run as one
-//! `RegexSet`. This keeps matching fast as the database grows into thousands of rules.
+//! A literal prefilter for a group of rules: each pattern's most selective literal that every
+//! match must contain is found by one pass over the response, and only the rules whose literal
+//! occurs are run. Patterns without such a literal are candidates when the response starts
+//! with a byte they can start with. This keeps matching fast as the database grows into
+//! thousands of rules.
+//!
+//! The pass reads each position's next three bytes (ASCII case folded) and tests one bit of a
+//! small table; only where the bit is set does it look the literals starting so up. A group's
+//! tables fit in a few kilobytes, so a pass stays in the first-level caches where an automaton
+//! over hundreds of literals would not (a scan meets each group cold, among many others).
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use regex::bytes::{RegexSet, RegexSetBuilder};
-use regex_syntax::hir::{Class, Hir, HirKind};
+use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
-/// Compiled size limit of the set of patterns without a literal.
-const SET_SIZE_LIMIT: usize = 256 << 20;
-
-/// Shortest literal worth searching for; shorter ones put the pattern in the always-run set.
+/// Shortest literal worth searching for; shorter ones make the pattern an always-candidate.
 const MIN_LITERAL: usize = 3;
+
+/// Bits of the table of three-byte starts (a power of two).
+const GRAM_BITS: usize = 1 << 15;
+
+/// ASCII case folding of a byte (what the literals are stored in).
+fn fold(b: u8) -> u8 {
+    b.to_ascii_lowercase()
+}
+
+/// Three folded bytes as one key.
+fn gram(a: u8, b: u8, c: u8) -> u32 {
+    (u32::from(fold(a)) << 16) | (u32::from(fold(b)) << 8) | u32::from(fold(c))
+}
+
+/// The bit of a key in the table.
+fn gram_bit(key: u32) -> usize {
+    (key.wrapping_mul(0x9E37_79B1) >> 17) as usize & (GRAM_BITS - 1)
+}
 
 /// The literal prefilter over a group's patterns (indices are positions in the group).
 pub struct Prefilter {
+    /// A bit per three-byte start of some literal (hashed).
+    grams: Vec<u64>,
+    /// (start key, literal index), sorted by key: the literals beginning so.
+    starts: Vec<(u32, u32)>,
     /// Required literals, lower-cased and matched ASCII case-insensitively (a superset of what
     /// the patterns accept; the patterns themselves decide).
-    ac: Option<AhoCorasick>,
+    literals: Vec<Vec<u8>>,
     /// For each literal, the patterns that require it.
     by_literal: Vec<Vec<usize>>,
-    /// Patterns without a usable literal, and their combined set.
+    /// Patterns without a usable literal, with the bytes their matches can start with when
+    /// they are anchored at the start of the input (`None`: anywhere, anything).
     always: Vec<usize>,
-    always_set: Option<RegexSet>,
+    always_first: Vec<Option<[u64; 4]>>,
 }
 
 impl Prefilter {
-    /// A prefilter over `patterns`, given the [`required_literals`] of each (computed once per
-    /// rule by the caller: a raw rule is in several groups).
-    pub fn new(patterns: &[&str], all: &[&[Vec<u8>]]) -> Prefilter {
+    /// A prefilter over `analyses` (computed once per rule by the caller: a raw rule is in
+    /// several groups).
+    pub fn new(analyses: &[&Analysis]) -> Prefilter {
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut by_literal: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
+        let mut always_first = Vec::new();
         // Each pattern's candidates; the one fewest other patterns share is the most selective
         // (` esmtp ` is in a hundred mail rules, `exim` in a few).
+        // A set of alternatives counts as the sum of its members.
         let mut shared: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
-        for lits in all {
-            for l in lits.iter() {
+        for a in analyses {
+            for l in a.literals.iter().flatten() {
                 *shared.entry(l.as_slice()).or_default() += 1;
             }
         }
-        let chosen: Vec<Option<Vec<u8>>> = all
-            .iter()
-            .map(|lits| {
-                lits.iter()
-                    .min_by_key(|l| (shared[l.as_slice()], std::cmp::Reverse(l.len())))
-                    .cloned()
-            })
-            .collect();
-        for (k, lit) in chosen.into_iter().enumerate() {
-            match lit {
-                Some(lit) => match literals.iter().position(|l| *l == lit) {
+        for (k, a) in analyses.iter().enumerate() {
+            let chosen = a.literals.iter().min_by_key(|set| {
+                let cost: usize = set.iter().map(|l| shared[l.as_slice()]).sum();
+                (cost, std::cmp::Reverse(set.iter().map(Vec::len).min()))
+            });
+            let Some(set) = chosen else {
+                always.push(k);
+                always_first.push(a.first);
+                continue;
+            };
+            for lit in set {
+                match literals.iter().position(|l| l == lit) {
                     Some(at) => by_literal[at].push(k),
                     None => {
-                        literals.push(lit);
+                        literals.push(lit.clone());
                         by_literal.push(vec![k]);
                     }
-                },
-                None => always.push(k),
-            }
-        }
-        let ac = (!literals.is_empty())
-            .then(|| {
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .build(&literals)
-                    .ok()
-            })
-            .flatten();
-        if ac.is_none() {
-            // No automaton: every pattern is run through the set.
-            always = (0..patterns.len()).collect();
-            by_literal.clear();
-        }
-        let always_set = (!always.is_empty())
-            .then(|| {
-                RegexSetBuilder::new(always.iter().map(|&k| patterns[k]))
-                    .unicode(false)
-                    .size_limit(SET_SIZE_LIMIT)
-                    .dfa_size_limit(SET_SIZE_LIMIT)
-                    .build()
-                    .ok()
-            })
-            .flatten();
-        Prefilter {
-            ac,
-            by_literal,
-            always,
-            always_set,
-        }
-    }
-
-    /// Positions of the patterns that may match `hay` (unordered): those of the always-run set
-    /// that match, and those whose literal occurs in it (unchecked).
-    pub fn matches(&self, hay: &[u8], is_match: &dyn Fn(usize) -> bool, out: &mut Vec<usize>) {
-        match &self.always_set {
-            // One pass: `is_match` first would scan a matching response twice.
-            Some(set) => out.extend(set.matches(hay).into_iter().map(|i| self.always[i])),
-            None => out.extend(self.always.iter().copied().filter(|&k| is_match(k))),
-        }
-        let Some(ac) = &self.ac else { return };
-        let start = out.len();
-        for m in ac.find_overlapping_iter(hay) {
-            for &k in &self.by_literal[m.pattern().as_usize()] {
-                if !out[start..].contains(&k) {
-                    out.push(k);
                 }
             }
         }
-        // Patterns whose literal occurs are candidates, not matches: the caller runs them in
-        // priority order and stops at the first that names the product, so most are never run.
+        let mut grams = vec![0u64; GRAM_BITS / 64];
+        let mut starts = Vec::new();
+        for (i, l) in literals.iter().enumerate() {
+            let key = gram(l[0], l[1], l[2]);
+            let bit = gram_bit(key);
+            grams[bit / 64] |= 1 << (bit % 64);
+            starts.push((key, i as u32));
+        }
+        starts.sort_unstable();
+        Prefilter {
+            grams,
+            starts,
+            literals,
+            by_literal,
+            always,
+            always_first,
+        }
+    }
+
+    /// Positions of the patterns that may match `hay` (unordered, unchecked): the
+    /// always-candidates that can start as `hay` does, and those whose literal occurs in it.
+    /// The caller runs them in priority order and stops at the first that names the product,
+    /// so most are never run.
+    pub fn matches(&self, hay: &[u8], out: &mut Vec<usize>) {
+        for (&k, first) in self.always.iter().zip(&self.always_first) {
+            let admits = match first {
+                None => true,
+                Some(set) => hay
+                    .first()
+                    .is_some_and(|&b| set[usize::from(b >> 6)] & (1 << (b & 63)) != 0),
+            };
+            if admits {
+                out.push(k);
+            }
+        }
+        if self.literals.is_empty() || hay.len() < MIN_LITERAL {
+            return;
+        }
+        let start = out.len();
+        for i in 0..=hay.len() - MIN_LITERAL {
+            let key = gram(hay[i], hay[i + 1], hay[i + 2]);
+            let bit = gram_bit(key);
+            if self.grams[bit / 64] & (1 << (bit % 64)) == 0 {
+                continue;
+            }
+            let from = self.starts.partition_point(|&(k, _)| k < key);
+            for &(_, lit) in self.starts[from..].iter().take_while(|&&(k, _)| k == key) {
+                let lit = lit as usize;
+                let want = &self.literals[lit];
+                let found = hay
+                    .get(i..i + want.len())
+                    .is_some_and(|got| got.iter().zip(want).all(|(&g, &w)| fold(g) == w));
+                if !found {
+                    continue;
+                }
+                for &k in &self.by_literal[lit] {
+                    if !out[start..].contains(&k) {
+                        out.push(k);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -119,11 +156,16 @@ impl Prefilter {
 pub struct Analysis {
     /// The literals (lower-cased) that every match contains and that are long enough to be
     /// worth searching for.
-    pub literals: Vec<Vec<u8>>,
+    /// Each entry is a set of which every match contains at least one (one literal: it
+    /// contains that one; `(?:foo|bar)` gives both).
+    pub literals: Vec<Vec<Vec<u8>>>,
     /// The bytes every match starts with when the pattern is anchored at the start of its
     /// input (`^Apache/`): a candidate whose value does not start so is rejected without
     /// running the pattern.
     pub prefix: Prefix,
+    /// For a pattern anchored at the start of its input, the bytes a match can start with
+    /// (`None`: unanchored, or it can match empty).
+    pub first: Option<[u64; 4]>,
 }
 
 /// Bytes an input must start with; each byte exact, or either ASCII case of a letter.
@@ -165,19 +207,78 @@ pub fn analyze(pattern: &str) -> Analysis {
 pub fn analyze_hir(hir: &Hir) -> Analysis {
     let mut found = Vec::new();
     required(hir, &mut found);
-    found.retain(|l| l.len() >= MIN_LITERAL);
+    found.retain(|set| set.iter().all(|l| l.len() >= MIN_LITERAL));
     found.sort();
     found.dedup();
     Analysis {
         literals: found,
         prefix: anchored_prefix(hir),
+        first: anchored_first(hir),
+    }
+}
+
+/// The bytes a match can start with when the pattern begins with `^` (start of input).
+fn anchored_first(hir: &Hir) -> Option<[u64; 4]> {
+    let HirKind::Concat(subs) = hir.kind() else {
+        return None;
+    };
+    let (head, rest) = subs.split_first()?;
+    if !matches!(head.kind(), HirKind::Look(Look::Start)) {
+        return None;
+    }
+    let mut set = [0u64; 4];
+    for sub in rest {
+        if !first_set(sub, &mut set) {
+            return Some(set);
+        }
+    }
+    None
+}
+
+/// Adds the bytes a match of `hir` can start with to `set`; whether it can match empty (so
+/// what follows it can start the match too). Zero-width assertions count as empty.
+fn first_set(hir: &Hir, set: &mut [u64; 4]) -> bool {
+    let mut add = |b: u8| set[usize::from(b >> 6)] |= 1 << (b & 63);
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => true,
+        HirKind::Literal(l) => {
+            add(l.0[0]);
+            false
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            c.iter().flat_map(|r| r.start()..=r.end()).for_each(add);
+            false
+        }
+        HirKind::Class(Class::Unicode(c)) => {
+            // Any non-ASCII character can start with any byte of 0x80..=0xff: allow them all.
+            for r in c.iter() {
+                let (s, e) = (u32::from(r.start()), u32::from(r.end()));
+                (s.min(0x80)..=e.min(0x80)).for_each(|b| add(b as u8));
+                if e >= 0x80 {
+                    (0x80..=0xffu8).for_each(&mut add);
+                }
+            }
+            false
+        }
+        HirKind::Capture(c) => first_set(&c.sub, set),
+        HirKind::Repetition(r) => first_set(&r.sub, set) || r.min == 0,
+        HirKind::Concat(subs) => subs.iter().all(|s| first_set(s, set)),
+        HirKind::Alternation(subs) => {
+            // Every branch adds its bytes (no short cut).
+            let mut empty = false;
+            for s in subs {
+                empty |= first_set(s, set);
+            }
+            empty
+        }
     }
 }
 
 /// The literals (lower-cased) that every match of `pattern` contains and that are long enough
 /// to be worth searching for.
 pub fn required_literals(pattern: &str) -> Vec<Vec<u8>> {
-    analyze(pattern).literals
+    let sets = analyze(pattern).literals;
+    sets.into_iter().filter(|set| set.len() == 1).flatten().collect()
 }
 
 /// The bytes after a leading `^` (start of input, not of a line) that every match begins with.
@@ -258,10 +359,14 @@ fn one_byte(hir: &Hir) -> Option<u8> {
     }
 }
 
-/// Appends the literals every match of `hir` contains (runs of consecutive literal bytes).
-fn required(hir: &Hir, out: &mut Vec<Vec<u8>>) {
+/// Most alternatives an any-of set keeps; more are not worth a prefilter entry each.
+const MAX_ANY_OF: usize = 8;
+
+/// Appends the literals every match of `hir` contains (runs of consecutive literal bytes), as
+/// sets of which a match contains at least one.
+fn required(hir: &Hir, out: &mut Vec<Vec<Vec<u8>>>) {
     match hir.kind() {
-        HirKind::Literal(l) => out.push(l.0.to_ascii_lowercase()),
+        HirKind::Literal(l) => out.push(vec![l.0.to_ascii_lowercase()]),
         HirKind::Capture(c) => required(&c.sub, out),
         HirKind::Repetition(r) if r.min >= 1 => required(&r.sub, out),
         HirKind::Concat(subs) => {
@@ -276,12 +381,31 @@ fn required(hir: &Hir, out: &mut Vec<Vec<u8>>) {
                     continue;
                 }
                 if !run.is_empty() {
-                    out.push(std::mem::take(&mut run));
+                    out.push(vec![std::mem::take(&mut run)]);
                 }
                 required(sub, out);
             }
             if !run.is_empty() {
-                out.push(run);
+                out.push(vec![run]);
+            }
+        }
+        HirKind::Alternation(subs) => {
+            // Each branch's best requirement; a match contains one of them.
+            let mut any = Vec::new();
+            for sub in subs {
+                let mut own = Vec::new();
+                required(sub, &mut own);
+                own.retain(|set| set.iter().all(|l| l.len() >= MIN_LITERAL));
+                let best = own
+                    .into_iter()
+                    .min_by_key(|set| (set.len(), std::cmp::Reverse(set.iter().map(Vec::len).min())));
+                let Some(best) = best else { return };
+                any.extend(best);
+            }
+            any.sort();
+            any.dedup();
+            if any.len() <= MAX_ANY_OF {
+                out.push(any);
             }
         }
         _ => {}
@@ -310,6 +434,17 @@ mod tests {
         );
         assert_eq!(lit(r"^(?:foo|bar)baz").as_deref(), Some("baz"));
         assert_eq!(lit(r"^(?:foo|bar)ba"), None);
+        let sets = |p: &str| analyze(p).literals;
+        assert_eq!(
+            sets(r"^(?:foo|bar)ba"),
+            vec![vec![b"bar".to_vec(), b"foo".to_vec()]]
+        );
+        assert_eq!(
+            sets(r"^(?:220|421)[ -](?:\bMDaemon\b.*SMTP|SMTP.*\bMDaemon\b)"),
+            vec![vec![b"220".to_vec(), b"421".to_vec()], vec![b"mdaemon".to_vec()]]
+        );
+        // A branch without a usable literal leaves the alternation without one.
+        assert_eq!(sets(r"(?:foo|\d+)"), Vec::<Vec<Vec<u8>>>::new());
         assert_eq!(lit(r"^\d{3}$"), None);
         assert_eq!(lit(r"^(?:abc)?xyzw").as_deref(), Some("xyzw"));
         assert_eq!(
@@ -355,13 +490,12 @@ mod tests {
     fn prefilter_finds_what_the_patterns_match() {
         let patterns = [r"^kangle/(\d+)", r"(?i)^nginx", r"^\d{3}$", r"Exim \d"];
         let regexes: Vec<Regex> = patterns.iter().map(|p| Regex::new(p).unwrap()).collect();
-        let lits: Vec<Vec<Vec<u8>>> = patterns.iter().map(|p| required_literals(p)).collect();
-        let lits: Vec<&[Vec<u8>]> = lits.iter().map(|l| l.as_slice()).collect();
-        let pf = Prefilter::new(&patterns, &lits);
+        let analyses: Vec<Analysis> = patterns.iter().map(|p| analyze(p)).collect();
+        let pf = Prefilter::new(&analyses.iter().collect::<Vec<_>>());
         // Candidates are a superset; the patterns decide (as the matcher does).
         let run = |hay: &[u8]| {
             let mut out = Vec::new();
-            pf.matches(hay, &|k| regexes[k].is_match(hay), &mut out);
+            pf.matches(hay, &mut out);
             let candidates = out.len();
             out.retain(|&k| regexes[k].is_match(hay));
             out.sort_unstable();
@@ -370,9 +504,13 @@ mod tests {
         assert_eq!(run(b"kangle/3"), (vec![0], 1));
         assert_eq!(run(b"NGINX/1.2"), (vec![1], 1));
         assert_eq!(run(b"200"), (vec![2], 1));
+        // `^\d{3}$` has no literal: a candidate wherever the value starts with a digit.
+        assert_eq!(run(b"2xx"), (vec![], 1));
         assert_eq!(run(b"mail ESMTP Exim 4"), (vec![3], 1));
         // The literal occurs (case folded), the pattern does not match: a candidate only.
         assert_eq!(run(b"Kangle/3"), (vec![], 1));
         assert_eq!(run(b"something else"), (vec![], 0));
+        // A literal found twice, or in another case, is one candidate.
+        assert_eq!(run(b"exim \xff EXIM 4"), (vec![], 1));
     }
 }
