@@ -16,6 +16,13 @@ fn is_safe(b: u8) -> bool {
 /// becomes `\n`, `\r`, `\t`, `\0` or `\xNN`. Never fails, never panics.
 pub fn escape_bytes(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
+    escape_bytes_into(bytes, &mut out);
+    out
+}
+
+/// [`escape_bytes`], appended to `out`.
+pub fn escape_bytes_into(bytes: &[u8], out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     for &b in bytes {
         match b {
             b'\\' => out.push_str("\\\\"),
@@ -24,10 +31,13 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
             b'\t' => out.push_str("\\t"),
             0 => out.push_str("\\0"),
             b if is_safe(b) => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02x}")),
+            _ => {
+                out.push_str("\\x");
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 15)]));
+            }
         }
     }
-    out
 }
 
 /// Escapes bytes for display on a terminal: printable ASCII, newlines and tabs stay (backslash

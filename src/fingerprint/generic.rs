@@ -523,15 +523,14 @@ fn greeting_service(code: &str, text: &str, words: &GenericWords) -> Option<Stri
         _ => {}
     }
     // A keyword inside a word counts (`ProFTPD`, `vsFTPd` say FTP); the first word wins.
-    let upper = text.to_ascii_uppercase();
-    upper
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .find_map(|w| {
-            words
-                .service_words
-                .iter()
-                .find(|(k, _)| w.contains(&k.to_ascii_uppercase()))
-        })
+    let contains = |w: &str, k: &str| {
+        !k.is_empty()
+            && w.as_bytes()
+                .windows(k.len())
+                .any(|win| win.eq_ignore_ascii_case(k.as_bytes()))
+    };
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .find_map(|w| words.service_words.iter().find(|(k, _)| contains(w, k)))
         .map(|(_, s)| s.clone())
 }
 

@@ -27,6 +27,35 @@ fn gram(a: u8, b: u8, c: u8) -> u32 {
     (u32::from(fold(a)) << 16) | (u32::from(fold(b)) << 8) | u32::from(fold(c))
 }
 
+/// How common a (folded) byte is in banners, roughly: a literal is looked for by its three
+/// bytes least common together, so that text most responses carry (`ser`, ` ve`) rarely
+/// sends the pass to the table.
+fn commonness(b: u8) -> u32 {
+    match b {
+        b' ' => 10,
+        b'e' | b't' | b'a' | b'o' => 8,
+        b'i' | b'n' | b's' | b'r' | b'h' => 7,
+        b'l' | b'd' | b'c' | b'u' | b'\r' | b'\n' => 6,
+        b'm' | b'f' | b'p' | b'g' | b'w' | b'y' | b'b' | b'.' | b',' | b'/' | b'-' | b':' => 5,
+        b'0'..=b'9' | 0 => 4,
+        b'v' | b'k' | b'x' | b'j' | b'q' | b'z' => 3,
+        0x21..=0x7e => 2,
+        _ => 1,
+    }
+}
+
+/// Where in `lit` its least common three bytes start.
+fn rarest_gram(lit: &[u8]) -> usize {
+    (0..=lit.len() - MIN_LITERAL)
+        .min_by_key(|&i| {
+            lit[i..i + MIN_LITERAL]
+                .iter()
+                .map(|&b| commonness(b))
+                .sum::<u32>()
+        })
+        .unwrap_or(0)
+}
+
 /// The bit of a key in the table.
 fn gram_bit(key: u32) -> usize {
     (key.wrapping_mul(0x9E37_79B1) >> 17) as usize & (GRAM_BITS - 1)
@@ -36,8 +65,10 @@ fn gram_bit(key: u32) -> usize {
 pub struct Prefilter {
     /// A bit per three-byte start of some literal (hashed).
     grams: Vec<u64>,
-    /// (start key, literal index), sorted by key: the literals beginning so.
+    /// (key, literal index), sorted by key: the literals holding those three bytes at
+    /// `offsets[literal]`.
     starts: Vec<(u32, u32)>,
+    offsets: Vec<usize>,
     /// Required literals, lower-cased and matched ASCII case-insensitively (a superset of what
     /// the patterns accept; the patterns themselves decide).
     literals: Vec<Vec<u8>>,
@@ -88,16 +119,20 @@ impl Prefilter {
         }
         let mut grams = vec![0u64; GRAM_BITS / 64];
         let mut starts = Vec::new();
+        let mut offsets = Vec::new();
         for (i, l) in literals.iter().enumerate() {
-            let key = gram(l[0], l[1], l[2]);
+            let at = rarest_gram(l);
+            let key = gram(l[at], l[at + 1], l[at + 2]);
             let bit = gram_bit(key);
             grams[bit / 64] |= 1 << (bit % 64);
             starts.push((key, i as u32));
+            offsets.push(at);
         }
         starts.sort_unstable();
         Prefilter {
             grams,
             starts,
+            offsets,
             literals,
             by_literal,
             always,
@@ -135,8 +170,9 @@ impl Prefilter {
             for &(_, lit) in self.starts[from..].iter().take_while(|&&(k, _)| k == key) {
                 let lit = lit as usize;
                 let want = &self.literals[lit];
-                let found = hay
-                    .get(i..i + want.len())
+                let found = i
+                    .checked_sub(self.offsets[lit])
+                    .and_then(|from| hay.get(from..from + want.len()))
                     .is_some_and(|got| got.iter().zip(want).all(|(&g, &w)| fold(g) == w));
                 if !found {
                     continue;

@@ -2,7 +2,7 @@
 //! inserts `text` when the group is absent or empty, `$$` is a literal dollar.
 //! Inserted bytes are escaped, so a template never produces control characters.
 
-use crate::escape::escape_bytes;
+use crate::escape::escape_bytes_into;
 
 /// Literal template text with control characters escaped (a rule file is outside input too).
 fn clean(text: &str) -> String {
@@ -21,7 +21,11 @@ fn clean(text: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Piece {
     Text(String),
-    Group { index: usize, default: Option<String> },
+    /// A capture group, and the text (escaped already) when it is absent or empty.
+    Group {
+        index: usize,
+        default: Option<String>,
+    },
 }
 
 /// A parsed template, ready to expand against captures.
@@ -50,7 +54,7 @@ impl Template {
                     .ok_or_else(|| format!("unclosed '${{' in template '{text}'"))?;
                 let body = &inner[..end];
                 let (num, default) = match body.split_once(":-") {
-                    Some((n, d)) => (n, Some(d.to_string())),
+                    Some((n, d)) => (n, Some(clean(d))),
                     None => (body, None),
                 };
                 let index = num.parse::<usize>().map_err(|_| {
@@ -102,10 +106,19 @@ impl Template {
             match piece {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Group { index, default } => match group(*index).filter(|g| !g.is_empty()) {
-                    Some(bytes) => out.push_str(&escape_bytes(bytes)),
-                    None => out.push_str(&clean(default.as_deref().unwrap_or(""))),
+                    Some(bytes) => escape_bytes_into(bytes, &mut out),
+                    None => out.push_str(default.as_deref().unwrap_or("")),
                 },
             }
+        }
+        // Most values have no whitespace to collapse: keep them as built.
+        let tidy = out.is_ascii()
+            && !out.starts_with(' ')
+            && !out.ends_with(' ')
+            && !out.contains("  ")
+            && !out.bytes().any(|b| b.is_ascii_whitespace() && b != b' ');
+        if tidy {
+            return (!out.is_empty()).then_some(out);
         }
         let collapsed = out.split_whitespace().collect::<Vec<_>>().join(" ");
         (!collapsed.is_empty()).then_some(collapsed)
@@ -131,6 +144,12 @@ mod tests {
         assert_eq!(expand("$$5", &[]), Some("$5".into()));
         assert_eq!(expand("  $1  ", &[""]), None);
         assert_eq!(expand("a $1 b", &["x\x1b[0m"]), Some("a x\\x1b[0m b".into()));
+        assert_eq!(
+            expand("a $1 b", &["\u{ff}\x00\\"]),
+            Some("a \\xc3\\xbf\\0\\\\ b".into())
+        );
+        assert_eq!(expand("${1:-\u{7} x}", &[]), Some("\\x07 x".into()));
+        assert_eq!(expand("a\u{a0} $1", &["b"]), Some("a b".into()));
         assert_eq!(Template::parse("$3 ${7:-x}").unwrap().max_group(), 7);
     }
 
