@@ -1,0 +1,242 @@
+# Start functions of the apps test bed (apps.sh): application daemons of Debian (web consoles,
+# downloaders, media, calendars, monitoring add-ons, backup, IRC, mail), each on PORT on
+# loopback with its files below $TESTBED_DIR/NAME-PORT. Source after lib.sh, daemons.lib.sh and
+# services.lib.sh (svc_dir, unpacked_dir); call testbed_dir first.
+
+# Prometheus Alertmanager, without its cluster port (gossip needs peers).
+start_alertmanager() {
+    local port=$1 d
+    d=$(svc_dir "alertmanager-$port")
+    cat >"$d/alertmanager.yml" <<CONF
+route:
+  receiver: nobody
+receivers:
+  - name: nobody
+CONF
+    prometheus-alertmanager --config.file="$d/alertmanager.yml" --storage.path="$d" \
+        --web.listen-address="127.0.0.1:$port" --cluster.listen-address= >"$d/log" 2>&1 &
+}
+
+# Prometheus Pushgateway, metrics kept in memory only.
+start_pushgateway() {
+    local port=$1 d
+    d=$(svc_dir "pushgateway-$port")
+    prometheus-pushgateway --web.listen-address="127.0.0.1:$port" --persistence.file= \
+        >"$d/log" 2>&1 &
+}
+
+# Prometheus Blackbox exporter with Debian's module configuration.
+start_blackbox_exporter() {
+    local port=$1 d
+    d=$(svc_dir "blackbox-$port")
+    prometheus-blackbox-exporter --config.file=/etc/prometheus/blackbox.yml \
+        --web.listen-address="127.0.0.1:$port" >"$d/log" 2>&1 &
+}
+
+# aria2's JSON-RPC and XML-RPC interface (no download queued).
+start_aria2() {
+    local port=$1 d
+    d=$(svc_dir "aria2-$port")
+    aria2c --enable-rpc --rpc-listen-port="$port" --rpc-listen-all=false --dir="$d" \
+        --no-conf --quiet >"$d/log" 2>&1 &
+}
+
+# Radicale CalDAV/CardDAV server, its collections in its directory, no authentication.
+start_radicale() {
+    local port=$1 d
+    d=$(svc_dir "radicale-$port")
+    cat >"$d/config" <<CONF
+[server]
+hosts = 127.0.0.1:$port
+[auth]
+type = none
+[storage]
+filesystem_folder = $d/collections
+CONF
+    radicale --config "$d/config" >"$d/log" 2>&1 &
+}
+
+# Jupyter Notebook (Tornado), no browser, a token it makes up itself.
+start_jupyter() {
+    local port=$1 d
+    d=$(svc_dir "jupyter-$port")
+    HOME=$d JUPYTER_CONFIG_DIR=$d/config JUPYTER_DATA_DIR=$d/data JUPYTER_RUNTIME_DIR=$d/runtime \
+        jupyter-notebook --no-browser --allow-root --ip=127.0.0.1 --port="$port" \
+        --port-retries=0 --notebook-dir="$d" >"$d/log" 2>&1 &
+}
+
+# Deluge's daemon: its RPC port (TLS, rencoded messages) on PORT.
+start_deluged() {
+    local port=$1 d
+    d=$(svc_dir "deluged-$port")
+    deluged -d -c "$d" -u 127.0.0.1 -p "$port" -i 127.0.0.1 -L error >"$d/log" 2>&1 &
+}
+
+# Deluge's web interface (Twisted).
+start_deluge_web() {
+    local port=$1 d
+    d=$(svc_dir "deluge-web-$port")
+    deluge-web -d -c "$d" -i 127.0.0.1 -p "$port" -L error >"$d/log" 2>&1 &
+}
+
+# Motion without a camera: its web control on PORT.
+start_motion() {
+    local port=$1 d
+    d=$(svc_dir "motion-$port")
+    cat >"$d/motion.conf" <<CONF
+daemon off
+webcontrol_port $port
+webcontrol_localhost on
+stream_port 0
+target_dir $d
+log_file $d/motion.log
+CONF
+    motion -n -c "$d/motion.conf" >"$d/log" 2>&1 &
+}
+
+# Mopidy's HTTP frontend, audio to a fake sink, no library.
+start_mopidy() {
+    local port=$1 d
+    d=$(svc_dir "mopidy-$port")
+    cat >"$d/mopidy.conf" <<CONF
+[core]
+cache_dir = $d/cache
+config_dir = $d
+data_dir = $d/data
+[logging]
+verbosity = -1
+[audio]
+output = fakesink
+[http]
+hostname = 127.0.0.1
+port = $port
+[file]
+enabled = false
+[m3u]
+enabled = false
+[stream]
+enabled = false
+[softwaremixer]
+enabled = true
+CONF
+    HOME=$d mopidy --config "$d/mopidy.conf" >"$d/log" 2>&1 &
+}
+
+# shairport-sync (AirPlay receiver): RTSP on PORT, audio discarded, no mDNS.
+start_shairport() {
+    local port=$1 d
+    d=$(svc_dir "shairport-$port")
+    cat >"$d/shairport-sync.conf" <<CONF
+general = {
+  name = "testbed";
+  port = $port;
+  output_backend = "dummy";
+  mdns_backend = "tinysvcmdns";
+};
+CONF
+    shairport-sync -c "$d/shairport-sync.conf" >"$d/log" 2>&1 &
+}
+
+# Apache Traffic Server as Debian configures it (a forward and reverse proxy without remap
+# rules), its configuration, cache, logs and runtime files in a runroot of its own; HTTP on PORT.
+start_trafficserver() {
+    local port=$1 d
+    d=$(svc_dir "trafficserver-$port")
+    mkdir -p "$d/run" "$d/log" "$d/cache" "$d/state"
+    cp -r /etc/trafficserver "$d/etc"
+    cat >"$d/runroot.yaml" <<CONF
+prefix: /usr
+exec_prefix: /usr
+bindir: /usr/bin
+sbindir: /usr/sbin
+sysconfdir: $d/etc
+datadir: /usr/share/trafficserver
+includedir: /usr/include
+libdir: /usr/lib/trafficserver
+libexecdir: /usr/lib/trafficserver/modules
+localstatedir: $d/state
+runtimedir: $d/run
+logdir: $d/log
+cachedir: $d/cache
+CONF
+    echo "$d/cache 64M" >"$d/etc/storage.config"
+    sed -i "s|^CONFIG proxy.config.http.server_ports STRING .*|CONFIG proxy.config.http.server_ports STRING $port|" \
+        "$d/etc/records.config"
+    chown -R trafficserver: "$d"
+    setsid traffic_server --run-root="$d/runroot.yaml" >"$d/out" 2>&1 &
+}
+
+# GNU Mailutils imap4d and pop3d (Debian's packages are installed beside Dovecot's), each with a
+# configuration of its own naming only its port.
+start_mu_imap4d() {
+    local port=$1 d
+    d=$(svc_dir "imap4d-$port")
+    cat >"$d/imap4d.conf" <<CONF
+mode daemon;
+foreground yes;
+pidfile $d/pid;
+server 127.0.0.1:$port {
+};
+CONF
+    imap4d --config-file="$d/imap4d.conf" >"$d/log" 2>&1 &
+}
+
+start_mu_pop3d() {
+    local port=$1 d
+    d=$(svc_dir "pop3d-$port")
+    cat >"$d/pop3d.conf" <<CONF
+mode daemon;
+foreground yes;
+pidfile $d/pid;
+server 127.0.0.1:$port {
+};
+CONF
+    pop3d --config-file="$d/pop3d.conf" >"$d/log" 2>&1 &
+}
+
+# msmtpd (msmtp-mta, unpacked: it would remove postfix): a minimal SMTP server on PORT that hands
+# mail to a command (here one that discards it).
+start_msmtpd() {
+    local port=$1 d
+    d=$(svc_dir "msmtpd-$port")
+    "$(unpacked_dir msmtp-mta)/root/usr/bin/msmtpd" --interface=127.0.0.1 --port="$port" \
+        --command="cat >/dev/null" >"$d/log" 2>&1 &
+}
+
+# popa3d (unpacked: it would remove dovecot-pop3d) in its standalone mode, which listens on
+# the POP3 port it was built with (110). It drops to the user popa3d and chroots to
+# /var/lib/popa3d, both made by the package's scripts: here they exist only in a mount
+# namespace of its own (a passwd with that user, an empty /var/lib), not on the machine.
+start_popa3d() {
+    local port=$1 d
+    d=$(svc_dir "popa3d-$port")
+    cp /etc/passwd "$d/passwd"
+    cp /etc/group "$d/group"
+    echo "popa3d:x:65530:65530::/var/lib/popa3d:/usr/sbin/nologin" >>"$d/passwd"
+    echo "popa3d:x:65530:" >>"$d/group"
+    unshare -m --propagation private sh -c '
+        mount --bind "$1/passwd" /etc/passwd && mount --bind "$1/group" /etc/group &&
+        mount -t tmpfs -o size=1m tmpfs /var/lib && mkdir -m 755 /var/lib/popa3d &&
+        exec "$2" -D' sh "$d" "$(unpacked_dir popa3d)/root/usr/sbin/popa3d" >"$d/log" 2>&1 &
+}
+
+# Avahi's mDNS responder (UDP 5353) without D-Bus, publishing a host name of its own.
+start_avahi() {
+    local port=$1 d
+    d=$(svc_dir "avahi-$port")
+    cat >"$d/avahi-daemon.conf" <<CONF
+[server]
+host-name=testbed-avahi
+domain-name=local
+use-ipv4=yes
+use-ipv6=no
+allow-interfaces=lo
+enable-dbus=no
+[publish]
+publish-addresses=yes
+publish-hinfo=yes
+publish-workstation=yes
+CONF
+    avahi-daemon --no-drop-root --no-chroot --no-rlimits -f "$d/avahi-daemon.conf" >"$d/log" 2>&1 &
+}
+

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The apps test bed: application daemons of Debian (monitoring add-ons, downloaders, media,
+# calendars, notebooks, webcams, proxies, small mail servers) on loopback, in a network namespace
+# of their own, then runs "$@" there. Needs real root (daemons switch users).
+# Usage: unshare -n tests/testbed/apps.sh COMMAND [ARGS...]
+#        tests/testbed/apps.sh --fetch   (first, outside the namespace: fetches and unpacks the
+#        packages that cannot be installed beside the others: msmtp-mta would remove postfix,
+#        popa3d dovecot-pop3d)
+# The TCP ports and daemons are listed in APPS below (PORT:NAME, NAME = start_NAME); Avahi
+# answers mDNS on UDP 5353.
+set -euo pipefail
+here=$(dirname "$0")
+. "$here/lib.sh"
+. "$here/daemons.lib.sh"
+. "$here/services.lib.sh"
+. "$here/apps.lib.sh"
+need_root
+UNPACKED_PACKAGES="msmtp-mta popa3d"
+if [ "${1:-}" = --fetch ]; then
+    fetch_unpacked
+    exit
+fi
+ns_init
+testbed_dir
+trap 'ns_cleanup; rm -rf "$TESTBED_DIR"' EXIT
+
+APPS="25:msmtpd 110:popa3d 143:mu_imap4d 1110:mu_pop3d 5232:radicale 6680:mopidy 6800:aria2
+8080:trafficserver 8081:motion 8112:deluge_web 8888:jupyter 9091:pushgateway 9093:alertmanager
+9115:blackbox_exporter 58846:deluged"
+
+ports=()
+for spec in $APPS; do
+    port=${spec%%:*} name=${spec#*:}
+    ports+=("$port")
+    "start_$name" "$port"
+done
+start_avahi 5353
+# The Python daemons (Jupyter, Deluge, Mopidy) take a few seconds to import.
+for port in "${ports[@]}"; do
+    wait_port "$port" || wait_port "$port" || wait_port "$port" || wait_port "$port" || {
+        tail -n 20 "$TESTBED_DIR"/*/log "$TESTBED_DIR"/*/out 2>/dev/null >&2
+        exit 99
+    }
+done
+for i in $(seq 1 100); do
+    ss -Hlun 'sport = :5353' | grep -q . && break
+    [ "$i" = 100 ] && { echo "testbed: avahi-daemon does not listen after 5 s" >&2; tail -n 20 "$TESTBED_DIR"/avahi-*/log >&2; exit 99; }
+    sleep 0.05
+done
+run_command "$@"
