@@ -1,7 +1,7 @@
 //! Application daemons of Debian (tests/testbed/apps.sh: Prometheus Alertmanager, Pushgateway
 //! and Blackbox exporter, aria2, Deluge, Radicale, Jupyter Notebook, Mopidy, Motion, Apache
-//! Traffic Server, msmtpd, popa3d, GNU Mailutils imap4d and pop3d, Avahi) in a namespace of their
-//! own: one scan must name each with what it discloses, and claim nothing it does not. Expected
+//! Traffic Server, Burp, msmtpd, popa3d, GNU Mailutils imap4d and pop3d, Avahi, shairport-sync) in a
+//! namespace of their own: one scan must name each with what it discloses, and claim nothing it does not. Expected
 //! versions come from the installed packages (dpkg) or the programs themselves, never from
 //! constants.
 
@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::process::{Command, Stdio};
 
 /// The programs of the bed, for the skip message (msmtpd and popa3d are unpacked by the bed).
-const BED: [&str; 14] = [
+const BED: [&str; 17] = [
     "/usr/bin/prometheus-alertmanager",
     "/usr/bin/prometheus-pushgateway",
     "/usr/bin/prometheus-blackbox-exporter",
@@ -26,6 +26,9 @@ const BED: [&str; 14] = [
     "/usr/sbin/imap4d",
     "/usr/sbin/pop3d",
     "/usr/sbin/avahi-daemon",
+    "/usr/bin/dbus-daemon",
+    "/usr/bin/shairport-sync",
+    "/usr/sbin/burp",
 ];
 
 /// The release Traffic Server names itself with (`traffic_server -V`): Debian 12's security
@@ -66,7 +69,7 @@ fn app_daemons_are_named() {
         "apps.sh --fetch: {}",
         stderr(&fetch)
     );
-    let ports_arg = "25,110,143,1110,5232,6680,6800,8080,8081,8112,8888,9091,9093,9115,58846";
+    let ports_arg = "25,110,143,1110,4971,5000,5232,6680,6800,8080,8081,8112,8888,9091,9093,9115,58846";
     let snippet = format!(
         "\"$PORTPROBE\" scan 127.0.0.1 -p {ports_arg} --json && echo --- && \
          \"$PORTPROBE\" scan 127.0.0.1 -sU -p 5353 --json && echo --- && \
@@ -92,6 +95,16 @@ fn app_daemons_are_named() {
     let wants = vec![
         want(25, "name", "smtp"),
         want(25, "product", "msmtpd"),
+        // Burp's TLS port: its hello names the server's version.
+        want(4971, "name", "burp"),
+        want(4971, "product", "Burp"),
+        want(4971, "version", upstream("burp")),
+        want(4971, "info", "backup server"),
+        want(4971, "probe", "burp-hello"),
+        // shairport-sync answers as the AirPort Express it stands in for.
+        want(5000, "name", "rtsp"),
+        want(5000, "product", "AirTunes"),
+        want(5000, "info", "AirPlay receiver"),
         want(5232, "name", "http"),
         want(5232, "product", "Radicale"),
         want(6680, "name", "http"),
@@ -145,13 +158,15 @@ fn app_daemons_are_named() {
         } else if v["service"]["confidence"] != "hard" {
             bad.push(format!("{port}/tcp: not a hard match: {v}"));
         }
-        // Only these disclose a version.
-        if !matches!(port, 6800 | 8080 | 8081 | 8112 | 9091) && !v["service"]["version"].is_null() {
+        // Only these disclose a version (shairport-sync the AirTunes release it imitates).
+        if !matches!(port, 4971 | 5000 | 6800 | 8080 | 8081 | 8112 | 9091)
+            && !v["service"]["version"].is_null()
+        {
             bad.push(format!("{port}/tcp: a version nobody sent: {v}"));
         }
     }
-    if ports.len() != 15 {
-        bad.push(format!("{} TCP ports reported, want 15", ports.len()));
+    if ports.len() != 17 {
+        bad.push(format!("{} TCP ports reported, want 17", ports.len()));
     }
     let mdns = records(udp);
     match mdns.get(&5353) {

@@ -122,7 +122,9 @@ CONF
     HOME=$d mopidy --config "$d/mopidy.conf" >"$d/log" 2>&1 &
 }
 
-# shairport-sync (AirPlay receiver): RTSP on PORT, audio discarded, no mDNS.
+# shairport-sync (AirPlay 1 receiver): RTSP on PORT, audio discarded, advertised through the
+# bed's Avahi (start_dbus and start_avahi first, and wait for Avahi: without it shairport-sync
+# stops, and with no mDNS back end at all it crashes).
 start_shairport() {
     local port=$1 d
     d=$(svc_dir "shairport-$port")
@@ -131,7 +133,10 @@ general = {
   name = "testbed";
   port = $port;
   output_backend = "dummy";
-  mdns_backend = "tinysvcmdns";
+  mdns_backend = "avahi";
+};
+metadata = {
+  enabled = "no";
 };
 CONF
     shairport-sync -c "$d/shairport-sync.conf" >"$d/log" 2>&1 &
@@ -220,7 +225,39 @@ start_popa3d() {
         exec "$2" -D' sh "$d" "$(unpacked_dir popa3d)/root/usr/sbin/popa3d" >"$d/log" 2>&1 &
 }
 
-# Avahi's mDNS responder (UDP 5353) without D-Bus, publishing a host name of its own.
+# A D-Bus system bus of the bed's own (a socket in its directory, everyone allowed), for Avahi
+# and the programs that publish through it; they find it by DBUS_SYSTEM_BUS_ADDRESS.
+start_dbus() {
+    local d
+    d=$(svc_dir dbus)
+    cat >"$d/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$d/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+CONF
+    dbus-daemon --config-file="$d/bus.conf" --nofork --nopidfile >"$d/log" 2>&1 &
+    export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$d/bus"
+    local i
+    for i in $(seq 1 100); do
+        [ -S "$d/bus" ] && return 0
+        sleep 0.05
+    done
+    echo "testbed: dbus-daemon made no socket after 5 s" >&2
+    return 1
+}
+
+# Avahi's mDNS responder (UDP 5353) on the bed's bus (start_dbus first), publishing a host name
+# of its own.
 start_avahi() {
     local port=$1 d
     d=$(svc_dir "avahi-$port")
@@ -231,7 +268,7 @@ domain-name=local
 use-ipv4=yes
 use-ipv6=no
 allow-interfaces=lo
-enable-dbus=no
+enable-dbus=yes
 [publish]
 publish-addresses=yes
 publish-hinfo=yes
@@ -240,3 +277,31 @@ CONF
     avahi-daemon --no-drop-root --no-chroot --no-rlimits -f "$d/avahi-daemon.conf" >"$d/log" 2>&1 &
 }
 
+
+# Burp backup server on PORT (its status port on PORT+1 stays off), TLS with the bed's own CA and
+# a server certificate of its own; no clients are configured.
+start_burp() {
+    local port=$1 d
+    d=$(svc_dir "burp-$port")
+    mkdir -p "$d/spool" "$d/clientconfdir" "$d/certs"
+    make_certs "$d/certs"
+    # Small Diffie-Hellman parameters (DSA-style: made in a moment; nothing here is secret).
+    openssl dhparam -dsaparam -out "$d/certs/dh.pem" 1024 2>/dev/null
+    cat >"$d/burp-server.conf" <<CONF
+mode = server
+listen = 127.0.0.1:$port
+max_children = 5
+directory = $d/spool
+clientconfdir = $d/clientconfdir
+pidfile = $d/burp.pid
+stdout = 1
+syslog = 0
+ssl_cert_ca = $d/certs/ca.pem
+ssl_cert = $d/certs/localhost.pem
+ssl_key = $d/certs/localhost.key
+ssl_dhfile = $d/certs/dh.pem
+dedup_group = testbed
+keep = 1
+CONF
+    burp -F -c "$d/burp-server.conf" >"$d/log" 2>&1 &
+}
