@@ -1,6 +1,6 @@
 //! Application daemons of Debian (tests/testbed/apps.sh: Prometheus Alertmanager, Pushgateway
 //! and Blackbox exporter, aria2, Deluge, Radicale, Jupyter Notebook, Mopidy, Motion, Apache
-//! Traffic Server, Burp, msmtpd, popa3d, GNU Mailutils imap4d and pop3d, Avahi, shairport-sync) in a
+//! Traffic Server, Burp, IRCnet ircd, ircd-hybrid, msmtpd, popa3d, GNU Mailutils imap4d and pop3d, Avahi, shairport-sync) in a
 //! namespace of their own: one scan must name each with what it discloses, and claim nothing it does not. Expected
 //! versions come from the installed packages (dpkg) or the programs themselves, never from
 //! constants.
@@ -10,8 +10,9 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 
-/// The programs of the bed, for the skip message (msmtpd and popa3d are unpacked by the bed).
-const BED: [&str; 17] = [
+/// The programs of the bed, for the skip message (msmtpd, popa3d and the IRC servers are unpacked
+/// by the bed).
+const BED: [&str; 19] = [
     "/usr/bin/prometheus-alertmanager",
     "/usr/bin/prometheus-pushgateway",
     "/usr/bin/prometheus-blackbox-exporter",
@@ -29,6 +30,8 @@ const BED: [&str; 17] = [
     "/usr/bin/dbus-daemon",
     "/usr/bin/shairport-sync",
     "/usr/sbin/burp",
+    "/usr/sbin/dnsmasq",
+    "/usr/bin/m4",
 ];
 
 /// The release Traffic Server names itself with (`traffic_server -V`): Debian 12's security
@@ -69,7 +72,8 @@ fn app_daemons_are_named() {
         "apps.sh --fetch: {}",
         stderr(&fetch)
     );
-    let ports_arg = "25,110,143,1110,4971,5000,5232,6680,6800,8080,8081,8112,8888,9091,9093,9115,58846";
+    let ports_arg =
+        "25,110,143,1110,4971,5000,5232,6667,6668,6680,6800,8080,8081,8112,8888,9091,9093,9115,58846";
     let snippet = format!(
         "\"$PORTPROBE\" scan 127.0.0.1 -p {ports_arg} --json && echo --- && \
          \"$PORTPROBE\" scan 127.0.0.1 -sU -p 5353 --json && echo --- && \
@@ -107,6 +111,13 @@ fn app_daemons_are_named() {
         want(5000, "info", "AirPlay receiver"),
         want(5232, "name", "http"),
         want(5232, "product", "Radicale"),
+        // The IRC servers run unpacked: their versions are the candidates apt-get fetched.
+        want(6667, "name", "irc"),
+        want(6667, "product", "IRCnet ircd"),
+        want(6667, "version", upstream_candidate("ircd-irc2")),
+        want(6668, "name", "irc"),
+        want(6668, "product", "ircd-hybrid"),
+        want(6668, "version", upstream_candidate("ircd-hybrid")),
         want(6680, "name", "http"),
         want(6680, "product", "Mopidy"),
         want(6680, "info", tornado.clone()),
@@ -162,14 +173,14 @@ fn app_daemons_are_named() {
             bad.push(format!("{port}/tcp: not a hard match: {v}"));
         }
         // Only these disclose a version (shairport-sync the AirTunes release it imitates).
-        if !matches!(port, 4971 | 5000 | 6800 | 8080 | 8081 | 8112 | 9091)
+        if !matches!(port, 4971 | 5000 | 6667 | 6668 | 6800 | 8080 | 8081 | 8112 | 9091)
             && !v["service"]["version"].is_null()
         {
             bad.push(format!("{port}/tcp: a version nobody sent: {v}"));
         }
     }
-    if ports.len() != 17 {
-        bad.push(format!("{} TCP ports reported, want 17", ports.len()));
+    if ports.len() != 19 {
+        bad.push(format!("{} TCP ports reported, want 19", ports.len()));
     }
     let mdns = records(udp);
     match mdns.get(&5353) {

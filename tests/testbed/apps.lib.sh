@@ -305,3 +305,79 @@ keep = 1
 CONF
     burp -F -c "$d/burp-server.conf" >"$d/log" 2>&1 &
 }
+
+# A resolver for the daemons that look up their clients' names (IRC servers): dnsmasq on
+# $RESOLVER:53, answering from /etc/hosts (127.0.0.1 is localhost) and nothing else. Daemons see
+# it through a resolv.conf in an overlay (in_overlays); the machine's resolver is out of reach.
+RESOLVER=127.0.0.53
+start_resolver() {
+    local d
+    d=$(svc_dir resolver)
+    dnsmasq --keep-in-foreground --no-resolv --no-dhcp-interface=lo --listen-address="$RESOLVER" \
+        --bind-interfaces --port=53 --user=root --pid-file="$d/pid" >"$d/log" 2>&1 &
+}
+
+# Runs COMMAND... in a mount namespace of its own where each DIR of DIRS (space-separated) is an
+# overlay of the machine's DIR with $d/overlay/DIR on top: unpacked daemons whose paths are built
+# in (/etc/ircd, /var/run/ircd) see the files the bed wrote there, and the machine sees nothing.
+in_overlays() {
+    local d=$1 dirs=$2
+    shift 2
+    local dir
+    for dir in $dirs; do
+        mkdir -p "$d/overlay$dir" "$d/overlay-work$dir"
+    done
+    unshare -m --propagation private sh -c '
+        d=$1 dirs=$2
+        shift 2
+        for dir in $dirs; do
+            mount -t overlay overlay \
+                -o "lowerdir=$dir,upperdir=$d/overlay$dir,workdir=$d/overlay-work$dir" "$dir" || exit 1
+        done
+        exec "$@"' sh "$d" "$dirs" "$@"
+}
+
+# IRCnet's ircd 2.11 (ircd-irc2, unpacked: it would remove ngircd and inspircd) with Debian's
+# configuration but its port and server name, as the user irc, without iauth. It looks up each
+# client's name before it registers it: the bed's resolver answers (start_resolver first).
+start_ircd_irc2() {
+    local port=$1 d root
+    d=$(svc_dir "irc2-$port")
+    root=$(unpacked_dir ircd-irc2)/root
+    mkdir -p "$d/overlay/etc/ircd" "$d/overlay/var/run/ircd" "$d/overlay/var/log/ircd"
+    sed -e "s/^M%irc.localhost%/M%irc.testbed.example%/" -e "s/^P%%%%6667%/P%127.0.0.1%%%$port%/" \
+        "$root/etc/ircd/ircd.conf" >"$d/overlay/etc/ircd/ircd.conf"
+    cp "$root/etc/ircd/ircd.motd" "$root/etc/ircd/ircd.m4" "$d/overlay/etc/ircd/"
+    echo "nameserver $RESOLVER" >"$d/overlay/etc/resolv.conf"
+    chown -R irc: "$d/overlay/var/run/ircd" "$d/overlay/var/log/ircd" "$d/overlay/etc/ircd"
+    in_overlays "$d" "/etc /var/run /var/log" \
+        setpriv --reuid irc --regid irc --clear-groups "$root/usr/sbin/ircd" -s -t >"$d/log" 2>&1 &
+}
+
+# ircd-hybrid (unpacked: it would remove ngircd) with Debian's configuration but a plain listener
+# on PORT and no TLS, as the user irc; the bed's resolver answers its look-ups (start_resolver). Its modules, databases and logs live where it was built to
+# look for them (/usr/lib/ircd-hybrid, /var/lib/ircd-hybrid, /var/log/ircd): overlays here.
+start_ircd_hybrid() {
+    local port=$1 d root
+    d=$(svc_dir "hybrid-$port")
+    root=$(unpacked_dir ircd-hybrid)/root
+    mkdir -p "$d/overlay/etc/ircd-hybrid" "$d/overlay/var/lib/ircd-hybrid" "$d/overlay/var/log/ircd" \
+        "$d/overlay/var/run/ircd" "$d/overlay/usr/lib"
+    cp -r "$root/usr/lib/ircd-hybrid" "$d/overlay/usr/lib/"
+    # Debian's file without its listen and motd blocks (TLS keys, per-country MOTD files), and
+    # one plain listener instead.
+    awk '/^(listen|motd) \{/ {skip = 1} !skip {print} skip && /^\};/ {skip = 0}' \
+        "$root/etc/ircd-hybrid/ircd.conf" | sed -e '/rsa_private_key_file\|tls_certificate_file\|tls_dh_param_file/d' \
+        >"$d/overlay/etc/ircd-hybrid/ircd.conf"
+    printf 'listen {\n\thost = "127.0.0.1";\n\tport = %s;\n};\n' "$port" >>"$d/overlay/etc/ircd-hybrid/ircd.conf"
+    # Probes come on several connections at once: no throttling of reconnections.
+    printf 'general {\n\tthrottle_count = 100;\n\tthrottle_time = 0 seconds;\n};\n' \
+        >>"$d/overlay/etc/ircd-hybrid/ircd.conf"
+    cp "$root/etc/ircd-hybrid/ircd.motd" "$d/overlay/etc/ircd-hybrid/"
+    echo "nameserver $RESOLVER" >"$d/overlay/etc/resolv.conf"
+    chown -R irc: "$d/overlay/var/lib/ircd-hybrid" "$d/overlay/var/log/ircd" "$d/overlay/var/run/ircd" \
+        "$d/overlay/etc/ircd-hybrid"
+    in_overlays "$d" "/etc /usr/lib /var/lib /var/log /var/run" \
+        setpriv --reuid irc --regid irc --clear-groups "$root/usr/sbin/ircd-hybrid" -foreground \
+        >"$d/log" 2>&1 &
+}

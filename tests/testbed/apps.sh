@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The apps test bed: application daemons of Debian (monitoring add-ons, downloaders, media,
-# calendars, notebooks, webcams, proxies, backup, small mail servers) on loopback, in a network namespace
+# calendars, notebooks, webcams, proxies, backup, IRC, small mail servers) on loopback, in a network namespace
 # of their own, then runs "$@" there. Needs real root (daemons switch users).
 # Usage: unshare -n tests/testbed/apps.sh COMMAND [ARGS...]
 #        tests/testbed/apps.sh --fetch   (first, outside the namespace: fetches and unpacks the
 #        packages that cannot be installed beside the others: msmtp-mta would remove postfix,
-#        popa3d dovecot-pop3d)
+#        popa3d dovecot-pop3d, ircd-irc2 and ircd-hybrid ngircd and inspircd)
 # The TCP ports and daemons are listed in APPS below (PORT:NAME, NAME = start_NAME); Avahi
 # answers mDNS on UDP 5353, on a D-Bus system bus of the bed's own, and shairport-sync (RTSP on
 # 5000) publishes itself through it.
@@ -16,7 +16,7 @@ here=$(dirname "$0")
 . "$here/services.lib.sh"
 . "$here/apps.lib.sh"
 need_root
-UNPACKED_PACKAGES="msmtp-mta popa3d"
+UNPACKED_PACKAGES="msmtp-mta popa3d ircd-irc2 ircd-hybrid"
 if [ "${1:-}" = --fetch ]; then
     fetch_unpacked
     exit
@@ -25,12 +25,14 @@ ns_init
 testbed_dir
 trap 'ns_cleanup; rm -rf "$TESTBED_DIR"' EXIT
 
-APPS="25:msmtpd 110:popa3d 143:mu_imap4d 1110:mu_pop3d 4971:burp 5232:radicale 6680:mopidy 6800:aria2
+APPS="25:msmtpd 110:popa3d 143:mu_imap4d 1110:mu_pop3d 4971:burp 5232:radicale 6667:ircd_irc2
+6668:ircd_hybrid 6680:mopidy 6800:aria2
 8080:trafficserver 8081:motion 8112:deluge_web 8888:jupyter 9091:pushgateway 9093:alertmanager
 9115:blackbox_exporter 58846:deluged"
 
 start_dbus
 start_avahi 5353
+start_resolver
 ports=()
 for spec in $APPS; do
     port=${spec%%:*} name=${spec#*:}
