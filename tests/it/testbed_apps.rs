@@ -1,5 +1,5 @@
 //! Application daemons of Debian (tests/testbed/apps.sh: Prometheus Alertmanager, Pushgateway
-//! and Blackbox exporter, aria2, Deluge, Radicale, Jupyter Notebook, Mopidy, Motion, Apache
+//! and Blackbox exporter, aria2, Deluge, qBittorrent, Radicale, Jupyter Notebook, Mopidy, Motion, Apache
 //! Traffic Server, Burp, IRCnet ircd, ircd-hybrid, msmtpd, popa3d, GNU Mailutils imap4d and pop3d, Avahi, shairport-sync) in a
 //! namespace of their own: one scan must name each with what it discloses, and claim nothing it does not. Expected
 //! versions come from the installed packages (dpkg) or the programs themselves, never from
@@ -12,13 +12,14 @@ use std::process::{Command, Stdio};
 
 /// The programs of the bed, for the skip message (msmtpd, popa3d and the IRC servers are unpacked
 /// by the bed).
-const BED: [&str; 19] = [
+const BED: [&str; 20] = [
     "/usr/bin/prometheus-alertmanager",
     "/usr/bin/prometheus-pushgateway",
     "/usr/bin/prometheus-blackbox-exporter",
     "/usr/bin/aria2c",
     "/usr/bin/deluged",
     "/usr/bin/deluge-web",
+    "/usr/bin/qbittorrent-nox",
     "/usr/bin/radicale",
     "/usr/bin/jupyter-notebook",
     "/usr/bin/mopidy",
@@ -73,7 +74,7 @@ fn app_daemons_are_named() {
         stderr(&fetch)
     );
     let ports_arg =
-        "25,110,143,1110,4971,5000,5232,6667,6668,6680,6800,8080,8081,8112,8888,9091,9093,9115,58846";
+        "25,110,143,1110,4971,5000,5232,6667,6668,6680,6800,8080,8081,8090,8112,8888,9091,9093,9115,58846";
     let snippet = format!(
         "\"$PORTPROBE\" scan 127.0.0.1 -p {ports_arg} --json && echo --- && \
          \"$PORTPROBE\" scan 127.0.0.1 -sU -p 5353 --json && echo --- && \
@@ -133,6 +134,8 @@ fn app_daemons_are_named() {
         want(8081, "product", "Motion"),
         want(8081, "version", upstream("motion")),
         want(8081, "device", "webcam"),
+        want(8090, "name", "http"),
+        want(8090, "product", "qBittorrent Web UI"),
         want(8112, "name", "http"),
         want(8112, "product", "Deluge Web UI"),
         want(8112, "version", upstream("deluge-web")),
@@ -179,8 +182,8 @@ fn app_daemons_are_named() {
             bad.push(format!("{port}/tcp: a version nobody sent: {v}"));
         }
     }
-    if ports.len() != 19 {
-        bad.push(format!("{} TCP ports reported, want 19", ports.len()));
+    if ports.len() != 20 {
+        bad.push(format!("{} TCP ports reported, want 20", ports.len()));
     }
     let mdns = records(udp);
     match mdns.get(&5353) {

@@ -381,3 +381,20 @@ start_ircd_hybrid() {
         setpriv --reuid irc --regid irc --clear-groups "$root/usr/sbin/ircd-hybrid" -foreground \
         >"$d/log" 2>&1 &
 }
+
+# qBittorrent without a GUI: its Web UI on PORT, its settings in a profile of its own.
+start_qbittorrent() {
+    local port=$1 d
+    d=$(svc_dir "qbittorrent-$port")
+    mkdir -p "$d/qBittorrent/config"
+    cat >"$d/qBittorrent/config/qBittorrent.conf" <<CONF
+[LegalNotice]
+Accepted=true
+[Preferences]
+WebUI\Address=127.0.0.1
+WebUI\Port=$port
+Connection\Interface=lo
+Connection\InterfaceName=lo
+CONF
+    HOME=$d qbittorrent-nox --profile="$d" --webui-port="$port" >"$d/log" 2>&1 &
+}

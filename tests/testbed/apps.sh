@@ -27,7 +27,7 @@ trap 'ns_cleanup; rm -rf "$TESTBED_DIR"' EXIT
 
 APPS="25:msmtpd 110:popa3d 143:mu_imap4d 1110:mu_pop3d 4971:burp 5232:radicale 6667:ircd_irc2
 6668:ircd_hybrid 6680:mopidy 6800:aria2
-8080:trafficserver 8081:motion 8112:deluge_web 8888:jupyter 9091:pushgateway 9093:alertmanager
+8080:trafficserver 8081:motion 8090:qbittorrent 8112:deluge_web 8888:jupyter 9091:pushgateway 9093:alertmanager
 9115:blackbox_exporter 58846:deluged"
 
 start_dbus
