@@ -340,6 +340,8 @@ in_overlays() {
 # IRCnet's ircd 2.11 (ircd-irc2, unpacked: it would remove ngircd and inspircd) with Debian's
 # configuration but its port and server name, as the user irc, without iauth. It looks up each
 # client's name before it registers it: the bed's resolver answers (start_resolver first).
+# It throttles connections from one host: after a scan's burst it accepts again only after a
+# while (about 30 s), so the bed's test scans it once.
 start_ircd_irc2() {
     local port=$1 d root
     d=$(svc_dir "irc2-$port")

@@ -6,7 +6,7 @@
 #        tests/testbed/apps.sh --fetch   (first, outside the namespace: fetches and unpacks the
 #        packages that cannot be installed beside the others: msmtp-mta would remove postfix,
 #        popa3d dovecot-pop3d, ircd-irc2 and ircd-hybrid ngircd and inspircd)
-# The TCP ports and daemons are listed in APPS below (PORT:NAME, NAME = start_NAME); Avahi
+# The TCP ports and daemons are listed in SERVICES below (PORT:NAME, NAME = start_NAME); Avahi
 # answers mDNS on UDP 5353, on a D-Bus system bus of the bed's own, and shairport-sync (RTSP on
 # 5000) publishes itself through it.
 set -euo pipefail
@@ -25,7 +25,7 @@ ns_init
 testbed_dir
 trap 'ns_cleanup; rm -rf "$TESTBED_DIR"' EXIT
 
-APPS="25:msmtpd 110:popa3d 143:mu_imap4d 1110:mu_pop3d 4971:burp 5232:radicale 6667:ircd_irc2
+SERVICES="25:msmtpd 110:popa3d 143:mu_imap4d 1110:mu_pop3d 4971:burp 5232:radicale 6667:ircd_irc2
 6668:ircd_hybrid 6680:mopidy 6800:aria2
 8080:trafficserver 8081:motion 8090:qbittorrent 8112:deluge_web 8888:jupyter 9091:pushgateway 9093:alertmanager
 9115:blackbox_exporter 58846:deluged"
@@ -34,7 +34,7 @@ start_dbus
 start_avahi 5353
 start_resolver
 ports=()
-for spec in $APPS; do
+for spec in $SERVICES; do
     port=${spec%%:*} name=${spec#*:}
     ports+=("$port")
     "start_$name" "$port"
