@@ -147,6 +147,8 @@ fn app_daemons_are_named() {
         want(9091, "version", upstream("prometheus-pushgateway")),
         want(9093, "name", "http"),
         want(9093, "product", "Prometheus Alertmanager"),
+        want(9093, "version", upstream("prometheus-alertmanager")),
+        want(9093, "probe", "alertmanager-status"),
         want(9115, "name", "http"),
         want(9115, "product", "Prometheus Blackbox exporter"),
         // Bare greetings ("+OK", "* OK IMAP4rev1", "+OK POP3 Ready <...>"): their answers to
@@ -176,8 +178,10 @@ fn app_daemons_are_named() {
             bad.push(format!("{port}/tcp: not a hard match: {v}"));
         }
         // Only these disclose a version (shairport-sync the AirTunes release it imitates).
-        if !matches!(port, 4971 | 5000 | 6667 | 6668 | 6800 | 8080 | 8081 | 8112 | 9091)
-            && !v["service"]["version"].is_null()
+        if !matches!(
+            port,
+            4971 | 5000 | 6667 | 6668 | 6800 | 8080 | 8081 | 8112 | 9091 | 9093
+        ) && !v["service"]["version"].is_null()
         {
             bad.push(format!("{port}/tcp: a version nobody sent: {v}"));
         }
