@@ -317,8 +317,8 @@ start_resolver() {
         --bind-interfaces --port=53 --user=root --pid-file="$d/pid" >"$d/log" 2>&1 &
 }
 
-# Runs COMMAND... in a mount namespace of its own where each DIR of DIRS (space-separated) is an
-# overlay of the machine's DIR with $d/overlay/DIR on top: unpacked daemons whose paths are built
+# in_overlays D DIRS COMMAND...: runs COMMAND in a mount namespace of its own where each DIR of
+# DIRS (space-separated) is an overlay of the machine's DIR with D/overlay/DIR on top: unpacked daemons whose paths are built
 # in (/etc/ircd, /var/run/ircd) see the files the bed wrote there, and the machine sees nothing.
 in_overlays() {
     local d=$1 dirs=$2
@@ -357,8 +357,9 @@ start_ircd_irc2() {
 }
 
 # ircd-hybrid (unpacked: it would remove ngircd) with Debian's configuration but a plain listener
-# on PORT and no TLS, as the user irc; the bed's resolver answers its look-ups (start_resolver). Its modules, databases and logs live where it was built to
-# look for them (/usr/lib/ircd-hybrid, /var/lib/ircd-hybrid, /var/log/ircd): overlays here.
+# on PORT and no TLS, as the user irc; the bed's resolver answers its look-ups (start_resolver).
+# Its modules, databases and logs live where it was built to look for them
+# (/usr/lib/ircd-hybrid, /var/lib/ircd-hybrid, /var/log/ircd): overlays here.
 start_ircd_hybrid() {
     local port=$1 d root
     d=$(svc_dir "hybrid-$port")
