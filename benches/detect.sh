@@ -3,7 +3,7 @@
 # with `nmap -sV` on the same ports in the same run. Needs root and the test-bed packages plus
 # nmap (apt-get install -y nmap time). Touches only the namespace's loopback.
 # BED=services.sh runs it on the services test bed (tests/testbed/services.sh, 40 daemons) instead;
-# BED=mailweb.sh or BED=storage.sh on those beds (run the bed with --fetch once first).
+# BED=mailweb.sh, BED=storage.sh or BED=apps.sh on those beds (run the bed with --fetch once first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BED=${BED:-daemons.sh}

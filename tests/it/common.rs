@@ -239,7 +239,7 @@ pub fn deb_version(package: &str) -> (String, String) {
 
 /// The upstream version of a Debian package as the software itself knows it: without the
 /// suffix Debian adds to a repacked source (`6.0.14+dfsg` → `6.0.14`, `1.1.20+ds` → `1.1.20`,
-/// `1.19.2~ds1` → `1.19.2`).
+/// `1.19.2~ds1` → `1.19.2`, `2.11.2p3~dfsg` → `2.11.2p3`).
 pub fn upstream(package: &str) -> String {
     strip_repack(deb_version(package).0)
 }
@@ -262,7 +262,10 @@ pub fn upstream_candidate(package: &str) -> String {
 }
 
 fn strip_repack(version: String) -> String {
-    match ["+dfsg", "+ds", "~ds"].iter().find_map(|s| version.split_once(s)) {
+    match ["+dfsg", "~dfsg", "+ds", "~ds"]
+        .iter()
+        .find_map(|s| version.split_once(s))
+    {
         Some((v, _)) => v.to_string(),
         None => version,
     }

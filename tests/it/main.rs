@@ -22,6 +22,7 @@ mod seed_scenario;
 mod session;
 mod shards;
 mod syn_scan;
+mod testbed_apps;
 mod testbed_binary;
 mod testbed_daemons;
 mod testbed_datastores;
