@@ -36,7 +36,7 @@ const NETOPS_BED_PROGRAMS: &[&str] = &[
 const TCP: &[u16] = &[
     53, 179, 782, 1053, 2000, 2222, 2375, 2601, 2605, 5000, 5901, 6640, 8000, 10051, 50051,
 ];
-const UDP: &[u16] = &[53, 123, 500, 623, 1053, 1701, 1812];
+const UDP: &[u16] = &[53, 123, 323, 500, 623, 1053, 1701, 1812];
 
 fn require_netops_bed(test: &str) -> bool {
     require_bed_programs(test, NETOPS_BED_PROGRAMS)
@@ -108,6 +108,8 @@ fn udp_expectations() -> Vec<Want> {
     vec![
         want(53, "name", "domain"),
         want(123, "name", "ntp"),
+        want(323, "name", "chrony"),
+        want(323, "product", "chrony"),
         want(500, "name", "isakmp"),
         want(623, "name", "ipmi"),
         want(623, "info", "IPMI 2.0, RMCP+"),

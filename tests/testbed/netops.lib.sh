@@ -20,24 +20,6 @@ start_frr() {
         -A 127.0.0.1 -P "$port2" -l 127.0.0.1 -p 179 -u frr -g frr >"$d/bgpd.log" 2>&1 &
 }
 
-# BIRD 2 with one passive BGP session, its BGP listener on PORT (the default 179 is FRR's here).
-start_bird() {
-    local port=$1 d
-    d=$(svc_dir "bird-$port")
-    cat >"$d/bird.conf" <<CONF
-router id 127.0.0.2;
-protocol device {}
-protocol bgp testbed {
-    local 127.0.0.1 port $port as 65002;
-    neighbor 127.0.0.3 as 65003;
-    multihop;
-    passive on;
-    ipv4 { import none; export none; };
-}
-CONF
-    bird -f -c "$d/bird.conf" -s "$d/bird.ctl" -P "$d/bird.pid" >"$d/log" 2>&1 &
-}
-
 # GoBGP: its gRPC API on PORT, BGP on PORT2.
 start_gobgpd() {
     local port=$1 port2=$2 d
