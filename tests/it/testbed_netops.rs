@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 const NETOPS_BED_PROGRAMS: &[&str] = &[
     "/usr/lib/frr/zebra",
     "/usr/lib/frr/bgpd",
+    "/usr/sbin/lpd",
     "/usr/sbin/conserver",
     "/usr/sbin/ser2net",
     "/usr/sbin/tinysshd",
@@ -34,7 +35,7 @@ const NETOPS_BED_PROGRAMS: &[&str] = &[
 
 /// TCP ports of the bed, then UDP ports (scanned as U:PORT).
 const TCP: &[u16] = &[
-    53, 179, 782, 1053, 2000, 2222, 2375, 2601, 2605, 5000, 5901, 6640, 8000, 10051, 50051,
+    53, 179, 515, 782, 1053, 2000, 2222, 2375, 2601, 2605, 5000, 5901, 6640, 8000, 10051, 50051,
 ];
 const UDP: &[u16] = &[53, 123, 323, 500, 623, 1053, 1701, 1812];
 
@@ -73,6 +74,7 @@ fn tcp_expectations() -> Vec<Want> {
         w.push(want(port, "name", name));
         w.push(want(port, "product", product));
     };
+    named(515, "printer", "LPRng lpd");
     named(782, "conserver", "conserver");
     named(1053, "domain", "PowerDNS Recursor");
     named(2000, "telnet", "ser2net");

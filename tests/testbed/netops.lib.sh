@@ -156,21 +156,19 @@ start_tinysshd() {
         >"$d/log" 2>&1 &
 }
 
-# LPRng's lpd with one queue spooling to a directory.
+# LPRng's lpd with one queue spooling to a directory. It reads /etc/lprng/lpd.conf and nothing
+# else (as root it ignores LPD_CONF), and that names /etc/printcap, which Debian does not ship:
+# our configuration is bound over /etc/lprng in a mount namespace of its own.
 start_lpd() {
     local port=$1 d
     d=$(svc_dir "lpd-$port")
-    mkdir -p "$d/spool/testbed"
-    chown -R lp:lp "$d/spool"
-    printf 'testbed|Test bed queue:lp=/dev/null:sd=%s/spool/testbed:sh\n' "$d" >"$d/printcap"
-    cat >"$d/lpd.conf" <<CONF
-printcap_path=$d/printcap
-lpd_printcap_path=$d/printcap
-printer_perms_path=/etc/lprng/lpd.perms
-lockfile=$d/lpd.lock
-lpd_port=$port
-CONF
-    LPD_CONF=$d/lpd.conf lpd -F -p "$port" -L "$d/log" >"$d/stdout" 2>&1 &
+    mkdir -p "$d/etc" "$d/spool"
+    chown lp "$d/spool"
+    cp /etc/lprng/lpd.conf /etc/lprng/lpd.perms "$d/etc/"
+    printf 'printcap_path=%s/printcap\nlockfile=%s/lpd.lock\n' "$d" "$d" >>"$d/etc/lpd.conf"
+    printf 'testbed:lp=/dev/null:sd=%s/spool\n' "$d" >"$d/printcap"
+    unshare -m --propagation private sh -c 'mount --bind "$1/etc" /etc/lprng && exec lpd -F -p "$2"' \
+        lpd "$d" "$port" >"$d/log" 2>&1 &
 }
 
 # FreeRADIUS with Debian's configuration, authentication on UDP PORT on loopback.
