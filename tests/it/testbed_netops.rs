@@ -35,7 +35,7 @@ const NETOPS_BED_PROGRAMS: &[&str] = &[
 
 /// TCP ports of the bed, then UDP ports (scanned as U:PORT).
 const TCP: &[u16] = &[
-    53, 179, 515, 782, 1053, 2000, 2222, 2375, 2601, 2605, 5000, 5901, 6640, 8000, 10051, 50051,
+    53, 179, 515, 782, 1053, 2000, 2001, 2222, 2375, 2601, 2605, 5000, 5901, 6640, 8000, 10051, 50051,
 ];
 const UDP: &[u16] = &[53, 123, 323, 500, 623, 1053, 1701, 1812];
 
@@ -78,6 +78,7 @@ fn tcp_expectations() -> Vec<Want> {
     named(782, "conserver", "conserver");
     named(1053, "domain", "PowerDNS Recursor");
     named(2000, "telnet", "ser2net");
+    named(2001, "telnet", "ser2net");
     named(2222, "ssh", "TinySSH");
     named(2375, "http", "Docker Engine API");
     named(2601, "zebra", "FRRouting vty");
@@ -94,6 +95,7 @@ fn tcp_expectations() -> Vec<Want> {
         want(782, "info", "console server"),
         want(1053, "version", upstream("pdns-recursor")),
         want(2000, "os", "Debian"),
+        want(2001, "info", "serial port server; device open failure"),
         want(2222, "version", upstream("tinysshd")),
         want(2375, "version", upstream("docker.io")),
         want(2601, "info", "no vty password set"),

@@ -34,11 +34,12 @@ CONF
     gobgpd -f "$d/gobgpd.toml" --api-hosts "127.0.0.1:$port" --pprof-disable >"$d/log" 2>&1 &
 }
 
-# ser2net: a telnet accepter on PORT with Debian's banner, its "serial port" a pty of socat's.
+# ser2net: a telnet accepter on PORT with Debian's banner, its "serial port" a pty of socat's,
+# and on PORT2 a raw accepter as in Debian's /etc/ser2net.yaml, whose serial port is missing.
 # Its resolver asks for addresses of configured families only (AI_ADDRCONFIG), and loopback
 # does not count: a veth pair inside the namespace gives it an IPv4 address (TEST-NET-1).
 start_ser2net() {
-    local port=$1 d
+    local port=$1 port2=$2 d
     d=$(svc_dir "ser2net-$port")
     ip link add pp-ser2net type veth peer name pp-ser2net-b
     ip addr add 192.0.2.1/32 dev pp-ser2net
@@ -56,6 +57,17 @@ connection: &con0
       banner: *banner
       kickolduser: true
     connector: serialdev,$d/tty,9600n81,local
+
+connection: &con1
+    accepter: tcp,localhost,$port2
+    enable: on
+    options:
+      banner: *banner
+      kickolduser: true
+      telnet-brk-on-sync: true
+    connector: serialdev,
+              $d/no-such-tty,
+              9600n81,local
 CONF
     ser2net -n -d -c "$d/ser2net.yaml" -P "$d/ser2net.pid" >"$d/log" 2>&1 &
 }
