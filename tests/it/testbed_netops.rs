@@ -25,6 +25,7 @@ const NETOPS_BED_PROGRAMS: &[&str] = &[
     "/usr/bin/dnsdist",
     "/usr/sbin/pdns_recursor",
     "/usr/bin/gobgpd",
+    "/usr/sbin/gmond",
     "/usr/bin/ipmi_sim",
     "/usr/sbin/freeradius",
     "/usr/lib/ipsec/charon",
@@ -35,7 +36,7 @@ const NETOPS_BED_PROGRAMS: &[&str] = &[
 
 /// TCP ports of the bed, then UDP ports (scanned as U:PORT).
 const TCP: &[u16] = &[
-    53, 179, 515, 782, 1053, 2000, 2001, 2222, 2375, 2601, 2605, 5000, 5901, 6640, 8000, 10051, 50051,
+    53, 179, 515, 782, 1053, 2000, 2001, 2222, 2375, 2601, 2605, 5000, 5901, 6640, 8000, 8649, 10051, 50051,
 ];
 const UDP: &[u16] = &[53, 123, 323, 500, 623, 1053, 1701, 1812];
 
@@ -87,6 +88,7 @@ fn tcp_expectations() -> Vec<Want> {
     named(5901, "vnc", "TightVNC");
     named(6640, "ovsdb", "Open vSwitch ovsdb-server");
     named(8000, "http", "Kea Control Agent");
+    named(8649, "ganglia", "Ganglia gmond");
     named(10051, "zabbix-trapper", "Zabbix server or proxy");
     named(50051, "grpc", "grpc-go");
     w.extend([
@@ -103,6 +105,7 @@ fn tcp_expectations() -> Vec<Want> {
         want(5000, "info", "API registry/2.0"),
         want(5901, "info", "protocol 003.008, security types 2 16"),
         want(8000, "version", upstream("kea-ctrl-agent")),
+        want(8649, "version", upstream("ganglia-monitor")),
     ]);
     w
 }

@@ -314,3 +314,18 @@ pidfile $d/chronyd.pid
 CONF
     "$root/usr/sbin/chronyd" -d -x -u root -f "$d/chrony.conf" >"$d/log" 2>&1 &
 }
+
+# Ganglia's gmond: its XML dump on TCP PORT, metrics exchanged by unicast on loopback only.
+start_gmond() {
+    local port=$1 d
+    d=$(svc_dir "gmond-$port")
+    cat >"$d/gmond.conf" <<CONF
+globals { daemonize = no  setuid = yes  user = ganglia  debug_level = 0
+  send_metadata_interval = 0  host_dmax = 0  cleanup_threshold = 300 }
+cluster { name = "testbed"  owner = "portprobe" }
+udp_send_channel { host = 127.0.0.1  port = 8650  ttl = 1 }
+udp_recv_channel { bind = 127.0.0.1  port = 8650 }
+tcp_accept_channel { bind = 127.0.0.1  port = $port }
+CONF
+    gmond -c "$d/gmond.conf" -f >"$d/log" 2>&1 &
+}

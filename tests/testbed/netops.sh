@@ -28,7 +28,7 @@ trap 'ns_cleanup; rm -rf "$TESTBED_DIR"' EXIT
 # 1053 too, chronyd its command port on UDP 323.
 NETOPS_TCP="2601/2605:frr 515:lpd 782:conserver 2000/2001:ser2net 2222:tinysshd 2375:dockerd
 5000:docker_registry 5901:tightvnc 6640:ovsdb_server 8000:kea_ctrl_agent 10051:zabbix_proxy
-53/5199:dnsdist 1053:pdns_recursor 50051/1790:gobgpd"
+53/5199:dnsdist 1053:pdns_recursor 50051/1790:gobgpd 8649:gmond"
 NETOPS_UDP="623:ipmi_sim 1812:freeradius 500:charon 1701:xl2tpd 123:chronyd"
 
 tcp_ports=(179)
