@@ -271,6 +271,15 @@ fn strip_repack(version: String) -> String {
     }
 }
 
+/// This machine's host name, which some daemons report (apcupsd, gkrellmd, xl2tpd); a test
+/// bed's network namespace shares it.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .expect("read the host name")
+        .trim()
+        .to_string()
+}
+
 /// Debian's major release number on this machine (from /etc/debian_version).
 pub fn debian_major() -> String {
     std::fs::read_to_string("/etc/debian_version")

@@ -64,14 +64,6 @@ fn misc_bed(args: &[&str]) -> std::process::Output {
         .expect("run unshare")
 }
 
-/// This machine's host name, which apcupsd reports (the namespace shares it).
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .expect("read the host name")
-        .trim()
-        .to_string()
-}
-
 /// Every identity field the bed's daemons must show, as the installed packages say.
 fn expectations() -> Vec<Want> {
     let debian = format!("Debian {}", debian_major());
