@@ -160,8 +160,10 @@ impl Prefilter {
             return;
         }
         let start = out.len();
+        // The key rolls: each position folds one new byte.
+        let mut key = gram(0, hay[0], hay[1]);
         for i in 0..=hay.len() - MIN_LITERAL {
-            let key = gram(hay[i], hay[i + 1], hay[i + 2]);
+            key = ((key << 8) | u32::from(fold(hay[i + 2]))) & 0xff_ffff;
             let bit = gram_bit(key);
             if self.grams[bit / 64] & (1 << (bit % 64)) == 0 {
                 continue;
