@@ -30,6 +30,7 @@ mod testbed_enterprise;
 mod testbed_industrial;
 mod testbed_mailweb;
 mod testbed_misc;
+mod testbed_mail2;
 mod testbed_netops;
 mod testbed_services;
 mod testbed_storage;

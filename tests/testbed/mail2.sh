@@ -22,6 +22,10 @@ if [ "${1:-}" = --fetch ]; then
     openntpd_system
     exit
 fi
+# Two copies of the bed at once (cargo runs tests in parallel) lose Cyrus's master process in one
+# of them, which exits without a word: one copy at a time. The lock goes with the last process.
+exec 8>/tmp/portprobe-testbed-mail2.lock
+flock -w 180 8 || { echo "testbed: another mail2 bed holds the lock for 180 s" >&2; exit 99; }
 ns_init
 testbed_dir
 
