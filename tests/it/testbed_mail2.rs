@@ -97,6 +97,11 @@ fn tcp_expectations() -> Vec<Want> {
         want(24, "info", "lmtpd"),
         want(25, "version", upstream_candidate("sendmail-bin")),
         want(25, "hostname", "sendmail.testbed.example"),
+        want(
+            25,
+            "revision",
+            format!("Debian {}", revision_candidate("sendmail-bin")),
+        ),
         want(110, "version", cyrus.clone()),
         want(110, "revision", cyrus_revision()),
         want(143, "version", cyrus.clone()),

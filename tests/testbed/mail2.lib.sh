@@ -7,7 +7,8 @@
 # testbed_dir first.
 
 # Sendmail from the unpacked packages, its sendmail.cf built with m4 from the unpacked
-# sendmail-cf (generic Linux OSTYPE; Debian's DOMAIN needs the installed tree). It sleeps a minute
+# sendmail-cf (generic Linux OSTYPE: Debian's needs the installed tree), with the greeting and
+# configuration version of Debian's OSTYPE (its build named in the banner). It sleeps a minute
 # when the host name has no dot and does not resolve: it runs in a UTS namespace of its own
 # under a qualified name.
 start_sendmail() {
@@ -30,6 +31,7 @@ DAEMON_OPTIONS(\`Family=inet, Name=MTA-v4, Port=$port, Addr=127.0.0.1')dnl
 MAILER(\`local')dnl
 MAILER(\`smtp')dnl
 CONF
+    grep -E "^define\(\`(confCF_VERSION|confSMTP_LOGIN_MSG)'" "$cf/ostype/debian.m4" >>"$d/sendmail.mc"
     m4 "$d/sendmail.mc" >"$d/sendmail.cf"
     unshare -u sh -c 'hostname sendmail.testbed.example && exec "$@"' sh \
         "$bin/usr/libexec/sendmail/sendmail" -bD -C "$d/sendmail.cf" >"$d/log" 2>&1 &
