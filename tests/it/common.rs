@@ -247,6 +247,17 @@ pub fn upstream(package: &str) -> String {
 /// The same for a package the test beds run unpacked (not installed): its candidate version,
 /// the one `apt-get download` fetches (`4.96-15+deb12u10` → `4.96`).
 pub fn upstream_candidate(package: &str) -> String {
+    let (version, _) = candidate_version(package);
+    strip_repack(version)
+}
+
+/// The Debian revision of a package's candidate version (`8.17.1.9-2+deb12u2` → `2+deb12u2`).
+pub fn revision_candidate(package: &str) -> String {
+    candidate_version(package).1
+}
+
+/// A package's candidate version, without its epoch, split into upstream version and revision.
+fn candidate_version(package: &str) -> (String, String) {
     let out = Command::new("apt-cache")
         .args(["policy", package])
         .output()
@@ -257,8 +268,8 @@ pub fn upstream_candidate(package: &str) -> String {
         .find_map(|l| l.trim().strip_prefix("Candidate: "))
         .unwrap_or_else(|| panic!("apt-cache policy {package} names no candidate: {text}"));
     let no_epoch = full.split_once(':').map_or(full, |(_, v)| v);
-    let version = no_epoch.rsplit_once('-').map_or(no_epoch, |(v, _)| v);
-    strip_repack(version.to_string())
+    let (version, revision) = no_epoch.rsplit_once('-').unwrap_or((no_epoch, ""));
+    (version.to_string(), revision.to_string())
 }
 
 fn strip_repack(version: String) -> String {

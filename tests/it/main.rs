@@ -28,6 +28,7 @@ mod testbed_daemons;
 mod testbed_datastores;
 mod testbed_enterprise;
 mod testbed_industrial;
+mod testbed_mail2;
 mod testbed_mailweb;
 mod testbed_misc;
 mod testbed_netops;
