@@ -1,0 +1,75 @@
+# Field, radio, media and home-automation daemons for the field test bed (tests/testbed/field.sh):
+# VLC's remote interfaces, Hamlib, OWFS, Dire Wolf, Argus, Liquidsoap.
+# Each start_* takes the port(s), writes its configuration, state and logs below
+# $TESTBED_DIR/NAME-PORT and starts the daemon in the foreground as a job of the calling script.
+# Source after lib.sh, daemons.lib.sh and services.lib.sh (svc_dir); call testbed_dir first.
+
+# Runs "$@" as nobody (VLC refuses to run as root) with HOME in directory D.
+as_nobody() {
+    local d=$1
+    shift
+    chown nobody:nogroup "$d"
+    setpriv --reuid=nobody --regid=nogroup --clear-groups env -i HOME="$d" XDG_RUNTIME_DIR="$d" \
+        PATH=/usr/bin:/bin "$@"
+}
+
+# VLC with no media: its Lua telnet interface on PORT and its Lua web interface on PORT2.
+start_vlc() {
+    local port=$1 port2=$2 d
+    d=$(svc_dir "vlc-$port")
+    as_nobody "$d" cvlc -I dummy --extraintf telnet:http --no-video --no-audio \
+        --telnet-host 127.0.0.1 --telnet-port "$port" --telnet-password testbed \
+        --http-host 127.0.0.1 --http-port "$port2" --http-password testbed >"$d/log" 2>&1 &
+}
+
+# Hamlib's network daemons with their dummy rig and rotator (model 1).
+start_rigctld() {
+    local port=$1 d
+    d=$(svc_dir "rigctld-$port")
+    rigctld -m 1 -T 127.0.0.1 -t "$port" >"$d/log" 2>&1 &
+}
+start_rotctld() {
+    local port=$1 d
+    d=$(svc_dir "rotctld-$port")
+    rotctld -m 1 -T 127.0.0.1 -t "$port" >"$d/log" 2>&1 &
+}
+
+# OWFS: owserver on PORT with simulated 1-Wire devices (a DS18S20 and a DS2405) and owhttpd on
+# PORT2 reading it (owftpd is left out: it aborts on a client that connects and closes).
+start_owfs() {
+    local port=$1 port2=$2 d
+    d=$(svc_dir "owfs-$port")
+    owserver --foreground --fake=10,05 -p "127.0.0.1:$port" >"$d/owserver.log" 2>&1 &
+    # owhttpd that finds no owserver yet may crash later on a client: start it once owserver listens.
+    wait_port "$port"
+    owhttpd --foreground -s "127.0.0.1:$port" -p "$port2" >"$d/owhttpd.log" 2>&1 &
+}
+
+# Dire Wolf with no sound card: AGW on PORT, KISS on PORT2.
+start_direwolf() {
+    local port=$1 port2=$2 d
+    d=$(svc_dir "direwolf-$port")
+    printf 'ADEVICE null null\nCHANNEL 0\nMYCALL N0CALL\nAGWPORT %s\nKISSPORT %s\n' "$port" "$port2" >"$d/direwolf.conf"
+    direwolf -t 0 -c "$d/direwolf.conf" >"$d/log" 2>&1 </dev/null &
+}
+
+# Argus flow monitor on loopback, serving its records on PORT.
+start_argus() {
+    local port=$1 d
+    d=$(svc_dir "argus-$port")
+    argus -i lo -B 127.0.0.1 -P "$port" >"$d/log" 2>&1 &
+}
+
+# Liquidsoap with its telnet server on PORT and no output.
+start_liquidsoap() {
+    local port=$1 d
+    d=$(svc_dir "liquidsoap-$port")
+    cat >"$d/radio.liq" <<LIQ
+settings.server.telnet.set(true)
+settings.server.telnet.bind_addr.set("127.0.0.1")
+settings.server.telnet.port.set($port)
+settings.init.allow_root.set(true)
+output.dummy(blank())
+LIQ
+    liquidsoap "$d/radio.liq" >"$d/log" 2>&1 &
+}
