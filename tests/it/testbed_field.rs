@@ -1,5 +1,6 @@
 //! Real radio, media and field-bus daemons (tests/testbed/field.sh: VLC's telnet and web
-//! interfaces, Hamlib's rigctld and rotctld, OWFS, Argus, Liquidsoap, Dire Wolf) in a namespace
+//! interfaces, Hamlib's rigctld and rotctld, OWFS, Argus, Liquidsoap, Dire Wolf, PulseAudio,
+//! a Buildbot master) in a namespace
 //! of their own: one scan must name each with the service, product and version it discloses.
 //! Expected versions come from the installed packages (dpkg).
 
@@ -17,10 +18,15 @@ const FIELD_BED_PROGRAMS: &[&str] = &[
     "/usr/sbin/argus",
     "/usr/bin/liquidsoap",
     "/usr/bin/direwolf",
+    "/usr/bin/pulseaudio",
+    "/usr/bin/buildbot",
+    "/usr/bin/twistd3",
 ];
 
 /// The bed's ports.
-const TCP: &[u16] = &[561, 1234, 2121, 4212, 4304, 4532, 4533, 8000, 8001, 8080];
+const TCP: &[u16] = &[
+    561, 1234, 2121, 4212, 4304, 4532, 4533, 4713, 8000, 8001, 8080, 9989,
+];
 
 fn require_field_bed(test: &str) -> bool {
     require_bed_programs(test, FIELD_BED_PROGRAMS)
@@ -55,6 +61,8 @@ fn expectations() -> Vec<Want> {
     named(8000, "agwpe", "Dire Wolf");
     named(8001, "kiss", "Dire Wolf");
     named(8080, "http", "VLC media player");
+    named(4713, "pulseaudio", "PulseAudio");
+    named(9989, "twisted-pb", "Twisted Perspective Broker");
     w.extend([
         want(561, "version", major_minor(&upstream("argus-server"))),
         want(1234, "version", upstream("liquidsoap")),
@@ -66,6 +74,7 @@ fn expectations() -> Vec<Want> {
         want(8000, "info", "AGWPE-compatible packet engine"),
         want(8001, "info", "KISS TNC"),
         want(8080, "info", "web interface"),
+        want(4713, "info", "native protocol"),
     ]);
     w
 }

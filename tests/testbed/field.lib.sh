@@ -1,10 +1,10 @@
 # Field, radio, media and home-automation daemons for the field test bed (tests/testbed/field.sh):
-# VLC's remote interfaces, Hamlib, OWFS, Dire Wolf, Argus, Liquidsoap.
+# VLC's remote interfaces, Hamlib, OWFS, Dire Wolf, Argus, Liquidsoap, Buildbot, PulseAudio.
 # Each start_* takes the port(s), writes its configuration, state and logs below
 # $TESTBED_DIR/NAME-PORT and starts the daemon in the foreground as a job of the calling script.
 # Source after lib.sh, daemons.lib.sh and services.lib.sh (svc_dir); call testbed_dir first.
 
-# Runs "$@" as nobody (VLC refuses to run as root) with HOME in directory D.
+# Runs "$@" as nobody (VLC and PulseAudio refuse to run as root) with HOME in directory D.
 as_nobody() {
     local d=$1
     shift
@@ -72,4 +72,34 @@ settings.init.allow_root.set(true)
 output.dummy(blank())
 LIQ
     liquidsoap "$d/radio.liq" >"$d/log" 2>&1 &
+}
+
+# Buildbot master with one worker slot and a force scheduler: its Perspective Broker port (for
+# workers) on PORT. The web UI needs buildbot-www, which Debian 12 does not package.
+start_buildbot() {
+    local port=$1 d
+    d=$(svc_dir "buildbot-$port")
+    buildbot create-master -r "$d/master" >"$d/create.log" 2>&1
+    cat >"$d/master/master.cfg" <<CONF
+from buildbot.plugins import util, worker, schedulers
+c = BuildmasterConfig = {}
+c['workers'] = [worker.Worker("testbed-worker", "testbed")]
+c['protocols'] = {'pb': {'port': "tcp:$port:interface=127.0.0.1"}}
+c['schedulers'] = [schedulers.ForceScheduler(name="force", builderNames=["testbed"])]
+c['builders'] = [util.BuilderConfig(name="testbed", workernames=["testbed-worker"], factory=util.BuildFactory())]
+c['title'] = "portprobe testbed"
+c['buildbotURL'] = "http://127.0.0.1/"
+c['db'] = {'db_url': "sqlite:///state.sqlite"}
+c['buildbotNetUsageData'] = None
+CONF
+    (cd "$d/master" && exec twistd3 -n --pidfile= -y buildbot.tac) >"$d/log" 2>&1 &
+}
+
+# PulseAudio with a null sink and its native protocol on TCP PORT (anonymous clients allowed).
+start_pulseaudio() {
+    local port=$1 d
+    d=$(svc_dir "pulseaudio-$port")
+    as_nobody "$d" pulseaudio -n --daemonize=no --exit-idle-time=-1 --use-pid-file=no \
+        --disallow-exit -L module-null-sink \
+        -L "module-native-protocol-tcp port=$port listen=127.0.0.1 auth-anonymous=1" >"$d/log" 2>&1 &
 }
