@@ -1,6 +1,6 @@
 //! Real radio, media and field-bus daemons (tests/testbed/field.sh: VLC's telnet and web
 //! interfaces, Hamlib's rigctld and rotctld, OWFS, Argus, Liquidsoap, Dire Wolf, PulseAudio,
-//! a Buildbot master) in a namespace
+//! a Buildbot master, knxd, Graphite carbon) in a namespace
 //! of their own: one scan must name each with the service, product and version it discloses.
 //! Expected versions come from the installed packages (dpkg).
 
@@ -21,11 +21,13 @@ const FIELD_BED_PROGRAMS: &[&str] = &[
     "/usr/bin/pulseaudio",
     "/usr/bin/buildbot",
     "/usr/bin/twistd3",
+    "/usr/bin/knxd",
+    "/usr/bin/carbon-cache",
 ];
 
 /// The bed's ports.
 const TCP: &[u16] = &[
-    561, 1234, 2121, 4212, 4304, 4532, 4533, 4713, 8000, 8001, 8080, 9989,
+    561, 1234, 2121, 4212, 4304, 4532, 4533, 4713, 6720, 8000, 8001, 8080, 9989,
 ];
 
 fn require_field_bed(test: &str) -> bool {
@@ -63,6 +65,8 @@ fn expectations() -> Vec<Want> {
     named(8080, "http", "VLC media player");
     named(4713, "pulseaudio", "PulseAudio");
     named(9989, "twisted-pb", "Twisted Perspective Broker");
+    named(6720, "knxd", "knxd");
+    named(7002, "carbon-cache", "Graphite carbon-cache");
     w.extend([
         want(561, "version", major_minor(&upstream("argus-server"))),
         want(1234, "version", upstream("liquidsoap")),

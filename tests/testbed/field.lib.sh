@@ -103,3 +103,38 @@ start_pulseaudio() {
         --disallow-exit -L module-null-sink \
         -L "module-native-protocol-tcp port=$port listen=127.0.0.1 auth-anonymous=1" >"$d/log" 2>&1 &
 }
+
+# knxd with a dummy KNX bus and its client protocol on TCP PORT (its KNXnet/IP server needs a
+# bus the dummy driver cannot give it).
+start_knxd() {
+    local port=$1 d
+    d=$(svc_dir "knxd-$port")
+    knxd -e 0.0.1 -E 0.0.2:8 -i "$port" -b dummy >"$d/log" 2>&1 &
+}
+
+# Graphite's carbon-cache: plaintext on PORT, pickle on PORT2, its cache query port on PORT3.
+start_carbon_cache() {
+    local port=$1 port2=$2 port3=$3 d
+    d=$(svc_dir "carbon-$port")
+    mkdir -p "$d/storage/whisper" "$d/storage/lists" "$d/log"
+    cp /etc/carbon/storage-schemas.conf "$d/"
+    cat >"$d/carbon.conf" <<CONF
+[cache]
+STORAGE_DIR = $d/storage/
+LOCAL_DATA_DIR = $d/storage/whisper/
+WHITELISTS_DIR = $d/storage/lists/
+CONF_DIR = $d/
+LOG_DIR = $d/log/
+PID_DIR = $d/
+ENABLE_LOGROTATION = False
+USER =
+LINE_RECEIVER_INTERFACE = 127.0.0.1
+LINE_RECEIVER_PORT = $port
+PICKLE_RECEIVER_INTERFACE = 127.0.0.1
+PICKLE_RECEIVER_PORT = $port2
+CACHE_QUERY_INTERFACE = 127.0.0.1
+CACHE_QUERY_PORT = $port3
+ENABLE_UDP_LISTENER = False
+CONF
+    carbon-cache --config="$d/carbon.conf" --nodaemon start >"$d/log/console.log" 2>&1 &
+}

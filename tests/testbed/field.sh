@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The field test bed: radio, media and field-bus daemons (VLC's remote interfaces, Hamlib's rig
-# and rotator daemons, OWFS, Argus, Liquidsoap, Dire Wolf, PulseAudio, a Buildbot master) on
-# loopback, in a network namespace of their own, then runs "$@" there. Needs real root (owserver and argus open their own ports
-# as root; VLC and PulseAudio are started as nobody, since they refuse to run as root).
+# and rotator daemons, OWFS, Argus, Liquidsoap, Dire Wolf, PulseAudio, a Buildbot master,
+# knxd, Graphite carbon) on loopback, in a network namespace of their own, then runs "$@" there. Needs real root
+# (argus captures on loopback; VLC and PulseAudio are started as nobody, since they refuse to
+# run as root).
 # Usage: unshare -n tests/testbed/field.sh COMMAND [ARGS...]
 # The ports and daemons are listed in FIELD_TCP below (PORT:NAME, NAME = start_NAME; further
 # ports follow after slashes).
@@ -18,7 +19,8 @@ testbed_dir
 trap 'ns_cleanup; rm -rf "$TESTBED_DIR"' EXIT
 
 FIELD_TCP="4212/8080:vlc 4532:rigctld 4533:rotctld 4304/2121:owfs 561:argus
-1234:liquidsoap 8000/8001:direwolf 4713:pulseaudio 9989:buildbot"
+1234:liquidsoap 8000/8001:direwolf 4713:pulseaudio 9989:buildbot 6720:knxd
+2003/2004/7002:carbon_cache"
 
 tcp_ports=()
 for spec in $FIELD_TCP; do
