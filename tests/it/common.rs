@@ -244,6 +244,11 @@ pub fn upstream(package: &str) -> String {
     strip_repack(deb_version(package).0)
 }
 
+/// The first two components of a version (`6.2.0` → `6.2`).
+pub fn major_minor(version: &str) -> String {
+    version.split('.').take(2).collect::<Vec<_>>().join(".")
+}
+
 /// The same for a package the test beds run unpacked (not installed): its candidate version,
 /// the one `apt-get download` fetches (`4.96-15+deb12u10` → `4.96`).
 pub fn upstream_candidate(package: &str) -> String {

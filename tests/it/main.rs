@@ -27,6 +27,7 @@ mod testbed_binary;
 mod testbed_daemons;
 mod testbed_datastores;
 mod testbed_enterprise;
+mod testbed_field;
 mod testbed_industrial;
 mod testbed_mail2;
 mod testbed_mailweb;

@@ -50,11 +50,6 @@ impl Expect {
     }
 }
 
-/// The first two components of a version (`6.2.0` → `6.2`).
-fn major_minor(version: &str) -> String {
-    version.split('.').take(2).collect::<Vec<_>>().join(".")
-}
-
 /// Every daemon of the bed, as its package says it should be named.
 fn expectations() -> Vec<Expect> {
     let python = format!("Python {}", upstream("python3.11"));
