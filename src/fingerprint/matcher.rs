@@ -1,6 +1,6 @@
 //! Matching a response against the whole database: the response is decoded once into fields,
-//! one `RegexSet` per field (and one for raw rules) finds the candidate rules, then the first
-//! hard rule (in database order) wins; without one, generic identification reads the
+//! one literal prefilter per field (and one for raw rules) finds the candidate rules, each runs
+//! its own pattern (see `backtrack`), and the first hard rule (in database order) wins; without one, generic identification reads the
 //! protocol's grammar; a soft rule (service only) comes last.
 
 use std::borrow::Cow;
