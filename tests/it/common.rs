@@ -143,6 +143,40 @@ pub fn by_port(out: &Output) -> std::collections::HashMap<u64, serde_json::Value
         .collect()
 }
 
+/// The port records of one protocol (`tcp`, `udp`) of a `--json` run, by port number.
+pub fn by_port_of(out: &Output, proto: &str) -> std::collections::HashMap<u64, serde_json::Value> {
+    json_lines(out)
+        .into_iter()
+        .filter(|v| v["type"] == "port" && v["proto"] == proto)
+        .filter_map(|v| Some((v["port"].as_u64()?, v)))
+        .collect()
+}
+
+/// A bed's scan of its TCP and UDP ports checked: each expectation, and every port open. Returns
+/// the mismatches (one line each) and the TCP records by port, for checks of the bed's own.
+pub fn bed_mismatches(
+    out: &Output,
+    (tcp_wants, udp_wants): (&[Want], &[Want]),
+    (tcp_ports, udp_ports): (&[u16], &[u16]),
+) -> (Vec<String>, std::collections::HashMap<u64, serde_json::Value>) {
+    let (tcp, udp) = (by_port_of(out, "tcp"), by_port_of(out, "udp"));
+    let mut m = mismatches(&tcp, tcp_wants);
+    m.extend(
+        mismatches(&udp, udp_wants)
+            .into_iter()
+            .map(|l| l.replacen("/tcp", "/udp", 1)),
+    );
+    for (proto, got, want) in [("tcp", &tcp, tcp_ports), ("udp", &udp, udp_ports)] {
+        for port in want {
+            match got.get(&u64::from(*port)) {
+                Some(v) if v["state"] == "open" => {}
+                other => m.push(format!("{port}/{proto}: not open: {other:?}")),
+            }
+        }
+    }
+    (m, tcp)
+}
+
 /// Every JSON Lines record of `text` (a scan's start, port, finding, host and summary records).
 pub fn json_records(text: &str) -> Vec<serde_json::Value> {
     text.lines()

@@ -11,13 +11,6 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn by_port(out: &std::process::Output) -> HashMap<u64, Value> {
-    json_lines(out)
-        .into_iter()
-        .map(|v| (v["port"].as_u64().unwrap(), v))
-        .collect()
-}
-
 /// The programs of the bed, for the skip message.
 const DIRECTORY_BED_PROGRAMS: &[&str] = &[
     "/usr/sbin/smbd",

@@ -8,13 +8,6 @@ use std::collections::HashMap;
 
 const PORTS: &str = "21,22,25,80,110,143,3306,5432,6379,11211";
 
-fn by_port(out: &std::process::Output) -> HashMap<u64, Value> {
-    json_lines(out)
-        .into_iter()
-        .map(|v| (v["port"].as_u64().unwrap(), v))
-        .collect()
-}
-
 /// Compares one field of one port's service and records a mismatch instead of failing at once,
 /// so one run shows every daemon that is named wrong.
 fn expect(

@@ -5,8 +5,6 @@
 //! apt-cache for the packages the bed runs unpacked).
 
 use crate::common::*;
-use serde_json::Value;
-use std::collections::HashMap;
 use std::process::{Command, Stdio};
 
 /// The installed programs of the bed, for the skip message (Sendmail, Cyrus's imapd and pop3d
@@ -125,15 +123,6 @@ fn udp_expectations() -> Vec<Want> {
     vec![want(53, "name", "domain"), want(123, "name", "ntp")]
 }
 
-/// The port records of one protocol, by port.
-fn records(out: &std::process::Output, proto: &str) -> HashMap<u64, Value> {
-    json_lines(out)
-        .into_iter()
-        .filter(|v| v["type"] == "port" && v["proto"] == proto)
-        .filter_map(|v| Some((v["port"].as_u64()?, v)))
-        .collect()
-}
-
 #[test]
 fn one_scan_names_every_mail2_daemon_and_its_version() {
     if !require_mail2_bed("testbed_mail2") {
@@ -146,21 +135,7 @@ fn one_scan_names_every_mail2_daemon_and_its_version() {
         .collect();
     let out = mail2_bed(&["scan", "127.0.0.1", "-p", &ports.join(","), "--json"]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
-    let (tcp, udp) = (records(&out, "tcp"), records(&out, "udp"));
-    let mut m = mismatches(&tcp, &tcp_expectations());
-    m.extend(
-        mismatches(&udp, &udp_expectations())
-            .into_iter()
-            .map(|l| l.replacen("/tcp", "/udp", 1)),
-    );
-    for (proto, got, want) in [("tcp", &tcp, TCP), ("udp", &udp, UDP)] {
-        for port in want {
-            match got.get(&u64::from(*port)) {
-                Some(v) if v["state"] == "open" => {}
-                other => m.push(format!("{port}/{proto}: not open: {other:?}")),
-            }
-        }
-    }
+    let (m, _) = bed_mismatches(&out, (&tcp_expectations(), &udp_expectations()), (TCP, UDP));
     assert!(m.is_empty(), "{} mismatch(es):\n{}", m.len(), m.join("\n"));
 }
 

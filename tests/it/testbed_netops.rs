@@ -4,8 +4,6 @@
 //! product and version it discloses. Expected versions come from the installed packages (dpkg).
 
 use crate::common::*;
-use serde_json::Value;
-use std::collections::HashMap;
 use std::process::{Command, Stdio};
 
 /// The programs of the bed, for the skip message (chrony is unpacked by the bed itself).
@@ -130,15 +128,6 @@ fn udp_expectations() -> Vec<Want> {
     ]
 }
 
-/// The port records of one protocol, by port.
-fn records(out: &std::process::Output, proto: &str) -> HashMap<u64, Value> {
-    json_lines(out)
-        .into_iter()
-        .filter(|v| v["type"] == "port" && v["proto"] == proto)
-        .filter_map(|v| Some((v["port"].as_u64()?, v)))
-        .collect()
-}
-
 #[test]
 fn one_scan_names_every_netops_daemon_and_its_version() {
     if !require_netops_bed("testbed_netops") {
@@ -151,24 +140,10 @@ fn one_scan_names_every_netops_daemon_and_its_version() {
         .collect();
     let out = netops_bed(&["scan", "127.0.0.1", "-p", &ports.join(","), "--json"]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
-    let (tcp, udp) = (records(&out, "tcp"), records(&out, "udp"));
-    let mut m = mismatches(&tcp, &tcp_expectations());
-    m.extend(
-        mismatches(&udp, &udp_expectations())
-            .into_iter()
-            .map(|l| l.replacen("/tcp", "/udp", 1)),
-    );
+    let (mut m, tcp) = bed_mismatches(&out, (&tcp_expectations(), &udp_expectations()), (TCP, UDP));
     let product_2601 = tcp.get(&2601).map(|v| v["service"]["product"].clone());
     if product_2601 != Some(serde_json::Value::Null) {
         m.push(format!("2601/tcp product: want none, got {product_2601:?}"));
-    }
-    for (proto, got, want) in [("tcp", &tcp, TCP), ("udp", &udp, UDP)] {
-        for port in want {
-            match got.get(&u64::from(*port)) {
-                Some(v) if v["state"] == "open" => {}
-                other => m.push(format!("{port}/{proto}: not open: {other:?}")),
-            }
-        }
     }
     assert!(m.is_empty(), "{} mismatch(es):\n{}", m.len(), m.join("\n"));
 }
