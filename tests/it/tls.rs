@@ -217,3 +217,42 @@ fn certificate_names_are_escaped_in_warnings_errors_and_json() {
     let v: Value = serde_json::from_str(lines[2]).unwrap();
     assert_eq!(v["tls"]["verification"]["detail"], detail, "{v}");
 }
+
+#[test]
+fn an_x509_v1_certificate_still_gives_a_handshake_and_the_service_inside() {
+    if !require_namespaces("cert_v1") {
+        return;
+    }
+    // Old devices (and Deluge's daemon) still present version 1 certificates, which webpki
+    // will not parse even to check the handshake's signature: the handshake failed and the
+    // port stayed "ssl". The signature is now checked with the certificate's own key.
+    let snippet = r#"
+        d=$(mktemp -d); cd $d
+        openssl req -new -newkey rsa:2048 -nodes -subj /CN=oldbox -keyout k.pem -out r.csr 2>/dev/null
+        openssl x509 -req -in r.csr -signkey k.pem -days 2 -out c.pem 2>/dev/null
+        openssl x509 -in c.pem -noout -text | grep -m1 'Version:' | tr -s ' '
+        printf 'HTTP/1.0 200 OK\r\nServer: oldbox/1.0\r\nContent-Length: 0\r\n\r\n' > answer
+        # socat forks a TLS server per connection (openssl s_server serves one at a time).
+        socat OPENSSL-LISTEN:7501,cert=c.pem,key=k.pem,verify=0,fork,reuseaddr SYSTEM:"sleep 0.1; cat answer" 2>/dev/null & s=$!
+        for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/7501) 2>/dev/null && break; sleep 0.1; done
+        "$PORTPROBE" scan 127.0.0.1 -p 7501 --json --detect-timeout 5s
+        kill $s; cd /; rm -rf $d"#;
+    let out = shell_in("netns.sh", snippet);
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some(" Version: 1 (0x0)"), "{text}{}", stderr(&out));
+    let v: Value = lines
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["type"] == "port")
+        .unwrap_or_else(|| panic!("no port record in {text}{}", stderr(&out)));
+    assert_eq!(v["tls"]["chain"][0]["subject"], "CN=oldbox", "{v}");
+    assert_eq!(
+        (
+            v["service"]["name"].as_str(),
+            v["service"]["tunnel"].as_str(),
+            v["service"]["product"].as_str()
+        ),
+        (Some("http"), Some("tls"), Some("oldbox")),
+        "{v}"
+    );
+}
