@@ -204,8 +204,18 @@ fn unix_sockets_for_connect_and_listen() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // The socket file appears at bind, before listen: wait until the kernel lists it as
+    // listening (flag __SO_ACCEPTCON in /proc/net/unix), or a connect may be refused.
+    let listening = |path: &str| {
+        std::fs::read_to_string("/proc/net/unix").is_ok_and(|t| {
+            t.lines().any(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f.len() >= 8 && f[3] == "00010000" && f[7] == path
+            })
+        })
+    };
     for _ in 0..100 {
-        if sock.exists() {
+        if listening(sock.to_str().unwrap()) {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
