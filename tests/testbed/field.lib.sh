@@ -43,6 +43,16 @@ start_owfs() {
     # owhttpd that finds no owserver yet may crash later on a client: start it once owserver listens.
     wait_port "$port"
     owhttpd --foreground -s "127.0.0.1:$port" -p "$port2" >"$d/owhttpd.log" 2>&1 &
+    # It can accept and close before it serves (under load: a scan then sees a wrapper): wait
+    # until it answers a page, at most ten seconds.
+    local i
+    for i in $(seq 50); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port2" && printf 'GET / HTTP/1.0\r\n\r\n' >&3 &&
+            timeout 2 head -c 4 <&3) 2>/dev/null | grep -q HTTP; then
+            break
+        fi
+        sleep 0.2
+    done
 }
 
 # Dire Wolf with no sound card: AGW on PORT, KISS on PORT2.
