@@ -427,3 +427,28 @@ pub fn read_n(s: &mut std::net::TcpStream, n: usize) -> Option<Vec<u8>> {
     s.read_exact(&mut buf).ok()?;
     Some(buf)
 }
+
+/// Runs the test bed `script` (tests/testbed/) in a network namespace of its own with
+/// `portprobe ARGS` inside, after its `--fetch` step (outside the namespace) has fetched the
+/// packages it runs unpacked.
+pub fn fetched_bed(script: &str, args: &[&str]) -> Output {
+    let fetch = std::process::Command::new(testbed(script))
+        .arg("--fetch")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {script} --fetch: {e}"));
+    assert_eq!(
+        fetch.status.code(),
+        Some(0),
+        "{script} --fetch: {}",
+        stderr(&fetch)
+    );
+    std::process::Command::new("unshare")
+        .arg("-n")
+        .arg(testbed(script))
+        .arg(bin())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run unshare")
+}

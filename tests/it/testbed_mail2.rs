@@ -5,7 +5,6 @@
 //! apt-cache for the packages the bed runs unpacked).
 
 use crate::common::*;
-use std::process::{Command, Stdio};
 
 /// The installed programs of the bed, for the skip message (Sendmail, Cyrus's imapd and pop3d
 /// and OpenNTPD are unpacked by the bed itself).
@@ -38,25 +37,7 @@ fn require_mail2_bed(test: &str) -> bool {
 /// Starts the mail2 bed in a namespace of its own and runs `portprobe ARGS` there; first
 /// fetches (outside the namespace) the packages the bed runs unpacked.
 fn mail2_bed(args: &[&str]) -> std::process::Output {
-    let fetch = Command::new(testbed("mail2.sh"))
-        .arg("--fetch")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run mail2.sh --fetch");
-    assert_eq!(
-        fetch.status.code(),
-        Some(0),
-        "mail2.sh --fetch: {}",
-        stderr(&fetch)
-    );
-    Command::new("unshare")
-        .arg("-n")
-        .arg(testbed("mail2.sh"))
-        .arg(bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run unshare")
+    fetched_bed("mail2.sh", args)
 }
 
 /// Cyrus's build as its greetings name it: `Debian 3.6.1-4+deb12u5`.

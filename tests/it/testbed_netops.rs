@@ -4,7 +4,6 @@
 //! product and version it discloses. Expected versions come from the installed packages (dpkg).
 
 use crate::common::*;
-use std::process::{Command, Stdio};
 
 /// The programs of the bed, for the skip message (chrony is unpacked by the bed itself).
 const NETOPS_BED_PROGRAMS: &[&str] = &[
@@ -45,25 +44,7 @@ fn require_netops_bed(test: &str) -> bool {
 /// Starts the netops bed in a namespace of its own and runs `portprobe ARGS` there; first
 /// fetches (outside the namespace) the packages the bed runs unpacked.
 fn netops_bed(args: &[&str]) -> std::process::Output {
-    let fetch = Command::new(testbed("netops.sh"))
-        .arg("--fetch")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run netops.sh --fetch");
-    assert_eq!(
-        fetch.status.code(),
-        Some(0),
-        "netops.sh --fetch: {}",
-        stderr(&fetch)
-    );
-    Command::new("unshare")
-        .arg("-n")
-        .arg(testbed("netops.sh"))
-        .arg(bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run unshare")
+    fetched_bed("netops.sh", args)
 }
 
 /// Every identity field the bed's TCP daemons must show, as the installed packages say.
