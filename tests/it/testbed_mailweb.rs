@@ -6,7 +6,6 @@
 use crate::common::*;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
 
 /// What a field of one port must be.
 enum Is {
@@ -156,25 +155,7 @@ fn require_mailweb_bed(test: &str) -> bool {
 /// Starts the bed in a namespace of its own and runs `portprobe ARGS` there; first fetches
 /// (outside the namespace) the packages the bed runs unpacked.
 fn mailweb_bed(args: &[&str]) -> std::process::Output {
-    let fetch = Command::new(testbed("mailweb.sh"))
-        .arg("--fetch")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run mailweb.sh --fetch");
-    assert_eq!(
-        fetch.status.code(),
-        Some(0),
-        "mailweb.sh --fetch: {}",
-        stderr(&fetch)
-    );
-    Command::new("unshare")
-        .arg("-n")
-        .arg(testbed("mailweb.sh"))
-        .arg(bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run unshare")
+    fetched_bed("mailweb.sh", args)
 }
 
 /// Compares what one port says with what it must say; records every difference.

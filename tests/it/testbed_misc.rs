@@ -6,7 +6,6 @@
 use crate::common::*;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
 
 /// The programs of the bed, for the skip message (apcupsd is unpacked by the bed itself).
 const MISC_BED_PROGRAMS: &[&str] = &[
@@ -43,25 +42,7 @@ fn require_misc_bed(test: &str) -> bool {
 /// Starts the misc bed in a namespace of its own and runs `portprobe ARGS` there; first fetches
 /// (outside the namespace) the packages the bed runs unpacked.
 fn misc_bed(args: &[&str]) -> std::process::Output {
-    let fetch = Command::new(testbed("misc.sh"))
-        .arg("--fetch")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run misc.sh --fetch");
-    assert_eq!(
-        fetch.status.code(),
-        Some(0),
-        "misc.sh --fetch: {}",
-        stderr(&fetch)
-    );
-    Command::new("unshare")
-        .arg("-n")
-        .arg(testbed("misc.sh"))
-        .arg(bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run unshare")
+    fetched_bed("misc.sh", args)
 }
 
 /// Every identity field the bed's daemons must show, as the installed packages say.

@@ -6,7 +6,6 @@
 use crate::common::*;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
 
 /// What one port must say: service name, product and version (`None`: must be absent), and
 /// further service fields.
@@ -165,25 +164,7 @@ fn require_services_bed(test: &str) -> bool {
 /// Starts the services bed in a namespace of its own and runs `portprobe ARGS` there; first
 /// fetches (outside the namespace) the packages the bed runs unpacked.
 fn services_bed(args: &[&str]) -> std::process::Output {
-    let fetch = Command::new(testbed("services.sh"))
-        .arg("--fetch")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run services.sh --fetch");
-    assert_eq!(
-        fetch.status.code(),
-        Some(0),
-        "services.sh --fetch: {}",
-        stderr(&fetch)
-    );
-    Command::new("unshare")
-        .arg("-n")
-        .arg(testbed("services.sh"))
-        .arg(bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run unshare")
+    fetched_bed("services.sh", args)
 }
 
 /// Compares what one port says with what it must say; records every difference.
